@@ -1,0 +1,251 @@
+//! The one error type every store returns.
+
+use std::fmt;
+
+/// What went wrong, independent of the backend that reported it.
+///
+/// Match on the kind, never on message text: messages are for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A key or prefix failed validation (rejected before any I/O).
+    InvalidKey,
+    /// A configuration map or URI was malformed: unknown field, wrong type, bad value.
+    InvalidConfig,
+    /// `PutMode::Create` found the key already present.
+    AlreadyExists,
+    /// `PutMode::Update` found a different version (or no value at all).
+    VersionMismatch,
+    /// Stored bytes failed a checksum, length or format check.
+    Corrupted,
+    /// The store does not support the requested operation.
+    Unsupported,
+    /// The backend could not be reached or is overloaded; usually worth retrying.
+    Unavailable,
+    /// A local I/O error.
+    Io,
+    /// Any other error reported by the underlying engine.
+    Backend,
+    /// The store was closed or its background worker has stopped.
+    Closed,
+    /// The requested object (an index, a named structure) does not exist.
+    NotFound,
+    /// A resource the store needs (a file lock, a database) is held by someone else.
+    Locked,
+}
+
+impl ErrorKind {
+    /// A short lowercase description used at the start of error messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidKey => "invalid key",
+            ErrorKind::InvalidConfig => "invalid config",
+            ErrorKind::AlreadyExists => "already exists",
+            ErrorKind::VersionMismatch => "version mismatch",
+            ErrorKind::Corrupted => "corrupted data",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Io => "i/o error",
+            ErrorKind::Backend => "backend error",
+            ErrorKind::Closed => "store closed",
+            ErrorKind::NotFound => "not found",
+            ErrorKind::Locked => "locked",
+        }
+    }
+
+    /// Whether errors of this kind are retryable unless a backend says otherwise.
+    pub fn retryable_by_default(self) -> bool {
+        matches!(self, ErrorKind::Unavailable)
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The error type of every Strata store.
+///
+/// It carries an [`ErrorKind`], a human-readable message, the key involved (if any),
+/// whether retrying may succeed, and the underlying cause.
+#[derive(thiserror::Error)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    key: Option<String>,
+    retryable: bool,
+    #[source]
+    source: Option<Source>,
+}
+
+/// `Result` with [`Error`] as the error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A new error of `kind` with a message; retryable per [`ErrorKind::retryable_by_default`].
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            key: None,
+            retryable: kind.retryable_by_default(),
+            source: None,
+        }
+    }
+
+    /// Attach the key the error is about.
+    pub fn with_key(mut self, key: impl fmt::Display) -> Self {
+        self.key = Some(key.to_string());
+        self
+    }
+
+    /// Attach the underlying cause.
+    pub fn with_source(mut self, source: impl Into<Source>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Override whether retrying may succeed.
+    pub fn with_retryable(mut self, retryable: bool) -> Self {
+        self.retryable = retryable;
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The message, without kind or key.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The key involved, if there is one.
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
+    /// Whether the same call may succeed if retried later.
+    pub fn retryable(&self) -> bool {
+        self.retryable
+    }
+
+    /// `InvalidKey` for a raw key string and the rule it breaks.
+    pub fn invalid_key(raw: &str, reason: impl fmt::Display) -> Self {
+        let shown: String = raw.chars().take(80).flat_map(char::escape_debug).collect();
+        Error::new(ErrorKind::InvalidKey, format!("{reason}")).with_key(shown)
+    }
+
+    /// `InvalidConfig` naming the offending field.
+    pub fn invalid_config(field: &str, reason: impl fmt::Display) -> Self {
+        Error::new(
+            ErrorKind::InvalidConfig,
+            format!("field `{field}`: {reason}"),
+        )
+    }
+
+    /// `AlreadyExists` for a `Create` put on an existing key.
+    pub fn already_exists(key: impl fmt::Display) -> Self {
+        Error::new(ErrorKind::AlreadyExists, "the key already exists").with_key(key)
+    }
+
+    /// `VersionMismatch` for an `Update` put whose expected version is not current.
+    pub fn version_mismatch(key: impl fmt::Display, expected: impl fmt::Display) -> Self {
+        Error::new(
+            ErrorKind::VersionMismatch,
+            format!("expected version {expected} is not the current version"),
+        )
+        .with_key(key)
+    }
+
+    /// `Corrupted` for stored bytes that failed verification.
+    pub fn corrupted(key: impl fmt::Display, reason: impl fmt::Display) -> Self {
+        Error::new(ErrorKind::Corrupted, reason.to_string()).with_key(key)
+    }
+
+    /// `Unsupported` for an operation the store does not offer.
+    pub fn unsupported(what: impl fmt::Display) -> Self {
+        Error::new(ErrorKind::Unsupported, what.to_string())
+    }
+
+    /// `Unavailable` (retryable) for a backend that cannot be reached right now.
+    pub fn unavailable(what: impl fmt::Display) -> Self {
+        Error::new(ErrorKind::Unavailable, what.to_string())
+    }
+
+    /// `Io` wrapping a local I/O error, with a note on what was being done.
+    pub fn io(context: impl fmt::Display, err: std::io::Error) -> Self {
+        let retryable = matches!(
+            err.kind(),
+            std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock
+        );
+        Error::new(ErrorKind::Io, format!("{context}: {err}"))
+            .with_retryable(retryable)
+            .with_source(err)
+    }
+
+    /// `Backend` for an engine error that maps to no more precise kind.
+    pub fn backend(context: impl fmt::Display, err: impl Into<Source>) -> Self {
+        let err = err.into();
+        Error::new(ErrorKind::Backend, format!("{context}: {err}")).with_source(err)
+    }
+
+    /// `Closed` for a store whose worker has stopped.
+    pub fn closed(what: impl fmt::Display) -> Self {
+        Error::new(ErrorKind::Closed, what.to_string())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.kind)?;
+        if let Some(key) = &self.key {
+            write!(f, " (key `{key}`)")?;
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.kind).field("message", &self.message);
+        if let Some(key) = &self.key {
+            d.field("key", key);
+        }
+        d.field("retryable", &self.retryable);
+        if let Some(source) = &self.source {
+            d.field("source", source);
+        }
+        d.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_kind_key_and_message() {
+        let e = Error::already_exists("a/b");
+        assert_eq!(
+            e.to_string(),
+            "already exists (key `a/b`): the key already exists"
+        );
+        assert!(!e.retryable());
+        assert!(Error::unavailable("down").retryable());
+    }
+
+    #[test]
+    fn invalid_key_escapes_control_characters() {
+        let e = Error::invalid_key("a\u{0}b", "contains a control character");
+        assert_eq!(e.key(), Some("a\\0b"));
+    }
+}

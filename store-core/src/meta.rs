@@ -1,0 +1,150 @@
+//! Versions, metadata, put modes and listing options.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+
+use crate::key::{Key, Prefix};
+
+/// An opaque token that changes on every successful write of a key.
+///
+/// Compare versions only for equality, and only versions of the same key from the same
+/// store; their text is backend-specific (a counter, an ETag, ...).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Version(Arc<str>);
+
+impl Version {
+    /// Wrap a backend's version token.
+    pub fn new(token: impl AsRef<str>) -> Self {
+        Version(Arc::from(token.as_ref()))
+    }
+
+    /// A version from a monotonically increasing counter.
+    pub fn from_u64(n: u64) -> Self {
+        Version::new(n.to_string())
+    }
+
+    /// The token as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Version({})", &*self.0)
+    }
+}
+
+/// What a store knows about a value without reading it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Meta {
+    /// The key.
+    pub key: Key,
+    /// Size of the value in bytes.
+    pub size: u64,
+    /// The version written last.
+    pub version: Version,
+    /// When the value was written last.
+    pub last_modified: SystemTime,
+}
+
+/// A value with its metadata, as returned by `get`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The value's bytes.
+    pub value: Bytes,
+    /// The value's metadata.
+    pub meta: Meta,
+}
+
+/// How a put treats an existing value.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum PutMode {
+    /// Write whatever is there (the default).
+    #[default]
+    Overwrite,
+    /// Write only if the key is absent; otherwise fail with `AlreadyExists`.
+    Create,
+    /// Write only if the current version equals this one; otherwise (including when the
+    /// key is absent) fail with `VersionMismatch`. This is compare-and-swap.
+    Update(Version),
+}
+
+/// One write in a `put_many` batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PutOp {
+    /// The key to write.
+    pub key: Key,
+    /// The value to write.
+    pub value: Bytes,
+    /// The condition for the write.
+    pub mode: PutMode,
+}
+
+impl PutOp {
+    /// An unconditional write.
+    pub fn overwrite(key: Key, value: impl Into<Bytes>) -> Self {
+        PutOp {
+            key,
+            value: value.into(),
+            mode: PutMode::Overwrite,
+        }
+    }
+
+    /// A write with the given mode.
+    pub fn new(key: Key, value: impl Into<Bytes>, mode: PutMode) -> Self {
+        PutOp {
+            key,
+            value: value.into(),
+            mode,
+        }
+    }
+}
+
+/// Options for `list`. The default lists every key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListOptions {
+    /// Only keys starting with this prefix.
+    pub prefix: Prefix,
+    /// Only keys strictly greater than this one (for paging).
+    pub start_after: Option<Key>,
+    /// At most this many entries.
+    pub limit: Option<usize>,
+}
+
+impl ListOptions {
+    /// List keys under `prefix`.
+    pub fn prefix(prefix: Prefix) -> Self {
+        ListOptions {
+            prefix,
+            ..Default::default()
+        }
+    }
+
+    /// Set `start_after`.
+    pub fn start_after(mut self, key: Key) -> Self {
+        self.start_after = Some(key);
+        self
+    }
+
+    /// Set `limit`.
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Whether `key` falls in the range these options select (ignoring `limit`).
+    pub fn admits(&self, key: &Key) -> bool {
+        self.prefix.matches(key.as_str())
+            && self.start_after.as_ref().is_none_or(|after| key > after)
+    }
+}

@@ -1,0 +1,159 @@
+//! The registry: opens a store from a config map or a URI by backend name.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use url::Url;
+
+use crate::config::{ConfigMap, TYPE_FIELD, config_type};
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+/// Builds one kind of store. Backends provide one; the `strata` facade registers them all.
+#[async_trait]
+pub trait StoreFactory: Send + Sync + 'static {
+    /// The `type` value this factory answers to, e.g. `"file"`.
+    fn type_name(&self) -> &'static str;
+
+    /// Other accepted `type` values (e.g. `"lmdb"` for `"redb"`).
+    fn aliases(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// URI schemes this factory opens, e.g. `["file"]`.
+    fn uri_schemes(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Turn a URI with one of [`uri_schemes`](Self::uri_schemes) into a config map
+    /// (including its `type` field).
+    fn config_from_uri(&self, uri: &Url) -> Result<ConfigMap> {
+        Err(Error::invalid_config(
+            "uri",
+            format!(
+                "store type `{}` cannot be opened from the URI `{uri}`",
+                self.type_name()
+            ),
+        ))
+    }
+
+    /// Open a store from its config map. `registry` opens nested stores.
+    async fn open(&self, config: &ConfigMap, registry: &Registry) -> Result<Arc<dyn Store>>;
+}
+
+/// Maps store type names and URI schemes to factories.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use async_trait::async_trait;
+/// # use store_core::*;
+/// # #[derive(Debug)] struct Null;
+/// # #[async_trait] impl Store for Null {
+/// #   fn capabilities(&self) -> Capabilities { Capabilities::default() }
+/// #   async fn get(&self, _: &Key) -> Result<Option<Entry>> { Ok(None) }
+/// #   async fn head(&self, _: &Key) -> Result<Option<Meta>> { Ok(None) }
+/// #   async fn put(&self, _: &Key, _: bytes::Bytes, _: PutMode) -> Result<Meta> { Err(Error::unsupported("put")) }
+/// #   async fn delete(&self, _: &Key) -> Result<()> { Ok(()) }
+/// #   fn list(&self, _: ListOptions) -> futures::stream::BoxStream<'static, Result<Meta>> { Box::pin(futures::stream::empty()) }
+/// # }
+/// struct NullFactory;
+/// #[async_trait]
+/// impl StoreFactory for NullFactory {
+///     fn type_name(&self) -> &'static str { "null" }
+///     async fn open(&self, config: &ConfigMap, _: &Registry) -> Result<Arc<dyn Store>> {
+///         #[derive(serde::Deserialize)]
+///         #[serde(deny_unknown_fields)]
+///         struct NullConfig {}
+///         let _: NullConfig = parse_config(config)?;
+///         Ok(Arc::new(Null))
+///     }
+/// }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let mut registry = Registry::new();
+/// registry.register(NullFactory);
+/// let config = serde_json::json!({"type": "null"}).as_object().unwrap().clone();
+/// assert!(registry.open(&config).await.is_ok());
+/// let bad = serde_json::json!({"type": "null", "colour": 1}).as_object().unwrap().clone();
+/// assert!(registry.open(&bad).await.unwrap_err().to_string().contains("colour"));
+/// # });
+/// ```
+#[derive(Clone, Default)]
+pub struct Registry {
+    by_type: BTreeMap<&'static str, Arc<dyn StoreFactory>>,
+    by_scheme: BTreeMap<&'static str, Arc<dyn StoreFactory>>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Registry::default()
+    }
+
+    /// Add a factory under its type name, aliases and URI schemes (replacing earlier ones).
+    pub fn register(&mut self, factory: impl StoreFactory) -> &mut Self {
+        let factory: Arc<dyn StoreFactory> = Arc::new(factory);
+        for name in std::iter::once(factory.type_name()).chain(factory.aliases().iter().copied()) {
+            self.by_type.insert(name, factory.clone());
+        }
+        for scheme in factory.uri_schemes() {
+            self.by_scheme.insert(scheme, factory.clone());
+        }
+        self
+    }
+
+    /// The registered type names (aliases included), sorted.
+    pub fn type_names(&self) -> Vec<&'static str> {
+        self.by_type.keys().copied().collect()
+    }
+
+    /// Open the store `config` describes.
+    pub async fn open(&self, config: &ConfigMap) -> Result<Arc<dyn Store>> {
+        let store_type = config_type(config)?;
+        let factory = self.by_type.get(store_type).ok_or_else(|| {
+            Error::invalid_config(
+                TYPE_FIELD,
+                format!(
+                    "unknown store type `{store_type}` (known: {})",
+                    self.type_names().join(", ")
+                ),
+            )
+        })?;
+        factory.open(config, self).await
+    }
+
+    /// The config map a URI stands for, e.g. `memory:` → `{"type": "memory"}`.
+    pub fn config_from_uri(&self, uri: &str) -> Result<ConfigMap> {
+        let parsed = Url::parse(uri).map_err(|e| {
+            Error::invalid_config("uri", format!("`{uri}` is not a valid URI: {e}"))
+        })?;
+        let factory = self.by_scheme.get(parsed.scheme()).ok_or_else(|| {
+            let known: Vec<&str> = self.by_scheme.keys().copied().collect();
+            Error::invalid_config(
+                "uri",
+                format!(
+                    "unknown URI scheme `{}:` (known: {})",
+                    parsed.scheme(),
+                    known.join(", ")
+                ),
+            )
+        })?;
+        factory.config_from_uri(&parsed)
+    }
+
+    /// Open the store a URI describes.
+    pub async fn open_uri(&self, uri: &str) -> Result<Arc<dyn Store>> {
+        let config = self.config_from_uri(uri)?;
+        self.open(&config).await
+    }
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry")
+            .field("types", &self.type_names())
+            .field("schemes", &self.by_scheme.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}

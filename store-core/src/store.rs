@@ -1,0 +1,97 @@
+//! The `Store` trait: the one contract every backend and wrapper implements.
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+
+use crate::capabilities::Capabilities;
+use crate::error::Result;
+use crate::key::Key;
+use crate::meta::{Entry, ListOptions, Meta, PutMode, PutOp};
+
+/// How many operations the default batch implementations run at once.
+pub const DEFAULT_BATCH_CONCURRENCY: usize = 16;
+
+/// An async key-value store.
+///
+/// Object-safe: use it as `Arc<dyn Store>`. Conveniences (typed values, read-modify-write,
+/// copying) live in [`StoreExt`](crate::StoreExt), implemented for every store.
+///
+/// The contract, which the conformance suite in `strata-tests` enforces:
+/// - every successful write of a key gives it a new [`Version`](crate::Version);
+/// - `put` returns the new [`Meta`]; `PutMode::Create` and `PutMode::Update` are atomic
+///   (as declared by [`Capabilities::conditional_puts`]);
+/// - `delete` of a missing key succeeds;
+/// - `list` yields keys in ascending byte order;
+/// - `flush` is a durability barrier: when it returns, every write acknowledged before it
+///   is as durable as [`Capabilities::durability`] says.
+#[async_trait]
+pub trait Store: Send + Sync + Debug {
+    /// What this store promises.
+    fn capabilities(&self) -> Capabilities;
+
+    /// The value and metadata stored at `key`, or `None`.
+    async fn get(&self, key: &Key) -> Result<Option<Entry>>;
+
+    /// The metadata stored at `key`, or `None`. Never reads the value.
+    async fn head(&self, key: &Key) -> Result<Option<Meta>>;
+
+    /// Write `value` at `key` under the condition `mode`; returns the new metadata.
+    async fn put(&self, key: &Key, value: Bytes, mode: PutMode) -> Result<Meta>;
+
+    /// Remove `key`. Removing a missing key is not an error.
+    async fn delete(&self, key: &Key) -> Result<()>;
+
+    /// Stream the metadata of the keys `options` selects, in ascending key order.
+    ///
+    /// The stream is `'static` so it can outlive the borrow of the store (backends keep
+    /// shared handles). Errors end the stream.
+    fn list(&self, options: ListOptions) -> BoxStream<'static, Result<Meta>>;
+
+    /// Get several keys; the result has one slot per key, in the same order.
+    ///
+    /// The default runs [`DEFAULT_BATCH_CONCURRENCY`] gets at a time.
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
+        // Collecting the boxed futures first sidesteps a higher-ranked lifetime limitation
+        // of `Send` checking for closures over borrowed keys.
+        let gets: Vec<_> = keys.iter().map(|key| self.get(key)).collect();
+        stream::iter(gets)
+            .buffered(DEFAULT_BATCH_CONCURRENCY)
+            .try_collect()
+            .await
+    }
+
+    /// Apply several writes; returns the new metadata of each, in order.
+    ///
+    /// If [`Capabilities::atomic_batches`] is set, either all writes apply or none does
+    /// (a failed condition on one fails the whole batch). Otherwise writes apply
+    /// independently and the first error is returned; others may have applied.
+    /// The default runs [`DEFAULT_BATCH_CONCURRENCY`] puts at a time (not atomic).
+    async fn put_many(&self, ops: Vec<PutOp>) -> Result<Vec<Meta>> {
+        stream::iter(ops)
+            .map(|op| async move { self.put(&op.key, op.value, op.mode).await })
+            .buffered(DEFAULT_BATCH_CONCURRENCY)
+            .try_collect()
+            .await
+    }
+
+    /// Delete several keys (missing ones are ignored). Atomic if
+    /// [`Capabilities::atomic_batches`] is set.
+    async fn delete_many(&self, keys: &[Key]) -> Result<()> {
+        let deletes: Vec<_> = keys.iter().map(|key| self.delete(key)).collect();
+        stream::iter(deletes)
+            .buffer_unordered(DEFAULT_BATCH_CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await
+            .map(drop)
+    }
+
+    /// A durability barrier: returns once every write acknowledged before the call is as
+    /// durable as the store promises. The default does nothing (for stores whose writes
+    /// are durable on acknowledgement).
+    async fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+}
