@@ -1,0 +1,112 @@
+//! `get_many`, `put_many` and `delete_many`.
+
+use std::sync::Arc;
+
+use store_core::{ErrorKind, PutMode, PutOp, Store};
+
+use super::util::{key, list_keys, must_get, pattern, val};
+use crate::harness::{Outcome, require};
+
+/// `get_many` answers in request order, with `None` for missing keys and repeats allowed.
+pub async fn get_many_with_missing_keys(store: Arc<dyn Store>) -> Outcome {
+    store
+        .put(&key("gm/a"), val("A"), PutMode::Overwrite)
+        .await
+        .unwrap();
+    store
+        .put(&key("gm/c"), val("C"), PutMode::Overwrite)
+        .await
+        .unwrap();
+    let keys = [key("gm/c"), key("gm/b"), key("gm/a"), key("gm/c")];
+    let got = store.get_many(&keys).await.unwrap();
+    let values: Vec<Option<String>> = got
+        .iter()
+        .map(|e| {
+            e.as_ref()
+                .map(|e| String::from_utf8(e.value.to_vec()).unwrap())
+        })
+        .collect();
+    assert_eq!(
+        values,
+        [Some("C".into()), None, Some("A".into()), Some("C".into())]
+    );
+    assert_eq!(got[0].as_ref().unwrap().meta.key, key("gm/c"));
+    assert!(store.get_many(&[]).await.unwrap().is_empty());
+    Ok(())
+}
+
+/// `put_many` writes every entry and returns their metadata in order.
+pub async fn put_many_roundtrip(store: Arc<dyn Store>) -> Outcome {
+    let ops: Vec<PutOp> = (0..100)
+        .map(|i| PutOp::overwrite(key(&format!("pm/{i:03}")), pattern(i, i as u8)))
+        .collect();
+    let metas = store.put_many(ops.clone()).await.unwrap();
+    assert_eq!(metas.len(), 100);
+    for (op, meta) in ops.iter().zip(&metas) {
+        assert_eq!(meta.key, op.key);
+        assert_eq!(meta.size, op.value.len() as u64);
+        let entry = store
+            .get(&op.key)
+            .await
+            .unwrap()
+            .expect("written by put_many");
+        assert_eq!(entry.value, op.value);
+        assert_eq!(entry.meta.version, meta.version);
+    }
+    assert!(store.put_many(Vec::new()).await.unwrap().is_empty());
+    Ok(())
+}
+
+/// Where batches are atomic, one failed condition fails the whole batch and writes nothing.
+pub async fn put_many_atomic_on_conflict(store: Arc<dyn Store>) -> Outcome {
+    let caps = store.capabilities();
+    require(caps.atomic_batches, "put_many is not atomic")?;
+    require(caps.supports_conditional_puts(), "no conditional puts")?;
+    store
+        .put(&key("atomic/taken"), val("original"), PutMode::Overwrite)
+        .await
+        .unwrap();
+    let ops = vec![
+        PutOp::overwrite(key("atomic/a"), val("a")),
+        PutOp::new(key("atomic/taken"), val("intruder"), PutMode::Create),
+        PutOp::overwrite(key("atomic/z"), val("z")),
+    ];
+    let err = store
+        .put_many(ops)
+        .await
+        .expect_err("batch with a failing condition");
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
+    assert!(
+        store.get(&key("atomic/a")).await.unwrap().is_none(),
+        "atomic/a written by a failed batch"
+    );
+    assert!(
+        store.get(&key("atomic/z")).await.unwrap().is_none(),
+        "atomic/z written by a failed batch"
+    );
+    assert_eq!(
+        must_get(&store, &key("atomic/taken")).await,
+        val("original")
+    );
+    Ok(())
+}
+
+/// `delete_many` removes the given keys, ignores missing ones, and keeps the rest.
+pub async fn delete_many_removes_all(store: Arc<dyn Store>) -> Outcome {
+    let keys: Vec<_> = (0..10).map(|i| key(&format!("dm/{i}"))).collect();
+    for k in &keys {
+        store
+            .put(k, val(k.as_str()), PutMode::Overwrite)
+            .await
+            .unwrap();
+    }
+    let mut doomed: Vec<_> = keys.iter().step_by(2).cloned().collect();
+    doomed.push(key("dm/never-existed"));
+    store.delete_many(&doomed).await.unwrap();
+    assert_eq!(
+        list_keys(&store, Default::default()).await,
+        ["dm/1", "dm/3", "dm/5", "dm/7", "dm/9"]
+    );
+    store.delete_many(&[]).await.unwrap();
+    Ok(())
+}
