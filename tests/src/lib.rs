@@ -20,4 +20,5 @@
 #![deny(missing_docs)]
 
 pub mod cases;
+pub mod crash;
 pub mod harness;
