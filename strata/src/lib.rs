@@ -23,6 +23,13 @@ use std::sync::Arc;
 
 pub use store_core::*;
 
+pub mod bench;
+pub mod config_file;
+pub mod migrate;
+pub mod stats;
+
+pub use config_file::{STORE_ENV, default_config, load_config_file};
+
 #[cfg(feature = "memory")]
 pub use store_memory::{MemoryFactory, MemoryStore};
 
@@ -43,4 +50,18 @@ pub async fn open(config: &ConfigMap) -> Result<Arc<dyn Store>> {
 /// Open the store a URI describes, e.g. `memory:`.
 pub async fn open_uri(uri: &str) -> Result<Arc<dyn Store>> {
     registry().open_uri(uri).await
+}
+
+/// Open the store a config file (`.toml` or `.json`, with `${VAR}` expansion) describes.
+pub async fn open_file(path: impl AsRef<std::path::Path>) -> Result<Arc<dyn Store>> {
+    open(&load_config_file(path.as_ref())?).await
+}
+
+/// Open the store named by the `STRATA_STORE` URI, or else the embedded default (a redb
+/// database at `./strata-data/strata.redb`).
+pub async fn open_default() -> Result<Arc<dyn Store>> {
+    match std::env::var(STORE_ENV) {
+        Ok(uri) if !uri.is_empty() => open_uri(&uri).await,
+        _ => open(&default_config()).await,
+    }
 }
