@@ -1,0 +1,195 @@
+//! A redis-benchmark-style load generator for any store: throughput and latency
+//! quantiles for put, get or mixed workloads at a chosen concurrency.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hdrhistogram::Histogram;
+use rand::Rng;
+use store_core::{Error, Key, PutMode, PutOp, Result, Store};
+
+use crate::stats::fmt_duration;
+
+/// What the benchmark does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workload {
+    /// Overwrite random keys.
+    Put,
+    /// Read random keys (prefilled first).
+    Get,
+    /// 90 % reads, 10 % overwrites of random keys (prefilled first).
+    Mixed,
+}
+
+impl FromStr for Workload {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "put" => Ok(Workload::Put),
+            "get" => Ok(Workload::Get),
+            "mixed" => Ok(Workload::Mixed),
+            other => Err(Error::invalid_config(
+                "workload",
+                format!("unknown workload `{other}` (use put, get or mixed)"),
+            )),
+        }
+    }
+}
+
+/// Benchmark parameters.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// The workload.
+    pub workload: Workload,
+    /// Bytes per value.
+    pub value_size: usize,
+    /// Distinct keys touched.
+    pub keys: u64,
+    /// Concurrent tasks issuing requests.
+    pub concurrency: usize,
+    /// How long to run.
+    pub duration: Duration,
+}
+
+/// What a benchmark measured.
+#[derive(Clone, Debug)]
+pub struct BenchReport {
+    /// The parameters.
+    pub options: BenchOptions,
+    /// Requests completed.
+    pub ops: u64,
+    /// Requests that failed.
+    pub errors: u64,
+    /// Measured wall time.
+    pub elapsed: Duration,
+    /// Median latency.
+    pub p50: Duration,
+    /// 99th percentile latency.
+    pub p99: Duration,
+    /// 99.9th percentile latency.
+    pub p999: Duration,
+}
+
+impl BenchReport {
+    /// Requests per second.
+    pub fn throughput(&self) -> f64 {
+        self.ops as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+impl fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let o = &self.options;
+        write!(
+            f,
+            "{:?} value={}B keys={} concurrency={}: {} ops in {:.2}s = {:.0} ops/s ({:.1} MiB/s), \
+             p50 {} p99 {} p99.9 {}, errors {}",
+            o.workload,
+            o.value_size,
+            o.keys,
+            o.concurrency,
+            self.ops,
+            self.elapsed.as_secs_f64(),
+            self.throughput(),
+            self.throughput() * o.value_size as f64 / (1 << 20) as f64,
+            fmt_duration(self.p50),
+            fmt_duration(self.p99),
+            fmt_duration(self.p999),
+            self.errors
+        )
+    }
+}
+
+fn bench_key(i: u64) -> Key {
+    Key::new(format!("bench/{i:010}")).expect("bench keys are valid")
+}
+
+/// Write every benchmark key once, in batches, so reads hit.
+pub async fn prefill(store: &dyn Store, options: &BenchOptions) -> Result<()> {
+    let value = Bytes::from(vec![0x5a; options.value_size]);
+    let mut i = 0;
+    while i < options.keys {
+        let end = (i + 512).min(options.keys);
+        let ops = (i..end)
+            .map(|n| PutOp::overwrite(bench_key(n), value.clone()))
+            .collect();
+        store.put_many(ops).await?;
+        i = end;
+    }
+    store.flush().await
+}
+
+/// Run the benchmark (prefilling first for get and mixed workloads).
+pub async fn run(store: Arc<dyn Store>, options: BenchOptions) -> Result<BenchReport> {
+    if options.keys == 0 || options.concurrency == 0 {
+        return Err(Error::invalid_config(
+            "keys",
+            "keys and concurrency must be at least 1",
+        ));
+    }
+    if options.workload != Workload::Put {
+        prefill(store.as_ref(), &options).await?;
+    }
+    let value = Bytes::from(vec![0xa5; options.value_size]);
+    let start = Instant::now();
+    let deadline = start + options.duration;
+    let tasks: Vec<_> = (0..options.concurrency)
+        .map(|_| {
+            let (store, value, options) = (store.clone(), value.clone(), options.clone());
+            tokio::spawn(async move {
+                let mut hist = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3)
+                    .expect("valid histogram bounds");
+                let (mut ops, mut errors) = (0u64, 0u64);
+                while Instant::now() < deadline {
+                    let (n, write) = {
+                        let mut rng = rand::rng();
+                        let write = match options.workload {
+                            Workload::Put => true,
+                            Workload::Get => false,
+                            Workload::Mixed => rng.random_range(0..10) == 0,
+                        };
+                        (rng.random_range(0..options.keys), write)
+                    };
+                    let key = bench_key(n);
+                    let t = Instant::now();
+                    let ok = if write {
+                        store
+                            .put(&key, value.clone(), PutMode::Overwrite)
+                            .await
+                            .is_ok()
+                    } else {
+                        matches!(store.get(&key).await, Ok(Some(_)))
+                    };
+                    let _ = hist.record((t.elapsed().as_micros() as u64).max(1));
+                    ops += 1;
+                    errors += u64::from(!ok);
+                }
+                (hist, ops, errors)
+            })
+        })
+        .collect();
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds");
+    let (mut ops, mut errors) = (0, 0);
+    for task in tasks {
+        let (h, o, e) = task
+            .await
+            .map_err(|e| Error::backend("benchmark task failed", e))?;
+        let _ = hist.add(h);
+        ops += o;
+        errors += e;
+    }
+    let elapsed = start.elapsed();
+    let q = |q: f64| Duration::from_micros(hist.value_at_quantile(q));
+    Ok(BenchReport {
+        ops,
+        errors,
+        elapsed,
+        p50: q(0.5),
+        p99: q(0.99),
+        p999: q(0.999),
+        options,
+    })
+}

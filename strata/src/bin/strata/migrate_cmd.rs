@@ -1,0 +1,104 @@
+//! `strata migrate`.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use strata::Prefix;
+use strata::migrate::{MigrateOptions, count, migrate};
+use strata::stats::StatsStore;
+
+use crate::args::MigrateArgs;
+use crate::open::open_spec;
+
+fn default_checkpoint(args: &MigrateArgs) -> PathBuf {
+    let mut h = DefaultHasher::new();
+    (&args.from, &args.to, &args.prefix).hash(&mut h);
+    PathBuf::from(format!(".strata-migrate-{:016x}.json", h.finish()))
+}
+
+pub async fn run(args: MigrateArgs) -> anyhow::Result<u8> {
+    let prefix = Prefix::new(args.prefix.clone())?;
+    let from = StatsStore::new(open_spec(&args.from).await?);
+    let to = StatsStore::new(open_spec(&args.to).await?);
+    let checkpoint = args
+        .checkpoint
+        .clone()
+        .unwrap_or_else(|| default_checkpoint(&args));
+
+    let (total_keys, total_bytes) = count(&from, &prefix).await?;
+    let bar = if args.no_progress {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::with_draw_target(Some(total_keys), ProgressDrawTarget::stderr())
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} keys  {per_sec}  {msg}  ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let started = std::time::Instant::now();
+    let bytes_done = std::sync::atomic::AtomicU64::new(0);
+    let progress = |keys: u64, bytes: u64| {
+        let done = bytes_done.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed) + bytes;
+        let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-3) / (1 << 20) as f64;
+        bar.inc(keys);
+        bar.set_message(format!(
+            "{rate:.1} MiB/s of {:.1} MiB",
+            total_bytes as f64 / (1 << 20) as f64
+        ));
+    };
+    let options = MigrateOptions {
+        prefix,
+        verify: args.verify,
+        checkpoint: Some(checkpoint.clone()),
+        resume: args.resume,
+        batch: args.batch,
+        concurrency: args.concurrency,
+    };
+    let (from_stats, to_stats) = (from.stats(), to.stats());
+    let result = migrate(Arc::new(from), Arc::new(to), &options, &progress).await;
+    bar.finish_and_clear();
+    let report = match result {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!(
+                "migration stopped; rerun with --resume to continue from {}",
+                checkpoint.display()
+            );
+            return Err(e.into());
+        }
+    };
+    let secs = report.elapsed.as_secs_f64().max(1e-9);
+    if let Some(after) = &report.resumed_after {
+        println!("resumed after key {after}");
+    }
+    println!(
+        "copied {} keys ({} bytes) in {:.2}s: {:.0} keys/s, {:.1} MiB/s; skipped {}; verified {}; failures {}",
+        report.copied,
+        report.bytes,
+        secs,
+        report.copied as f64 / secs,
+        report.bytes as f64 / secs / (1 << 20) as f64,
+        report.skipped,
+        if args.verify {
+            report.verified.to_string()
+        } else {
+            "off".to_owned()
+        },
+        report.failures.len()
+    );
+    for (key, why) in &report.failures {
+        eprintln!("verify failed: {key}: {why}");
+    }
+    println!(
+        "\nsource stats:\n{}\n\ndestination stats:\n{}",
+        from_stats.snapshot(),
+        to_stats.snapshot()
+    );
+    Ok(if report.failures.is_empty() {
+        0
+    } else {
+        crate::exit::VERIFY_FAILED
+    })
+}
