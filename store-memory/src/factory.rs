@@ -45,3 +45,84 @@ impl StoreFactory for MemoryFactory {
         Ok(Arc::new(MemoryStore::new()))
     }
 }
+
+/// The default capacity of a `cache` store when `max_bytes` is not given: 64 MiB.
+pub const DEFAULT_CACHE_BYTES: u64 = 64 << 20;
+
+/// Opens [`CacheStore`](crate::CacheStore) from `{"type": "cache", "max_bytes": N}`
+/// (`max_bytes` defaults to [`DEFAULT_CACHE_BYTES`]) or the URI `cache:?max_bytes=N`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CacheFactory;
+
+/// The cache's settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CacheConfig {
+    #[serde(default = "default_cache_bytes")]
+    max_bytes: u64,
+}
+
+fn default_cache_bytes() -> u64 {
+    DEFAULT_CACHE_BYTES
+}
+
+impl CacheFactory {
+    /// Build the cache a config map describes, as its concrete type (a tiered store uses
+    /// this to read the cache's eviction counter).
+    pub fn open_cache(config: &ConfigMap) -> Result<crate::CacheStore> {
+        let CacheConfig { max_bytes } = parse_config(config)?;
+        if max_bytes == 0 {
+            return Err(Error::invalid_config(
+                "max_bytes",
+                "must be at least 1 byte",
+            ));
+        }
+        Ok(crate::CacheStore::new(max_bytes))
+    }
+}
+
+#[async_trait]
+impl StoreFactory for CacheFactory {
+    fn type_name(&self) -> &'static str {
+        "cache"
+    }
+
+    fn uri_schemes(&self) -> &'static [&'static str] {
+        &["cache"]
+    }
+
+    fn config_from_uri(&self, uri: &url::Url) -> Result<ConfigMap> {
+        if !uri.path().is_empty() {
+            return Err(Error::invalid_config(
+                "uri",
+                format!("`{uri}`: the cache takes no path; use `cache:?max_bytes=N`"),
+            ));
+        }
+        let mut config = ConfigMap::new();
+        config.insert("type".into(), "cache".into());
+        for (name, value) in uri.query_pairs() {
+            match name.as_ref() {
+                "max_bytes" => {
+                    let bytes: u64 = value.parse().map_err(|_| {
+                        Error::invalid_config(
+                            "max_bytes",
+                            format!("`{value}` is not a whole number of bytes"),
+                        )
+                    })?;
+                    config.insert("max_bytes".into(), bytes.into());
+                }
+                other => {
+                    return Err(Error::invalid_config(
+                        other,
+                        format!("`{uri}`: unknown option (known: max_bytes)"),
+                    ));
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    async fn open(&self, config: &ConfigMap, _registry: &Registry) -> Result<Arc<dyn Store>> {
+        Ok(Arc::new(Self::open_cache(config)?))
+    }
+}

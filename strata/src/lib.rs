@@ -31,7 +31,7 @@ pub mod stats;
 pub use config_file::{STORE_ENV, default_config, load_config_file};
 
 #[cfg(feature = "memory")]
-pub use store_memory::{MemoryFactory, MemoryStore};
+pub use store_memory::{CacheFactory, CacheStore, MemoryFactory, MemoryStore};
 
 /// A registry with every backend this build includes.
 pub fn registry() -> Registry {
@@ -39,6 +39,8 @@ pub fn registry() -> Registry {
     let mut registry = Registry::new();
     #[cfg(feature = "memory")]
     registry.register(MemoryFactory);
+    #[cfg(feature = "memory")]
+    registry.register(CacheFactory);
     registry
 }
 
