@@ -33,6 +33,11 @@ pub use config_file::{STORE_ENV, default_config, load_config_file};
 #[cfg(feature = "memory")]
 pub use store_memory::{CacheFactory, CacheStore, MemoryFactory, MemoryStore};
 
+#[cfg(feature = "tiered")]
+pub use store_tiered::{
+    ReadPolicy, TieredFactory, TieredOptions, TieredStats, TieredStore, Warm, WritePolicy,
+};
+
 /// A registry with every backend this build includes.
 pub fn registry() -> Registry {
     #[allow(unused_mut)]
@@ -41,6 +46,8 @@ pub fn registry() -> Registry {
     registry.register(MemoryFactory);
     #[cfg(feature = "memory")]
     registry.register(CacheFactory);
+    #[cfg(feature = "tiered")]
+    registry.register(TieredFactory);
     registry
 }
 

@@ -1,0 +1,271 @@
+//! The write-behind queue: acknowledged writes waiting for the backend.
+//!
+//! One entry per key holds that key's latest write, so repeated writes coalesce and a
+//! key never has two backend writes in flight (per-key order). Keys are handed to the
+//! drainer in the order they first became pending. The number of pending keys is bounded:
+//! a write that would exceed it waits (backpressure) instead of being dropped.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use store_core::{Error, ErrorKind, Key, ListOptions, Meta, Version};
+use tokio::sync::Notify;
+
+/// A write the backend has not seen yet.
+#[derive(Clone, Debug)]
+pub(crate) enum Op {
+    /// Put this value; `meta` is what the caller was told.
+    Put { value: Bytes, meta: Meta },
+    /// Delete the key.
+    Delete,
+}
+
+/// One unit of drain work: a key's latest write and the sequence number it had.
+#[derive(Clone, Debug)]
+pub(crate) struct Job {
+    pub key: Key,
+    pub op: Op,
+    /// The frontend's version of the journal record for this write, so the drainer can
+    /// mark exactly that record clean (a newer write makes the mark fail harmlessly).
+    pub frontend_version: Option<Version>,
+    pub seq: u64,
+}
+
+#[derive(Debug)]
+struct Pending {
+    op: Op,
+    frontend_version: Option<Version>,
+    /// Sequence number of the latest write.
+    seq: u64,
+    /// No write older than this is still waiting in this entry (for `flush`).
+    oldest: u64,
+    in_flight: bool,
+}
+
+/// What a key's pending state is, for a writer that must wait for it.
+pub(crate) enum Claim {
+    /// Nothing pending for the key.
+    Clear,
+    /// The drainer is writing it now; wait for [`Queue::changed`].
+    Busy,
+    /// The caller now owns this job and must [`Queue::complete`] or [`Queue::release`] it.
+    Claimed(Job),
+}
+
+#[derive(Debug, Default)]
+struct State {
+    entries: HashMap<Key, Pending>,
+    order: VecDeque<Key>,
+    next_seq: u64,
+    error_epoch: u64,
+    last_error: Option<(ErrorKind, String, bool)>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Queue {
+    state: Mutex<State>,
+    capacity: usize,
+    /// Wakes the drainer: there is new work.
+    pub work: Notify,
+    /// Wakes writers and flushers: an entry drained, a slot freed or an attempt failed.
+    pub changed: Notify,
+}
+
+impl Queue {
+    pub fn new(capacity: usize) -> Self {
+        Queue {
+            state: Mutex::new(State {
+                next_seq: 1,
+                ..State::default()
+            }),
+            capacity: capacity.max(1),
+            work: Notify::new(),
+            changed: Notify::new(),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queue a write, waiting while the queue is full. Returns its sequence number.
+    pub async fn push(&self, key: Key, op: Op, frontend_version: Option<Version>) -> u64 {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            {
+                let mut state = self.state();
+                let seq = state.next_seq;
+                let full = state.entries.len() >= self.capacity;
+                if let Some(entry) = state.entries.get_mut(&key) {
+                    entry.op = op;
+                    entry.frontend_version = frontend_version;
+                    entry.seq = seq;
+                    state.next_seq += 1;
+                    drop(state);
+                    self.work.notify_one();
+                    return seq;
+                }
+                if !full {
+                    state.entries.insert(
+                        key.clone(),
+                        Pending {
+                            op,
+                            frontend_version,
+                            seq,
+                            oldest: seq,
+                            in_flight: false,
+                        },
+                    );
+                    state.order.push_back(key);
+                    state.next_seq += 1;
+                    drop(state);
+                    self.work.notify_one();
+                    return seq;
+                }
+            }
+            changed.await;
+        }
+    }
+
+    /// The next key for the drainer, marked in flight.
+    pub fn take_next(&self) -> Option<Job> {
+        let mut state = self.state();
+        while let Some(key) = state.order.pop_front() {
+            if let Some(entry) = state.entries.get_mut(&key)
+                && !entry.in_flight
+            {
+                entry.in_flight = true;
+                return Some(job(key, entry));
+            }
+        }
+        None
+    }
+
+    /// Claim `key`'s pending write for the caller (a conditional put must drain it first).
+    pub fn claim(&self, key: &Key) -> Claim {
+        let mut state = self.state();
+        match state.entries.get_mut(key) {
+            None => Claim::Clear,
+            Some(entry) if entry.in_flight => Claim::Busy,
+            Some(entry) => {
+                entry.in_flight = true;
+                Claim::Claimed(job(key.clone(), entry))
+            }
+        }
+    }
+
+    /// The latest write for a job's key (writes that arrived while it was being retried).
+    pub fn refresh(&self, job: &Job) -> Job {
+        let state = self.state();
+        match state.entries.get(&job.key) {
+            Some(entry) => self::job(job.key.clone(), entry),
+            None => job.clone(),
+        }
+    }
+
+    /// The job's write reached the backend.
+    pub fn complete(&self, job: &Job) {
+        let mut state = self.state();
+        if let Some(entry) = state.entries.get_mut(&job.key) {
+            if entry.seq == job.seq {
+                state.entries.remove(&job.key);
+            } else {
+                // A newer write arrived meanwhile: it goes to the back of the line.
+                entry.in_flight = false;
+                entry.oldest = job.seq + 1;
+                state.order.push_back(job.key.clone());
+                drop(state);
+                self.work.notify_one();
+            }
+        }
+        self.changed.notify_waiters();
+    }
+
+    /// The caller gives a claimed job back without writing it (its attempt failed).
+    pub fn release(&self, job: &Job) {
+        let mut state = self.state();
+        if let Some(entry) = state.entries.get_mut(&job.key) {
+            entry.in_flight = false;
+            state.order.push_back(job.key.clone());
+        }
+        drop(state);
+        self.work.notify_one();
+    }
+
+    /// Remember a failed backend attempt, for `flush` to report.
+    pub fn record_error(&self, error: &Error) {
+        let mut state = self.state();
+        state.error_epoch += 1;
+        state.last_error = Some((error.kind(), error.to_string(), error.retryable()));
+        drop(state);
+        self.changed.notify_waiters();
+    }
+
+    /// The key's pending write, if any: reads must see it before the backend does.
+    pub fn lookup(&self, key: &Key) -> Option<Op> {
+        self.state().entries.get(key).map(|e| e.op.clone())
+    }
+
+    /// Pending writes that `options` admits, in key order (`None` is a delete).
+    pub fn snapshot(&self, options: &ListOptions) -> Vec<(Key, Option<Meta>)> {
+        let state = self.state();
+        let mut out: Vec<(Key, Option<Meta>)> = state
+            .entries
+            .iter()
+            .filter(|(key, _)| options.admits(key))
+            .map(|(key, entry)| {
+                let meta = match &entry.op {
+                    Op::Put { meta, .. } => Some(meta.clone()),
+                    Op::Delete => None,
+                };
+                (key.clone(), meta)
+            })
+            .collect();
+        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// How many keys wait for the backend.
+    pub fn depth(&self) -> usize {
+        self.state().entries.len()
+    }
+
+    /// The sequence number of the newest acknowledged write and the error epoch now.
+    pub fn mark(&self) -> (u64, u64) {
+        let state = self.state();
+        (state.next_seq - 1, state.error_epoch)
+    }
+
+    /// `Ok(true)` once every write up to `seq` is in the backend; an error if an attempt
+    /// failed after `epoch`.
+    pub fn flushed(&self, seq: u64, epoch: u64) -> Result<bool, Error> {
+        let state = self.state();
+        if state.error_epoch > epoch
+            && let Some((kind, message, retryable)) = &state.last_error
+        {
+            return Err(Error::new(
+                *kind,
+                format!("write-behind could not reach the backend: {message}"),
+            )
+            .with_retryable(*retryable));
+        }
+        Ok(state.entries.values().all(|e| e.oldest > seq))
+    }
+
+    /// Whether nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.state().entries.is_empty()
+    }
+}
+
+fn job(key: Key, entry: &Pending) -> Job {
+    Job {
+        key,
+        op: entry.op.clone(),
+        frontend_version: entry.frontend_version.clone(),
+        seq: entry.seq,
+    }
+}

@@ -1,0 +1,264 @@
+//! The state a tiered store shares with its background tasks, and the per-key steps
+//! (frontend lookup, miss handling, frontend updates) its operations are built from.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use store_core::{Entry, Key, Meta, PutMode, Result, Store, Version};
+
+use crate::config::{ReadPolicy, TieredOptions};
+use crate::envelope::Envelope;
+use crate::locks::KeyLocks;
+use crate::queue::{Op, Queue};
+use crate::stats::Counters;
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub frontend: Arc<dyn Store>,
+    pub backend: Arc<dyn Store>,
+    pub options: TieredOptions,
+    pub locks: KeyLocks,
+    pub counters: Counters,
+    /// Present under write-behind.
+    pub queue: Option<Queue>,
+    /// Set when the store is dropped: the drainer stops once the queue is empty.
+    pub closed: AtomicBool,
+    /// Keys whose frontend copy may be stale because the frontend failed both a write and
+    /// the invalidation after it; reads of them bypass the frontend until it recovers.
+    suspects: Mutex<HashSet<Key>>,
+    suspect_count: AtomicUsize,
+    /// Versions for write-behind acknowledgements: a random per-process prefix and a counter,
+    /// so they never repeat across restarts.
+    version_prefix: u64,
+    version_clock: AtomicU64,
+}
+
+/// What the frontend says about a key.
+pub(crate) enum Lookup {
+    /// A usable copy (a tombstone answers "absent").
+    Hit(Envelope),
+    /// Nothing usable: ask the pending queue and the backend.
+    Miss,
+}
+
+impl Shared {
+    pub fn new(
+        frontend: Arc<dyn Store>,
+        backend: Arc<dyn Store>,
+        options: TieredOptions,
+        counters: Counters,
+        queue: Option<Queue>,
+    ) -> Self {
+        Shared {
+            frontend,
+            backend,
+            options,
+            locks: KeyLocks::default(),
+            counters,
+            queue,
+            closed: AtomicBool::new(false),
+            suspects: Mutex::new(HashSet::new()),
+            suspect_count: AtomicUsize::new(0),
+            version_prefix: rand::random(),
+            version_clock: AtomicU64::new(0),
+        }
+    }
+
+    /// A fresh version for a write acknowledged before the backend has it.
+    pub fn next_version(&self) -> Version {
+        let n = self.version_clock.fetch_add(1, Ordering::Relaxed);
+        Version::new(format!("wb-{:016x}-{n}", self.version_prefix))
+    }
+
+    fn is_suspect(&self, key: &Key) -> bool {
+        self.suspect_count.load(Ordering::Acquire) > 0
+            && self
+                .suspects
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(key)
+    }
+
+    fn set_suspect(&self, key: &Key, suspect: bool) {
+        if !suspect && self.suspect_count.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let mut set = self.suspects.lock().unwrap_or_else(|p| p.into_inner());
+        let changed = if suspect {
+            set.insert(key.clone())
+        } else {
+            set.remove(key)
+        };
+        if changed {
+            self.suspect_count.store(set.len(), Ordering::Release);
+        }
+    }
+
+    /// Read the frontend's copy. Errors count and read as a miss: the backend still has
+    /// the truth.
+    pub async fn lookup(&self, key: &Key) -> Lookup {
+        if self.is_suspect(key) {
+            return Lookup::Miss;
+        }
+        match self.frontend.get(key).await {
+            Ok(Some(entry)) => match Envelope::decode(entry.value) {
+                Some(envelope) => Lookup::Hit(envelope),
+                None => Lookup::Miss,
+            },
+            Ok(None) => Lookup::Miss,
+            Err(_) => {
+                Counters::bump(&self.counters.frontend_errors);
+                Lookup::Miss
+            }
+        }
+    }
+
+    /// Under `revalidate`, whether a frontend copy still matches the backend.
+    pub async fn still_current(&self, envelope: &Envelope, key: &Key) -> Result<bool> {
+        if self.options.read_policy != ReadPolicy::Revalidate || envelope.dirty() {
+            // A dirty copy is our own newer write that the backend has not seen yet.
+            return Ok(true);
+        }
+        let head = self.backend.head(key).await?;
+        let current = match (&head, envelope.tombstone) {
+            (None, true) => true,
+            (Some(meta), false) => envelope.backend.as_ref() == Some(&meta.version),
+            _ => false,
+        };
+        if !current {
+            Counters::bump(&self.counters.stale);
+        }
+        Ok(current)
+    }
+
+    /// The pending write-behind write for `key`, as an answer to a read.
+    pub fn pending(&self, key: &Key) -> Option<Option<Entry>> {
+        match self.queue.as_ref()?.lookup(key)? {
+            Op::Put { value, meta } => Some(Some(Entry { value, meta })),
+            Op::Delete => Some(None),
+        }
+    }
+
+    /// The miss path, under the key's lock: pending write, else backend read and fill.
+    /// `fill` is false for `head`, which must not read values.
+    pub async fn read_through(&self, key: &Key, fill: bool) -> Result<Option<Entry>> {
+        if let Some(answer) = self.pending(key) {
+            return Ok(answer);
+        }
+        if !fill {
+            return Ok(self.backend.head(key).await?.map(|meta| Entry {
+                value: bytes::Bytes::new(),
+                meta,
+            }));
+        }
+        let Some(entry) = self.backend.get(key).await? else {
+            return Ok(None);
+        };
+        let envelope = Envelope::from_backend(entry.clone());
+        if self.store_frontend(key, &envelope).await {
+            Counters::bump(&self.counters.fills);
+        }
+        Ok(Some(entry))
+    }
+
+    /// Put a copy in the frontend. If that fails, invalidate the key there; if that fails
+    /// too, stop trusting the frontend for this key. Returns whether the copy was stored.
+    pub async fn store_frontend(&self, key: &Key, envelope: &Envelope) -> bool {
+        match self
+            .frontend
+            .put(key, envelope.encode(), PutMode::Overwrite)
+            .await
+        {
+            Ok(_) => {
+                self.set_suspect(key, false);
+                true
+            }
+            Err(_) => {
+                Counters::bump(&self.counters.frontend_errors);
+                self.invalidate_frontend(key).await;
+                false
+            }
+        }
+    }
+
+    /// Drop the frontend's copy (the backend has a newer truth).
+    pub async fn invalidate_frontend(&self, key: &Key) {
+        match self.frontend.delete(key).await {
+            Ok(()) => self.set_suspect(key, false),
+            Err(_) => {
+                Counters::bump(&self.counters.frontend_errors);
+                self.set_suspect(key, true);
+            }
+        }
+    }
+
+    /// A write-behind write: journal it in the frontend, then queue it.
+    pub async fn write_behind(&self, key: &Key, op: Op, envelope: Envelope) -> Result<()> {
+        let record = self
+            .frontend
+            .put(key, envelope.encode(), PutMode::Overwrite)
+            .await?;
+        self.set_suspect(key, false);
+        if let Some(queue) = &self.queue {
+            queue.push(key.clone(), op, Some(record.version)).await;
+        }
+        Ok(())
+    }
+
+    /// Under write-behind, wait until `key` has nothing pending (writing it ourselves if the
+    /// drainer has not started on it). Called with the key's lock held.
+    pub async fn drain_key(&self, key: &Key) -> Result<()> {
+        let Some(queue) = &self.queue else {
+            return Ok(());
+        };
+        loop {
+            let changed = queue.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            match queue.claim(key) {
+                crate::queue::Claim::Clear => return Ok(()),
+                crate::queue::Claim::Busy => changed.await,
+                crate::queue::Claim::Claimed(job) => match crate::drain::apply(self, &job).await {
+                    Ok(()) => queue.complete(&job),
+                    Err(error) => {
+                        Counters::bump(&self.counters.backend_errors);
+                        queue.release(&job);
+                        return Err(error);
+                    }
+                },
+            }
+        }
+    }
+
+    /// The backend version a caller's `expected` version stands for. Callers hold versions
+    /// we showed them; for write-behind writes those are not the backend's own.
+    pub async fn backend_version(&self, key: &Key, expected: &Version) -> Result<Version> {
+        if let Lookup::Hit(envelope) = self.lookup(key).await
+            && !envelope.tombstone
+            && &envelope.shown == expected
+        {
+            if let Some(version) = envelope.backend {
+                return Ok(version);
+            }
+            // Drained but not marked clean (the mark failed): the backend's copy is ours.
+            if let Some(meta) = self.backend.head(key).await? {
+                return Ok(meta.version);
+            }
+        }
+        Ok(expected.clone())
+    }
+
+    /// The metadata a caller sees for a backend listing entry: the frontend's shown version
+    /// when its copy is the backend's current one (write-behind), else the backend's.
+    pub async fn shown_meta(&self, meta: Meta) -> Meta {
+        if let Lookup::Hit(envelope) = self.lookup(&meta.key).await
+            && !envelope.tombstone
+            && envelope.backend.as_ref().is_none_or(|v| v == &meta.version)
+        {
+            return envelope.meta(&meta.key);
+        }
+        meta
+    }
+}

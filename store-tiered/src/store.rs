@@ -1,0 +1,322 @@
+//! `TieredStore`: the `Store` implementation that puts the policies together.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use store_core::{
+    Capabilities, ConditionalPuts, Entry, Error, Key, ListOptions, Meta, PutMode, Result, Store,
+    async_trait,
+};
+use tokio::sync::Mutex as AsyncMutex;
+use tokio::task::JoinHandle;
+
+use crate::config::{ReadPolicy, TieredOptions, Warm, WritePolicy};
+use crate::envelope::{Envelope, MAX_HEADER};
+use crate::queue::{Op, Queue};
+use crate::shared::{Lookup, Shared};
+use crate::stats::{Counters, TieredStats};
+use crate::{drain, list, recover, warm};
+
+/// A fast frontend store in front of a durable backend store, itself a [`Store`].
+///
+/// See the [crate docs](crate) for the policies and what each guarantees.
+#[derive(Debug)]
+pub struct TieredStore {
+    shared: Arc<Shared>,
+    warming: AsyncMutex<Option<JoinHandle<Result<u64>>>>,
+}
+
+impl TieredStore {
+    /// Compose `frontend` over `backend`. Under write-behind with a durable frontend, writes
+    /// journaled by an earlier process are queued again before this returns; warm-up (if
+    /// any) starts in the background (see [`TieredStore::warmed`]).
+    ///
+    /// Must be called within a tokio runtime (it starts the write-behind drainer).
+    pub async fn open(
+        frontend: Arc<dyn Store>,
+        backend: Arc<dyn Store>,
+        options: TieredOptions,
+    ) -> Result<Self> {
+        Self::open_with_evictions(frontend, backend, options, None).await
+    }
+
+    /// Like [`TieredStore::open`], reporting the frontend's eviction counter in
+    /// [`TieredStats::evictions`] (see `store_memory::CacheStore::eviction_counter`).
+    pub async fn open_with_evictions(
+        frontend: Arc<dyn Store>,
+        backend: Arc<dyn Store>,
+        options: TieredOptions,
+        evictions: Option<Arc<AtomicU64>>,
+    ) -> Result<Self> {
+        if options.write_policy == WritePolicy::WriteBehind
+            && frontend.capabilities().conditional_puts == ConditionalPuts::Unsupported
+        {
+            return Err(Error::invalid_config(
+                "write_policy",
+                "write-behind needs a frontend with conditional puts (to mark journaled writes done)",
+            ));
+        }
+        let queue = (options.write_policy == WritePolicy::WriteBehind)
+            .then(|| Queue::new(options.queue_capacity));
+        let counters = Counters {
+            evictions,
+            ..Counters::default()
+        };
+        let warm_mode = options.warm;
+        let shared = Arc::new(Shared::new(frontend, backend, options, counters, queue));
+        if shared.queue.is_some() {
+            // The drainer first: requeued writes may exceed the queue's capacity.
+            tokio::spawn(drain::run(shared.clone()));
+            recover::requeue_journal(&shared).await?;
+        }
+        let warming = (warm_mode != Warm::None).then(|| tokio::spawn(warm::run(shared.clone())));
+        Ok(TieredStore {
+            shared,
+            warming: AsyncMutex::new(warming),
+        })
+    }
+
+    /// The counters: hits, misses, fills, single-flight joins, evictions, queue depth,
+    /// drained writes and errors.
+    pub fn stats(&self) -> TieredStats {
+        let depth = self.shared.queue.as_ref().map_or(0, Queue::depth);
+        self.shared.counters.snapshot(depth as u64)
+    }
+
+    /// The options this store runs with.
+    pub fn options(&self) -> &TieredOptions {
+        &self.shared.options
+    }
+
+    /// Wait for warm-up to finish; returns how many entries it copied into the frontend
+    /// (0 when warm-up is off or was already awaited).
+    pub async fn warmed(&self) -> Result<u64> {
+        let handle = self.warming.lock().await.take();
+        match handle {
+            None => Ok(0),
+            Some(handle) => handle
+                .await
+                .map_err(|e| Error::backend("warm-up task", e))?,
+        }
+    }
+
+    fn frontend_only_reads(&self) -> bool {
+        self.shared.options.read_policy == ReadPolicy::FrontendOnly
+            || self.shared.options.write_policy == WritePolicy::FrontendOnly
+    }
+
+    async fn read(&self, key: &Key, want_value: bool) -> Result<Option<Entry>> {
+        let shared = &self.shared;
+        if let Lookup::Hit(envelope) = shared.lookup(key).await
+            && (self.frontend_only_reads() || shared.still_current(&envelope, key).await?)
+        {
+            Counters::bump(&shared.counters.hits);
+            return Ok((!envelope.tombstone).then(|| envelope.entry(key)));
+        }
+        if self.frontend_only_reads() {
+            Counters::bump(&shared.counters.misses);
+            return Ok(shared.pending(key).flatten());
+        }
+        Counters::bump(&shared.counters.misses);
+        let (_guard, waited) = shared.locks.lock(key).await;
+        if waited
+            && let Lookup::Hit(envelope) = shared.lookup(key).await
+            && shared.still_current(&envelope, key).await?
+        {
+            // Someone filled it while we waited: single-flight.
+            Counters::bump(&shared.counters.joins);
+            return Ok((!envelope.tombstone).then(|| envelope.entry(key)));
+        }
+        shared.read_through(key, want_value).await
+    }
+
+    async fn put_frontend_only(&self, key: &Key, value: Bytes, mode: PutMode) -> Result<Meta> {
+        let shared = &self.shared;
+        let current = match shared.lookup(key).await {
+            Lookup::Hit(envelope) if !envelope.tombstone => Some(envelope.shown),
+            _ => None,
+        };
+        check_mode(key, current.as_ref(), &mode)?;
+        let envelope = Envelope {
+            shown: shared.next_version(),
+            backend: None,
+            modified: SystemTime::now(),
+            tombstone: false,
+            value,
+        };
+        shared
+            .frontend
+            .put(key, envelope.encode(), PutMode::Overwrite)
+            .await?;
+        Ok(envelope.meta(key))
+    }
+
+    async fn put_write_behind(&self, key: &Key, value: Bytes, mode: PutMode) -> Result<Meta> {
+        let shared = &self.shared;
+        if mode == PutMode::Overwrite {
+            let envelope = Envelope {
+                shown: shared.next_version(),
+                backend: None,
+                modified: SystemTime::now(),
+                tombstone: false,
+                value: value.clone(),
+            };
+            let meta = envelope.meta(key);
+            let op = Op::Put {
+                value,
+                meta: meta.clone(),
+            };
+            shared.write_behind(key, op, envelope).await?;
+            return Ok(meta);
+        }
+        // Conditional: the backend decides, after this key's earlier writes reach it.
+        shared.drain_key(key).await?;
+        let mode = match mode {
+            PutMode::Update(expected) => {
+                PutMode::Update(shared.backend_version(key, &expected).await?)
+            }
+            other => other,
+        };
+        self.put_through(key, value, mode).await
+    }
+
+    async fn put_through(&self, key: &Key, value: Bytes, mode: PutMode) -> Result<Meta> {
+        let shared = &self.shared;
+        let meta = shared.backend.put(key, value.clone(), mode).await?;
+        if shared.options.write_policy == WritePolicy::WriteAround {
+            shared.invalidate_frontend(key).await;
+        } else {
+            let entry = Entry {
+                value,
+                meta: meta.clone(),
+            };
+            shared
+                .store_frontend(key, &Envelope::from_backend(entry))
+                .await;
+        }
+        Ok(meta)
+    }
+}
+
+fn check_mode(key: &Key, current: Option<&store_core::Version>, mode: &PutMode) -> Result<()> {
+    match (mode, current) {
+        (PutMode::Overwrite, _) | (PutMode::Create, None) => Ok(()),
+        (PutMode::Create, Some(_)) => Err(Error::already_exists(key)),
+        (PutMode::Update(expected), Some(v)) if expected == v => Ok(()),
+        (PutMode::Update(expected), _) => Err(Error::version_mismatch(key, expected)),
+    }
+}
+
+#[async_trait]
+impl Store for TieredStore {
+    fn capabilities(&self) -> Capabilities {
+        let front = self.shared.frontend.capabilities();
+        let back = self.shared.backend.capabilities();
+        let max_value_size = match (
+            front.max_value_size.map(|m| m.saturating_sub(MAX_HEADER)),
+            back.max_value_size,
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let (durability, conditional_puts, may_evict) = match self.shared.options.write_policy {
+            WritePolicy::WriteThrough | WritePolicy::WriteAround => {
+                (back.durability, back.conditional_puts, back.may_evict)
+            }
+            // Acknowledged once journaled in the frontend; it survives what the frontend
+            // survives, then what the backend does once drained.
+            WritePolicy::WriteBehind => (
+                front.durability.min(back.durability),
+                back.conditional_puts,
+                back.may_evict,
+            ),
+            WritePolicy::FrontendOnly => (
+                front.durability,
+                ConditionalPuts::InProcess,
+                front.may_evict,
+            ),
+        };
+        Capabilities {
+            durability,
+            atomic_batches: false,
+            conditional_puts,
+            max_value_size,
+            may_evict,
+        }
+    }
+
+    async fn get(&self, key: &Key) -> Result<Option<Entry>> {
+        self.read(key, true).await
+    }
+
+    async fn head(&self, key: &Key) -> Result<Option<Meta>> {
+        Ok(self.read(key, false).await?.map(|entry| entry.meta))
+    }
+
+    async fn put(&self, key: &Key, value: Bytes, mode: PutMode) -> Result<Meta> {
+        let (_guard, _) = self.shared.locks.lock(key).await;
+        match self.shared.options.write_policy {
+            WritePolicy::FrontendOnly => self.put_frontend_only(key, value, mode).await,
+            WritePolicy::WriteBehind => self.put_write_behind(key, value, mode).await,
+            WritePolicy::WriteThrough | WritePolicy::WriteAround => {
+                self.put_through(key, value, mode).await
+            }
+        }
+    }
+
+    async fn delete(&self, key: &Key) -> Result<()> {
+        let shared = &self.shared;
+        let (_guard, _) = shared.locks.lock(key).await;
+        match shared.options.write_policy {
+            WritePolicy::FrontendOnly => shared.frontend.delete(key).await,
+            WritePolicy::WriteBehind => {
+                let tombstone = Envelope::tombstone(shared.next_version());
+                shared.write_behind(key, Op::Delete, tombstone).await
+            }
+            WritePolicy::WriteThrough | WritePolicy::WriteAround => {
+                shared.backend.delete(key).await?;
+                shared.invalidate_frontend(key).await;
+                Ok(())
+            }
+        }
+    }
+
+    fn list(&self, options: ListOptions) -> BoxStream<'static, Result<Meta>> {
+        list::list(self.shared.clone(), options)
+    }
+
+    /// Under write-behind, waits until every write acknowledged before the call is in the
+    /// backend (or returns the error that keeps one out), then flushes both tiers.
+    async fn flush(&self) -> Result<()> {
+        let shared = &self.shared;
+        if let Some(queue) = &shared.queue {
+            let (seq, epoch) = queue.mark();
+            loop {
+                let changed = queue.changed.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                if queue.flushed(seq, epoch)? {
+                    break;
+                }
+                changed.await;
+            }
+        }
+        if shared.options.write_policy != WritePolicy::FrontendOnly {
+            shared.backend.flush().await?;
+        }
+        shared.frontend.flush().await
+    }
+}
+
+impl Drop for TieredStore {
+    fn drop(&mut self) {
+        // The drainer finishes what is queued, then stops.
+        self.shared.closed.store(true, Ordering::Release);
+        if let Some(queue) = &self.shared.queue {
+            queue.work.notify_one();
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! `ProbeStore`: a test wrapper that counts calls, injects failures and adds latency.
+//!
+//! Wrappers such as the tiered store promise things about the calls they make to the
+//! stores they wrap (one backend read per miss storm, none per hit) and about how they
+//! behave when one fails; this is how the tests observe and provoke that. The benchmarks
+//! use its latency to stand in for a store that is far away.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use store_core::{
+    Capabilities, Entry, Error, Key, ListOptions, Meta, PutMode, Result, Store, async_trait,
+};
+
+/// Counts of calls a [`ProbeStore`] received, by operation.
+#[derive(Debug, Default)]
+pub struct Calls {
+    /// `get` calls.
+    pub get: AtomicU64,
+    /// `head` calls.
+    pub head: AtomicU64,
+    /// `put` calls.
+    pub put: AtomicU64,
+    /// `delete` calls.
+    pub delete: AtomicU64,
+    /// `list` calls.
+    pub list: AtomicU64,
+}
+
+impl Calls {
+    /// Every call so far.
+    pub fn total(&self) -> u64 {
+        [&self.get, &self.head, &self.put, &self.delete, &self.list]
+            .iter()
+            .map(|c| c.load(Ordering::SeqCst))
+            .sum()
+    }
+}
+
+/// Wraps a store; counts calls, and fails or delays them on demand.
+#[derive(Debug)]
+pub struct ProbeStore {
+    inner: Arc<dyn Store>,
+    /// What was called.
+    pub calls: Calls,
+    fail_reads: AtomicBool,
+    fail_writes: AtomicBool,
+    latency_micros: AtomicU64,
+}
+
+impl ProbeStore {
+    /// A probe around `inner` that neither fails nor delays.
+    pub fn new(inner: Arc<dyn Store>) -> Arc<Self> {
+        Arc::new(ProbeStore {
+            inner,
+            calls: Calls::default(),
+            fail_reads: AtomicBool::new(false),
+            fail_writes: AtomicBool::new(false),
+            latency_micros: AtomicU64::new(0),
+        })
+    }
+
+    /// Make `get`, `head` and `list` fail (a retryable `Unavailable`) until turned off.
+    pub fn fail_reads(&self, fail: bool) {
+        self.fail_reads.store(fail, Ordering::SeqCst);
+    }
+
+    /// Make `put` and `delete` fail (a retryable `Unavailable`) until turned off.
+    pub fn fail_writes(&self, fail: bool) {
+        self.fail_writes.store(fail, Ordering::SeqCst);
+    }
+
+    /// Both of the above: the store is down.
+    pub fn set_down(&self, down: bool) {
+        self.fail_reads(down);
+        self.fail_writes(down);
+    }
+
+    /// Delay every call by `latency` (a store that far away).
+    pub fn set_latency(&self, latency: Duration) {
+        self.latency_micros
+            .store(latency.as_micros() as u64, Ordering::SeqCst);
+    }
+
+    async fn enter(&self, counter: &AtomicU64, write: bool) -> Result<()> {
+        counter.fetch_add(1, Ordering::SeqCst);
+        let micros = self.latency_micros.load(Ordering::SeqCst);
+        if micros > 0 {
+            tokio::time::sleep(Duration::from_micros(micros)).await;
+        }
+        let failing = if write {
+            &self.fail_writes
+        } else {
+            &self.fail_reads
+        };
+        if failing.load(Ordering::SeqCst) {
+            return Err(Error::unavailable("probe: injected failure"));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for ProbeStore {
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    async fn get(&self, key: &Key) -> Result<Option<Entry>> {
+        self.enter(&self.calls.get, false).await?;
+        self.inner.get(key).await
+    }
+
+    async fn head(&self, key: &Key) -> Result<Option<Meta>> {
+        self.enter(&self.calls.head, false).await?;
+        self.inner.head(key).await
+    }
+
+    async fn put(&self, key: &Key, value: Bytes, mode: PutMode) -> Result<Meta> {
+        self.enter(&self.calls.put, true).await?;
+        self.inner.put(key, value, mode).await
+    }
+
+    async fn delete(&self, key: &Key) -> Result<()> {
+        self.enter(&self.calls.delete, true).await?;
+        self.inner.delete(key).await
+    }
+
+    fn list(&self, options: ListOptions) -> BoxStream<'static, Result<Meta>> {
+        self.calls.list.fetch_add(1, Ordering::SeqCst);
+        if self.fail_reads.load(Ordering::SeqCst) {
+            let error = Error::unavailable("probe: injected failure");
+            return futures::stream::once(async move { Err(error) }).boxed();
+        }
+        self.inner.list(options)
+    }
+
+    async fn flush(&self) -> Result<()> {
+        self.inner.flush().await
+    }
+}
