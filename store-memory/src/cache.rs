@@ -1,5 +1,6 @@
 //! `CacheStore`: a bounded in-memory store that evicts (moka, weighed by bytes).
 
+use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
@@ -48,16 +49,22 @@ struct Inner {
 #[derive(Clone)]
 struct Record {
     value: Bytes,
-    version: u64,
+    /// The version callers see: the cache's own counter, or one a wrapper chose.
+    shown: Version,
     modified: SystemTime,
+    /// What a wrapper attached to this write (see [`CacheStore::insert_tagged`]).
+    tag: Option<Tag>,
 }
+
+/// Data a wrapper attaches to one cached write, handed back by [`CacheStore::get_tagged`].
+pub type Tag = Arc<dyn Any + Send + Sync>;
 
 impl Record {
     fn meta(&self, key: &Key) -> Meta {
         Meta {
             key: key.clone(),
             size: self.value.len() as u64,
-            version: Version::from_u64(self.version),
+            version: self.shown.clone(),
             last_modified: self.modified,
         }
     }
@@ -92,6 +99,41 @@ impl CacheStore {
                 max_bytes,
             }),
         }
+    }
+
+    /// Cache `value` under `key` with a version and time the caller chose and a tag of its
+    /// own, replacing what was there. For wrappers that keep their own versions (a tiered
+    /// store shows its backend's): the `Store` view then reports that version, and
+    /// [`CacheStore::get_tagged`] returns the tag without any decoding.
+    pub fn insert_tagged(
+        &self,
+        key: &Key,
+        value: Bytes,
+        version: Version,
+        modified: SystemTime,
+        tag: Tag,
+    ) -> Meta {
+        let _guard = self.inner.stripe(key);
+        let record = Record {
+            value,
+            shown: version,
+            modified,
+            tag: Some(tag),
+        };
+        let meta = record.meta(key);
+        self.inner.cache.insert(key.clone(), record);
+        meta
+    }
+
+    /// The entry under `key` and the tag it was inserted with (if any).
+    pub fn get_tagged(&self, key: &Key) -> Option<(Entry, Option<Tag>)> {
+        self.inner.cache.get(key).map(|r| {
+            let entry = Entry {
+                meta: r.meta(key),
+                value: r.value,
+            };
+            (entry, r.tag)
+        })
     }
 
     /// The capacity in bytes this cache was built with.
@@ -155,11 +197,11 @@ impl Inner {
     }
 }
 
-fn check_mode(key: &Key, current: Option<u64>, mode: &PutMode) -> Result<()> {
+fn check_mode(key: &Key, current: Option<Version>, mode: &PutMode) -> Result<()> {
     match (mode, current) {
         (PutMode::Overwrite, _) | (PutMode::Create, None) => Ok(()),
         (PutMode::Create, Some(_)) => Err(Error::already_exists(key)),
-        (PutMode::Update(expected), Some(v)) if expected.as_str().parse() == Ok(v) => Ok(()),
+        (PutMode::Update(expected), Some(v)) if *expected == v => Ok(()),
         (PutMode::Update(expected), _) => Err(Error::version_mismatch(key, expected)),
     }
 }
@@ -190,15 +232,17 @@ impl Store for CacheStore {
     async fn put(&self, key: &Key, value: Bytes, mode: PutMode) -> Result<Meta> {
         let _guard = self.inner.stripe(key);
         if mode != PutMode::Overwrite {
-            let current = self.inner.cache.get(key).map(|r| r.version);
+            let current = self.inner.cache.get(key).map(|r| r.shown);
             check_mode(key, current, &mode)?;
         }
+        // Versions come from one counter, so a key re-inserted after an eviction
+        // never repeats an old version.
+        let version = self.inner.clock.fetch_add(1, Ordering::Relaxed) + 1;
         let record = Record {
             value,
-            // Versions come from one counter, so a key re-inserted after an eviction
-            // never repeats an old version.
-            version: self.inner.clock.fetch_add(1, Ordering::Relaxed) + 1,
+            shown: Version::from_u64(version),
             modified: SystemTime::now(),
+            tag: None,
         };
         let meta = record.meta(key);
         self.inner.cache.insert(key.clone(), record);

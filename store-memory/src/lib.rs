@@ -48,6 +48,6 @@ mod cache;
 mod factory;
 mod memory;
 
-pub use cache::{CacheStore, ENTRY_OVERHEAD};
+pub use cache::{CacheStore, ENTRY_OVERHEAD, Tag};
 pub use factory::{CacheFactory, DEFAULT_CACHE_BYTES, MemoryFactory};
 pub use memory::MemoryStore;

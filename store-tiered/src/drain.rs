@@ -36,6 +36,10 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 return;
             }
             queue.work.notified().await;
+        } else if running.len() >= limit {
+            // At the limit new work cannot start anyway: not listening for it spares every
+            // write-behind put a cross-thread wake-up.
+            running.next().await;
         } else {
             tokio::select! {
                 _ = running.next() => {}
@@ -95,16 +99,11 @@ pub(crate) async fn apply(shared: &Shared, job: &Job) -> Result<()> {
         // Conditional on the record we journaled: if a newer write replaced it, that one
         // is still dirty and must stay so. Failure here only costs a redundant rewrite
         // after a restart, so it is not an error.
-        let marked = shared
-            .frontend
-            .put(
-                &job.key,
-                envelope.encode(),
-                PutMode::Update(version.clone()),
-            )
-            .await;
-        if let Err(error) = marked
-            && error.kind() != store_core::ErrorKind::VersionMismatch
+        if shared
+            .front
+            .mark_clean(&job.key, version, &envelope)
+            .await
+            .is_err()
         {
             Counters::bump(&shared.counters.frontend_errors);
         }
@@ -125,7 +124,7 @@ async fn after_delete(shared: &Shared, job: &Job) {
         .queue
         .as_ref()
         .is_some_and(|q| q.lookup(&job.key).is_some());
-    if !still_pending && shared.frontend.delete(&job.key).await.is_err() {
+    if !still_pending && shared.front.delete(&job.key).await.is_err() {
         Counters::bump(&shared.counters.frontend_errors);
     }
 }

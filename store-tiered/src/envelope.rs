@@ -89,12 +89,21 @@ impl Envelope {
     /// The bytes to store in the frontend.
     pub fn encode(&self) -> Bytes {
         let shown = clip(self.shown.as_str());
-        let backend = self.backend.as_ref().map(|v| clip(v.as_str()));
+        // Usually the backend's version is the one shown: store it once (and decoding then
+        // allocates one version, which matters on the hit path).
+        let same = self.backend.as_ref() == Some(&self.shown);
+        let backend = match &self.backend {
+            Some(_) if same => Some(""),
+            Some(v) => Some(clip(v.as_str())),
+            None => None,
+        };
         let mut buf = BytesMut::with_capacity(
             4 + 1 + 4 + 8 + shown.len() + backend.map_or(0, str::len) + self.value.len(),
         );
         buf.put_slice(MAGIC);
-        buf.put_u8(u8::from(backend.is_some()) | (u8::from(self.tombstone) << 1));
+        buf.put_u8(
+            u8::from(backend.is_some()) | (u8::from(self.tombstone) << 1) | (u8::from(same) << 2),
+        );
         buf.put_u16(shown.len() as u16);
         buf.put_slice(shown.as_bytes());
         let backend = backend.unwrap_or("");
@@ -112,31 +121,35 @@ impl Envelope {
     /// Decode frontend bytes; `None` if they are not an envelope (someone else wrote the
     /// frontend directly), which the tiered store treats as a miss.
     pub fn decode(bytes: Bytes) -> Option<Self> {
+        // Parse the header from a plain slice: slicing `Bytes` per field would cost an
+        // atomic reference-count round trip each, on the hit path.
+        let raw: &[u8] = &bytes;
         let mut at = 0usize;
-        let take = |at: &mut usize, n: usize| -> Option<Bytes> {
-            let end = at.checked_add(n).filter(|end| *end <= bytes.len())?;
-            let out = bytes.slice(*at..end);
-            *at = end;
+        let mut take = |n: usize| -> Option<&[u8]> {
+            let end = at.checked_add(n).filter(|end| *end <= raw.len())?;
+            let out = &raw[at..end];
+            at = end;
             Some(out)
         };
-        if take(&mut at, 4)?.as_ref() != MAGIC {
+        if take(4)? != MAGIC {
             return None;
         }
-        let flags = take(&mut at, 1)?[0];
-        if flags > 0b11 {
+        let flags = take(1)?[0];
+        if flags > 0b111 {
             return None;
         }
-        let has_backend = flags & 1 == 1;
-        let len = u16::from_be_bytes(take(&mut at, 2)?.as_ref().try_into().ok()?) as usize;
-        let shown = Version::new(std::str::from_utf8(&take(&mut at, len)?).ok()?);
-        let len = u16::from_be_bytes(take(&mut at, 2)?.as_ref().try_into().ok()?) as usize;
-        let backend_raw = take(&mut at, len)?;
-        let backend = if has_backend {
-            Some(Version::new(std::str::from_utf8(&backend_raw).ok()?))
+        let len = u16::from_be_bytes(take(2)?.try_into().ok()?) as usize;
+        let shown = Version::new(std::str::from_utf8(take(len)?).ok()?);
+        let len = u16::from_be_bytes(take(2)?.try_into().ok()?) as usize;
+        let backend_raw = take(len)?;
+        let backend = if flags & 0b100 != 0 {
+            Some(shown.clone())
+        } else if flags & 1 == 1 {
+            Some(Version::new(std::str::from_utf8(backend_raw).ok()?))
         } else {
             None
         };
-        let nanos = u64::from_be_bytes(take(&mut at, 8)?.as_ref().try_into().ok()?);
+        let nanos = u64::from_be_bytes(take(8)?.try_into().ok()?);
         Some(Envelope {
             shown,
             backend,
@@ -174,6 +187,13 @@ mod tests {
             value: Bytes::from_static(b"\0value\xff"),
         };
         let back = Envelope::decode(env.encode()).expect("decodes");
+        let same = Envelope {
+            backend: Some(env.shown.clone()),
+            ..env.clone()
+        };
+        let same_back = Envelope::decode(same.encode()).expect("decodes");
+        assert_eq!(same_back.backend, Some(env.shown.clone()));
+        assert!(same.encode().len() < env.encode().len());
         assert_eq!(back.shown, env.shown);
         assert_eq!(back.backend, env.backend);
         assert_eq!(back.modified, env.modified);

@@ -53,25 +53,22 @@ impl StoreFactory for TieredFactory {
         let frontend_map = spec_map(&parsed.frontend, "frontend", registry)?;
         let backend_map = spec_map(&parsed.backend, "backend", registry)?;
         let is_cache = frontend_map.get("type").and_then(|t| t.as_str()) == Some("cache");
-        let (frontend, evictions): (Arc<dyn Store>, _) = if is_cache {
-            let cache =
-                CacheFactory::open_cache(&frontend_map).map_err(|e| nested("frontend", e))?;
-            options.warm_max_bytes = options.warm_max_bytes.or(Some(cache.max_bytes()));
-            let counter = cache.eviction_counter();
-            (Arc::new(cache), Some(counter))
-        } else {
-            let store = registry
-                .open(&frontend_map)
-                .await
-                .map_err(|e| nested("frontend", e))?;
-            (store, None)
-        };
         let backend = registry
             .open(&backend_map)
             .await
             .map_err(|e| nested("backend", e))?;
-        Ok(Arc::new(
-            TieredStore::open_with_evictions(frontend, backend, options, evictions).await?,
-        ))
+        let store = if is_cache {
+            let cache =
+                CacheFactory::open_cache(&frontend_map).map_err(|e| nested("frontend", e))?;
+            options.warm_max_bytes = options.warm_max_bytes.or(Some(cache.max_bytes()));
+            TieredStore::open_cached(cache, backend, options).await?
+        } else {
+            let frontend = registry
+                .open(&frontend_map)
+                .await
+                .map_err(|e| nested("frontend", e))?;
+            TieredStore::open(frontend, backend, options).await?
+        };
+        Ok(Arc::new(store))
     }
 }

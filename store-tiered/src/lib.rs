@@ -55,6 +55,7 @@ mod config;
 mod drain;
 mod envelope;
 mod factory;
+mod front;
 mod list;
 mod locks;
 mod queue;

@@ -7,7 +7,6 @@ use futures::stream::{self, BoxStream, StreamExt};
 use store_core::{Key, ListOptions, Meta, Result};
 
 use crate::config::WritePolicy;
-use crate::envelope::Envelope;
 use crate::shared::Shared;
 
 struct State {
@@ -31,7 +30,7 @@ pub(crate) fn list(shared: Arc<Shared>, options: ListOptions) -> BoxStream<'stat
         ..options.clone()
     };
     let source = if frontend_only {
-        shared.frontend.list(source_options)
+        shared.front.store.list(source_options)
     } else {
         shared.backend.list(source_options)
     };
@@ -103,10 +102,10 @@ async fn next(mut st: State) -> Result<Option<(Meta, State)>> {
 /// a tombstone).
 async fn resolve(shared: &Shared, frontend_only: bool, meta: Meta) -> Result<Option<Meta>> {
     if frontend_only {
-        let Some(entry) = shared.frontend.get(&meta.key).await? else {
-            return Ok(None);
-        };
-        return Ok(Envelope::decode(entry.value)
+        return Ok(shared
+            .front
+            .read(&meta.key)
+            .await?
             .filter(|envelope| !envelope.tombstone)
             .map(|envelope| envelope.meta(&meta.key)));
     }

@@ -17,13 +17,13 @@ pub(crate) async fn requeue_journal(shared: &Shared) -> Result<u64> {
     let Some(queue) = &shared.queue else {
         return Ok(0);
     };
-    if shared.frontend.capabilities().durability == Durability::None {
+    if shared.front.store.capabilities().durability == Durability::None {
         return Ok(0); // nothing outlives the process there
     }
     let mut queued = 0;
-    let mut keys = shared.frontend.list(ListOptions::default());
+    let mut keys = shared.front.store.list(ListOptions::default());
     while let Some(meta) = keys.try_next().await? {
-        let Some(entry) = shared.frontend.get(&meta.key).await? else {
+        let Some(entry) = shared.front.store.get(&meta.key).await? else {
             continue;
         };
         let record = entry.meta.version.clone();
@@ -32,7 +32,7 @@ pub(crate) async fn requeue_journal(shared: &Shared) -> Result<u64> {
         };
         if !envelope.dirty() {
             if envelope.tombstone {
-                shared.frontend.delete(&meta.key).await?;
+                shared.front.store.delete(&meta.key).await?;
             }
             continue;
         }

@@ -6,17 +6,18 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use store_core::{Entry, Key, Meta, PutMode, Result, Store, Version};
+use store_core::{Entry, Key, Meta, Result, Store, Version};
 
 use crate::config::{ReadPolicy, TieredOptions};
 use crate::envelope::Envelope;
+use crate::front::Front;
 use crate::locks::KeyLocks;
 use crate::queue::{Op, Queue};
 use crate::stats::Counters;
 
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub frontend: Arc<dyn Store>,
+    pub front: Front,
     pub backend: Arc<dyn Store>,
     pub options: TieredOptions,
     pub locks: KeyLocks,
@@ -35,6 +36,13 @@ pub(crate) struct Shared {
     version_clock: AtomicU64,
 }
 
+fn hex(out: &mut [u8], mut n: u64) {
+    for slot in out.iter_mut().rev() {
+        *slot = b"0123456789abcdef"[(n & 0xf) as usize];
+        n >>= 4;
+    }
+}
+
 /// What the frontend says about a key.
 pub(crate) enum Lookup {
     /// A usable copy (a tombstone answers "absent").
@@ -45,14 +53,14 @@ pub(crate) enum Lookup {
 
 impl Shared {
     pub fn new(
-        frontend: Arc<dyn Store>,
+        front: Front,
         backend: Arc<dyn Store>,
         options: TieredOptions,
         counters: Counters,
         queue: Option<Queue>,
     ) -> Self {
         Shared {
-            frontend,
+            front,
             backend,
             options,
             locks: KeyLocks::default(),
@@ -68,8 +76,16 @@ impl Shared {
 
     /// A fresh version for a write acknowledged before the backend has it.
     pub fn next_version(&self) -> Version {
-        let n = self.version_clock.fetch_add(1, Ordering::Relaxed);
-        Version::new(format!("wb-{:016x}-{n}", self.version_prefix))
+        // A random per-process start plus a counter: unique within the process, and
+        // colliding with another process's range is as likely as guessing 64 random bits.
+        let n = self
+            .version_prefix
+            .wrapping_add(self.version_clock.fetch_add(1, Ordering::Relaxed));
+        // Hand-rolled hex: `format!` costs more than the rest of a write-behind put's
+        // bookkeeping together.
+        let mut buf = *b"wb-0000000000000000";
+        hex(&mut buf[3..], n);
+        Version::new(std::str::from_utf8(&buf).unwrap_or("wb"))
     }
 
     fn is_suspect(&self, key: &Key) -> bool {
@@ -102,17 +118,23 @@ impl Shared {
         if self.is_suspect(key) {
             return Lookup::Miss;
         }
-        match self.frontend.get(key).await {
-            Ok(Some(entry)) => match Envelope::decode(entry.value) {
-                Some(envelope) => Lookup::Hit(envelope),
-                None => Lookup::Miss,
-            },
+        match self.front.read(key).await {
+            Ok(Some(envelope)) => Lookup::Hit(envelope),
             Ok(None) => Lookup::Miss,
             Err(_) => {
                 Counters::bump(&self.counters.frontend_errors);
                 Lookup::Miss
             }
         }
+    }
+
+    /// A typed-cache hit, answered without an await, when no revalidation is needed;
+    /// `None` means "take the general path" (not necessarily a miss).
+    pub fn cached_hit(&self, key: &Key) -> Option<Option<Entry>> {
+        if self.options.read_policy == ReadPolicy::Revalidate || self.is_suspect(key) {
+            return None;
+        }
+        self.front.hit_now(key)
     }
 
     /// Under `revalidate`, whether a frontend copy still matches the backend.
@@ -166,11 +188,7 @@ impl Shared {
     /// Put a copy in the frontend. If that fails, invalidate the key there; if that fails
     /// too, stop trusting the frontend for this key. Returns whether the copy was stored.
     pub async fn store_frontend(&self, key: &Key, envelope: &Envelope) -> bool {
-        match self
-            .frontend
-            .put(key, envelope.encode(), PutMode::Overwrite)
-            .await
-        {
+        match self.front.write(key, envelope).await {
             Ok(_) => {
                 self.set_suspect(key, false);
                 true
@@ -185,7 +203,7 @@ impl Shared {
 
     /// Drop the frontend's copy (the backend has a newer truth).
     pub async fn invalidate_frontend(&self, key: &Key) {
-        match self.frontend.delete(key).await {
+        match self.front.delete(key).await {
             Ok(()) => self.set_suspect(key, false),
             Err(_) => {
                 Counters::bump(&self.counters.frontend_errors);
@@ -196,13 +214,10 @@ impl Shared {
 
     /// A write-behind write: journal it in the frontend, then queue it.
     pub async fn write_behind(&self, key: &Key, op: Op, envelope: Envelope) -> Result<()> {
-        let record = self
-            .frontend
-            .put(key, envelope.encode(), PutMode::Overwrite)
-            .await?;
+        let record = self.front.write(key, &envelope).await?;
         self.set_suspect(key, false);
         if let Some(queue) = &self.queue {
-            queue.push(key.clone(), op, Some(record.version)).await;
+            queue.push(key.clone(), op, Some(record)).await;
         }
         Ok(())
     }

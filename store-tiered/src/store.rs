@@ -1,7 +1,7 @@
 //! `TieredStore`: the `Store` implementation that puts the policies together.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -10,11 +10,13 @@ use store_core::{
     Capabilities, ConditionalPuts, Entry, Error, Key, ListOptions, Meta, PutMode, Result, Store,
     async_trait,
 };
+use store_memory::CacheStore;
 use tokio::sync::Mutex as AsyncMutex;
 use tokio::task::JoinHandle;
 
 use crate::config::{ReadPolicy, TieredOptions, Warm, WritePolicy};
 use crate::envelope::{Envelope, MAX_HEADER};
+use crate::front::Front;
 use crate::queue::{Op, Queue};
 use crate::shared::{Lookup, Shared};
 use crate::stats::{Counters, TieredStats};
@@ -40,16 +42,25 @@ impl TieredStore {
         backend: Arc<dyn Store>,
         options: TieredOptions,
     ) -> Result<Self> {
-        Self::open_with_evictions(frontend, backend, options, None).await
+        Self::open_inner(frontend, None, backend, options).await
     }
 
-    /// Like [`TieredStore::open`], reporting the frontend's eviction counter in
-    /// [`TieredStats::evictions`] (see `store_memory::CacheStore::eviction_counter`).
-    pub async fn open_with_evictions(
-        frontend: Arc<dyn Store>,
+    /// Like [`TieredStore::open`] with a [`CacheStore`] frontend: hits read the cache
+    /// directly (no metadata built, no boxed future), and [`TieredStats::evictions`]
+    /// reports the cache's evictions. The usual memory-over-disk setup.
+    pub async fn open_cached(
+        cache: CacheStore,
         backend: Arc<dyn Store>,
         options: TieredOptions,
-        evictions: Option<Arc<AtomicU64>>,
+    ) -> Result<Self> {
+        Self::open_inner(Arc::new(cache.clone()), Some(cache), backend, options).await
+    }
+
+    async fn open_inner(
+        frontend: Arc<dyn Store>,
+        cache: Option<CacheStore>,
+        backend: Arc<dyn Store>,
+        options: TieredOptions,
     ) -> Result<Self> {
         if options.write_policy == WritePolicy::WriteBehind
             && frontend.capabilities().conditional_puts == ConditionalPuts::Unsupported
@@ -62,11 +73,12 @@ impl TieredStore {
         let queue = (options.write_policy == WritePolicy::WriteBehind)
             .then(|| Queue::new(options.queue_capacity));
         let counters = Counters {
-            evictions,
+            evictions: cache.as_ref().map(CacheStore::eviction_counter),
             ..Counters::default()
         };
         let warm_mode = options.warm;
-        let shared = Arc::new(Shared::new(frontend, backend, options, counters, queue));
+        let front = Front::new(frontend, cache);
+        let shared = Arc::new(Shared::new(front, backend, options, counters, queue));
         if shared.queue.is_some() {
             // The drainer first: requeued writes may exceed the queue's capacity.
             tokio::spawn(drain::run(shared.clone()));
@@ -110,12 +122,25 @@ impl TieredStore {
 
     async fn read(&self, key: &Key, want_value: bool) -> Result<Option<Entry>> {
         let shared = &self.shared;
+        // The hit path of a cache frontend without revalidation is synchronous: keep it
+        // free of awaits so the future `async_trait` boxes stays small.
+        if let Some(hit) = shared.cached_hit(key) {
+            Counters::bump(&shared.counters.hits);
+            return Ok(hit);
+        }
         if let Lookup::Hit(envelope) = shared.lookup(key).await
             && (self.frontend_only_reads() || shared.still_current(&envelope, key).await?)
         {
             Counters::bump(&shared.counters.hits);
             return Ok((!envelope.tombstone).then(|| envelope.entry(key)));
         }
+        // The miss path lives in its own boxed future, so the future of every hit stays
+        // small (it is boxed by `async_trait`, and its size is the largest path's).
+        Box::pin(self.read_miss(key, want_value)).await
+    }
+
+    async fn read_miss(&self, key: &Key, want_value: bool) -> Result<Option<Entry>> {
+        let shared = &self.shared;
         if self.frontend_only_reads() {
             Counters::bump(&shared.counters.misses);
             return Ok(shared.pending(key).flatten());
@@ -147,30 +172,33 @@ impl TieredStore {
             tombstone: false,
             value,
         };
-        shared
-            .frontend
-            .put(key, envelope.encode(), PutMode::Overwrite)
-            .await?;
+        shared.front.write(key, &envelope).await?;
         Ok(envelope.meta(key))
+    }
+
+    /// A write-behind overwrite: journal it in the frontend, queue it, acknowledge.
+    async fn put_behind_overwrite(&self, key: &Key, value: Bytes) -> Result<Meta> {
+        let shared = &self.shared;
+        let envelope = Envelope {
+            shown: shared.next_version(),
+            backend: None,
+            modified: SystemTime::now(),
+            tombstone: false,
+            value: value.clone(),
+        };
+        let meta = envelope.meta(key);
+        let op = Op::Put {
+            value,
+            meta: meta.clone(),
+        };
+        shared.write_behind(key, op, envelope).await?;
+        Ok(meta)
     }
 
     async fn put_write_behind(&self, key: &Key, value: Bytes, mode: PutMode) -> Result<Meta> {
         let shared = &self.shared;
         if mode == PutMode::Overwrite {
-            let envelope = Envelope {
-                shown: shared.next_version(),
-                backend: None,
-                modified: SystemTime::now(),
-                tombstone: false,
-                value: value.clone(),
-            };
-            let meta = envelope.meta(key);
-            let op = Op::Put {
-                value,
-                meta: meta.clone(),
-            };
-            shared.write_behind(key, op, envelope).await?;
-            return Ok(meta);
+            return self.put_behind_overwrite(key, value).await;
         }
         // Conditional: the backend decides, after this key's earlier writes reach it.
         shared.drain_key(key).await?;
@@ -213,7 +241,7 @@ fn check_mode(key: &Key, current: Option<&store_core::Version>, mode: &PutMode) 
 #[async_trait]
 impl Store for TieredStore {
     fn capabilities(&self) -> Capabilities {
-        let front = self.shared.frontend.capabilities();
+        let front = self.shared.front.store.capabilities();
         let back = self.shared.backend.capabilities();
         let max_value_size = match (
             front.max_value_size.map(|m| m.saturating_sub(MAX_HEADER)),
@@ -258,11 +286,16 @@ impl Store for TieredStore {
 
     async fn put(&self, key: &Key, value: Bytes, mode: PutMode) -> Result<Meta> {
         let (_guard, _) = self.shared.locks.lock(key).await;
-        match self.shared.options.write_policy {
-            WritePolicy::FrontendOnly => self.put_frontend_only(key, value, mode).await,
-            WritePolicy::WriteBehind => self.put_write_behind(key, value, mode).await,
+        let policy = self.shared.options.write_policy;
+        if policy == WritePolicy::WriteBehind && mode == PutMode::Overwrite {
+            // The hot path, kept out of the boxed slow paths so its own future is small.
+            return self.put_behind_overwrite(key, value).await;
+        }
+        match policy {
+            WritePolicy::FrontendOnly => Box::pin(self.put_frontend_only(key, value, mode)).await,
+            WritePolicy::WriteBehind => Box::pin(self.put_write_behind(key, value, mode)).await,
             WritePolicy::WriteThrough | WritePolicy::WriteAround => {
-                self.put_through(key, value, mode).await
+                Box::pin(self.put_through(key, value, mode)).await
             }
         }
     }
@@ -271,7 +304,7 @@ impl Store for TieredStore {
         let shared = &self.shared;
         let (_guard, _) = shared.locks.lock(key).await;
         match shared.options.write_policy {
-            WritePolicy::FrontendOnly => shared.frontend.delete(key).await,
+            WritePolicy::FrontendOnly => shared.front.delete(key).await,
             WritePolicy::WriteBehind => {
                 let tombstone = Envelope::tombstone(shared.next_version());
                 shared.write_behind(key, Op::Delete, tombstone).await
@@ -307,7 +340,7 @@ impl Store for TieredStore {
         if shared.options.write_policy != WritePolicy::FrontendOnly {
             shared.backend.flush().await?;
         }
-        shared.frontend.flush().await
+        shared.front.store.flush().await
     }
 }
 

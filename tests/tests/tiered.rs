@@ -19,8 +19,8 @@ async fn tier(write_policy: WritePolicy, read_policy: ReadPolicy) -> Fixture {
         read_policy,
         ..TieredOptions::default()
     };
-    let frontend = Arc::new(CacheStore::new(256 << 20));
-    let store = TieredStore::open(frontend, Arc::new(MemoryStore::new()), options)
+    let frontend = CacheStore::new(256 << 20);
+    let store = TieredStore::open_cached(frontend, Arc::new(MemoryStore::new()), options)
         .await
         .expect("open tiered");
     Fixture::new(Arc::new(store))
@@ -51,6 +51,25 @@ mod revalidate {
     strata_tests::conformance_tests!(|| tier(WritePolicy::WriteThrough, ReadPolicy::Revalidate));
 }
 
+/// Any store as the frontend (envelopes encoded into its values), under write-behind.
+mod encoded_frontend {
+    use super::*;
+    strata_tests::conformance_tests!(|| async {
+        let options = TieredOptions {
+            write_policy: WritePolicy::WriteBehind,
+            ..TieredOptions::default()
+        };
+        let store = TieredStore::open(
+            Arc::new(MemoryStore::new()),
+            Arc::new(MemoryStore::new()),
+            options,
+        )
+        .await
+        .unwrap();
+        Fixture::new(Arc::new(store))
+    });
+}
+
 /// Nested tiers: cache → (cache → memory, write-behind), write-through at the top.
 mod nested {
     use super::*;
@@ -65,8 +84,8 @@ mod nested {
         )
         .await
         .unwrap();
-        let outer = TieredStore::open(
-            Arc::new(CacheStore::new(64 << 20)),
+        let outer = TieredStore::open_cached(
+            CacheStore::new(64 << 20),
             Arc::new(inner),
             TieredOptions::default(),
         )
@@ -100,8 +119,8 @@ async fn a_miss_storm_makes_one_backend_read_and_a_hit_makes_none() {
     // A far-away backend, so the 100 misses really do overlap.
     backend.set_latency(Duration::from_millis(20));
     let tiered = Arc::new(
-        TieredStore::open(
-            Arc::new(CacheStore::new(1 << 20)),
+        TieredStore::open_cached(
+            CacheStore::new(1 << 20),
             backend.clone(),
             TieredOptions::default(),
         )
@@ -184,8 +203,8 @@ async fn a_frontend_that_fails_writes_never_causes_a_stale_read() {
 async fn write_behind_rides_out_a_backend_outage() {
     let backend = ProbeStore::new(Arc::new(MemoryStore::new()));
     let tiered = Arc::new(
-        TieredStore::open(
-            Arc::new(CacheStore::new(1 << 20)),
+        TieredStore::open_cached(
+            CacheStore::new(1 << 20),
             backend.clone(),
             TieredOptions {
                 queue_capacity: 8,
@@ -247,8 +266,8 @@ async fn write_behind_rides_out_a_backend_outage() {
 async fn write_behind_keeps_per_key_order_and_deletes() {
     let backend = ProbeStore::new(Arc::new(MemoryStore::new()));
     backend.set_latency(Duration::from_millis(2));
-    let tiered = TieredStore::open(
-        Arc::new(CacheStore::new(1 << 20)),
+    let tiered = TieredStore::open_cached(
+        CacheStore::new(1 << 20),
         backend.clone(),
         options(WritePolicy::WriteBehind),
     )
@@ -385,8 +404,8 @@ async fn revalidate_sees_another_stores_overwrite() {
     let open = |read_policy| {
         let backend = backend.clone();
         async move {
-            TieredStore::open(
-                Arc::new(CacheStore::new(1 << 20)),
+            TieredStore::open_cached(
+                CacheStore::new(1 << 20),
                 backend,
                 TieredOptions {
                     read_policy,
@@ -449,8 +468,8 @@ async fn warm_up_copies_backend_entries_within_the_cache_budget() {
     });
     let store = strata::open(config.as_object().unwrap()).await.unwrap();
     drop(store); // the config path opens; the typed path below lets us await warm-up
-    let tiered = TieredStore::open(
-        Arc::new(CacheStore::new(1 << 20)),
+    let tiered = TieredStore::open_cached(
+        CacheStore::new(1 << 20),
         backend,
         TieredOptions {
             warm: store_tiered::Warm::All,

@@ -1,0 +1,127 @@
+//! The frontend as the tiered store uses it: envelopes in, envelopes out.
+//!
+//! Any `Store` can be a frontend: envelopes are then encoded into its values. A
+//! [`CacheStore`] frontend is used in typed mode instead: the value is cached as is, with
+//! the shown version and a small tag (backend version, tombstone) beside it, so a hit
+//! decodes nothing and allocates nothing, and marking a drained write clean is a field
+//! update rather than a second insert.
+
+use std::sync::{Arc, Mutex};
+
+use store_core::{Entry, ErrorKind, Key, PutMode, Result, Store, Version};
+use store_memory::{CacheStore, Tag};
+
+use crate::envelope::Envelope;
+
+#[derive(Debug)]
+pub(crate) struct Front {
+    /// The frontend through the `Store` trait (also in typed mode: flush, capabilities).
+    pub store: Arc<dyn Store>,
+    cache: Option<CacheStore>,
+}
+
+/// What the typed mode keeps beside a cached value.
+#[derive(Debug)]
+struct Side {
+    backend: Mutex<Option<Version>>,
+    tombstone: bool,
+}
+
+fn side(tag: &Option<Tag>) -> Option<&Side> {
+    tag.as_ref()?.downcast_ref::<Side>()
+}
+
+impl Front {
+    pub fn new(store: Arc<dyn Store>, cache: Option<CacheStore>) -> Self {
+        Front { store, cache }
+    }
+
+    /// In typed mode, answer a read now: `Some(Some(entry))` a hit, `Some(None)` a
+    /// tombstone hit. `None` if not in typed mode or the cache has nothing usable.
+    pub fn hit_now(&self, key: &Key) -> Option<Option<Entry>> {
+        let (entry, tag) = self.cache.as_ref()?.get_tagged(key)?;
+        let side = side(&tag)?;
+        Some((!side.tombstone).then_some(entry))
+    }
+
+    /// The frontend's copy of `key`, if usable.
+    pub async fn read(&self, key: &Key) -> Result<Option<Envelope>> {
+        if let Some(cache) = &self.cache {
+            let Some((entry, tag)) = cache.get_tagged(key) else {
+                return Ok(None);
+            };
+            let Some(side) = side(&tag) else {
+                return Ok(None); // written through the trait by someone else
+            };
+            let backend = side
+                .backend
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            return Ok(Some(Envelope {
+                shown: entry.meta.version,
+                backend,
+                modified: entry.meta.last_modified,
+                tombstone: side.tombstone,
+                value: entry.value,
+            }));
+        }
+        Ok(self
+            .store
+            .get(key)
+            .await?
+            .and_then(|entry| Envelope::decode(entry.value)))
+    }
+
+    /// Store a copy; returns the frontend's version of the record (to mark it clean later).
+    pub async fn write(&self, key: &Key, envelope: &Envelope) -> Result<Version> {
+        if let Some(cache) = &self.cache {
+            let side = Side {
+                backend: Mutex::new(envelope.backend.clone()),
+                tombstone: envelope.tombstone,
+            };
+            let meta = cache.insert_tagged(
+                key,
+                envelope.value.clone(),
+                envelope.shown.clone(),
+                envelope.modified,
+                Arc::new(side),
+            );
+            return Ok(meta.version);
+        }
+        let meta = self
+            .store
+            .put(key, envelope.encode(), PutMode::Overwrite)
+            .await?;
+        Ok(meta.version)
+    }
+
+    /// Record that the write journaled as `record` is in the backend as `backend`. Does
+    /// nothing if a newer write replaced that record.
+    pub async fn mark_clean(&self, key: &Key, record: &Version, clean: &Envelope) -> Result<()> {
+        if let Some(cache) = &self.cache {
+            if let Some((entry, tag)) = cache.get_tagged(key)
+                && &entry.meta.version == record
+                && let Some(side) = side(&tag)
+            {
+                // If the record was replaced since `get_tagged`, this updates a tag nobody
+                // holds any more: harmless.
+                *side.backend.lock().unwrap_or_else(|p| p.into_inner()) = clean.backend.clone();
+            }
+            return Ok(());
+        }
+        match self
+            .store
+            .put(key, clean.encode(), PutMode::Update(record.clone()))
+            .await
+        {
+            Err(error) if error.kind() == ErrorKind::VersionMismatch => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
+    /// Remove the copy.
+    pub async fn delete(&self, key: &Key) -> Result<()> {
+        self.store.delete(key).await
+    }
+}
