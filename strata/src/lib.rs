@@ -23,6 +23,8 @@ use std::sync::Arc;
 
 pub use store_core::*;
 
+#[cfg(feature = "redb")]
+pub use store_lmdb::{RedbConfig, RedbDurability, RedbFactory, RedbStore};
 #[cfg(feature = "memory")]
 pub use store_memory::{MemoryFactory, MemoryStore};
 
@@ -32,6 +34,8 @@ pub fn registry() -> Registry {
     let mut registry = Registry::new();
     #[cfg(feature = "memory")]
     registry.register(MemoryFactory);
+    #[cfg(feature = "redb")]
+    registry.register(RedbFactory);
     registry
 }
 
