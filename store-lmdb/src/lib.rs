@@ -32,10 +32,11 @@
 //! | `durability` | an acknowledged write survives | [`Capabilities::durability`](store_core::Capabilities) |
 //! |---|---|---|
 //! | `"immediate"` (default) | power loss and OS crashes: its group's commit was fsynced before the acknowledgement | `PowerLoss` |
-//! | `"none"` | nothing, until a later `flush()` returns: `flush` forces a durable commit, after which every write acknowledged before it survives power loss | `None` |
+//! | `"none"` | nothing, until a later `flush()` returns or the last handle closes the store: both force a durable commit, after which every write acknowledged before it survives power loss | `None` |
 //!
-//! With `"none"`, a crash loses the writes since the last durable commit, never part of
-//! one: redb falls back to its last durable commit, which is always consistent.
+//! With `"none"`, a crash (of the process, the OS or the machine) loses the writes since the
+//! last durable commit, never part of one: redb falls back to its last durable commit, which
+//! is always consistent.
 //!
 //! ## Design
 //!

@@ -155,6 +155,9 @@ impl Writer {
         let mut next: Option<Request> = None;
         loop {
             let Some(first) = next.take().or_else(|| rx.blocking_recv()) else {
+                // Closing: with `none`, make what was acknowledged durable, as `flush` would.
+                // Nobody is left to tell if it fails; redb then keeps its last durable commit.
+                let _ = self.durable_commit();
                 return;
             };
             match first {

@@ -362,3 +362,26 @@ fn listing_holds_no_transaction_and_compact_reclaims() {
         assert_eq!(store.list(ListOptions::default()).count().await, LIST_CHUNK);
     });
 }
+
+/// With `durability = "none"`, closing the last handle commits durably: the writes are there
+/// after a reopen.
+#[test]
+fn none_mode_keeps_writes_across_a_clean_close() {
+    runtime().block_on(async {
+        let (_dir, path) = temp_store_path();
+        let store = RedbStore::open(RedbConfig::new(&path).durability(RedbDurability::None))
+            .await
+            .expect("open");
+        store
+            .put(&key("k"), Bytes::from_static(b"v"), PutMode::Create)
+            .await
+            .expect("put");
+        drop(store);
+        assert!(!RedbStore::is_open(&path));
+        let store = RedbStore::open(RedbConfig::new(&path))
+            .await
+            .expect("reopen");
+        let entry = store.get(&key("k")).await.expect("get").expect("kept");
+        assert_eq!(entry.value, Bytes::from_static(b"v"));
+    });
+}
