@@ -67,6 +67,13 @@
 //!
 //!   A reader pool of our own would add a second hop (a channel to it and back) for the
 //!   same isolation; an in-memory index would not help value reads at all.
+//!
+//!   The price is paid by cold reads: a miss costs a hop to the blocking pool and back,
+//!   which on a busy machine is tens of microseconds against a ~1 µs B-tree lookup. Hot
+//!   point gets and `get_many` run several times faster than raw redb with a read
+//!   transaction per get; reads spread over far more data than the value cache holds run
+//!   at a fraction of raw redb's speed (figures in `BENCHMARKS.md`, section `store-lmdb`).
+//!   Size [`RedbConfig::value_cache_size`] to the hot set.
 //! - **Listing.** `list` streams [`LIST_CHUNK`] entries at a time, each chunk in its own
 //!   read transaction on the blocking pool, so a long, slowly consumed listing never pins
 //!   an old snapshot (which would stop redb from reusing pages).
