@@ -61,9 +61,11 @@
 //!      the cache after each commit and before acknowledging, and a reader that missed may
 //!      fill it only if no write touched that part of the cache meanwhile, so a read never
 //!      returns a value older than the last acknowledged write.
-//!   2. *blocking pool*: misses run in `spawn_blocking` with a fresh read transaction.
-//!      `get_many` sends all its misses to *one* blocking task with one read transaction,
-//!      which amortises the hop over the batch.
+//!   2. *blocking pool*: misses run on tokio's blocking pool in a fresh read transaction.
+//!      Concurrent point-get misses are coalesced: they queue, and one blocking task
+//!      serves everything queued in one read transaction, looping until the queue is
+//!      empty, so concurrent readers share hops and transactions. `get_many` sends all
+//!      its misses to one blocking task with one read transaction.
 //!
 //!   A reader pool of our own would add a second hop (a channel to it and back) for the
 //!   same isolation; an in-memory index would not help value reads at all.
@@ -89,6 +91,7 @@ mod codec;
 mod config;
 mod factory;
 mod open;
+mod reads;
 mod store;
 mod writer;
 

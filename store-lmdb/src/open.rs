@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use crate::cache::ValueCache;
 use crate::codec::redb_error;
 use crate::config::{DEFAULT_VALUE_CACHE_SIZE, RedbConfig};
+use crate::reads::MissQueue;
 use crate::writer::{CHANNEL_CAPACITY, Core, Request, Writer};
 
 static OPEN: LazyLock<Mutex<HashMap<PathBuf, Weak<Shared>>>> = LazyLock::new(Mutex::default);
@@ -88,6 +89,7 @@ pub(crate) fn open_blocking(config: RedbConfig) -> Result<Arc<Shared>> {
     let core = Arc::new(Core {
         db: RwLock::new(Some(db)),
         cache: ValueCache::new(config.value_cache_size.unwrap_or(DEFAULT_VALUE_CACHE_SIZE)),
+        misses: MissQueue::default(),
         path: path.clone(),
         durability: config.durability,
         commits: AtomicU64::new(0),

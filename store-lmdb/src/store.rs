@@ -237,18 +237,7 @@ impl Store for RedbStore {
         if let Some(entry) = cache.get(key) {
             return Ok(Some(entry));
         }
-        let ticket = cache.ticket(key);
-        let key = key.clone();
-        self.blocking(move |core| {
-            let entry = read_entries(core, std::slice::from_ref(&key))?
-                .pop()
-                .flatten();
-            if let Some(entry) = &entry {
-                core.cache.fill(ticket, entry);
-            }
-            Ok(entry)
-        })
-        .await
+        crate::reads::get_missed(self.core(), key.clone()).await
     }
 
     async fn head(&self, key: &Key) -> Result<Option<Meta>> {

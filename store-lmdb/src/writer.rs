@@ -27,6 +27,7 @@ use crate::codec::{
     to_nanos,
 };
 use crate::config::RedbDurability;
+use crate::reads::MissQueue;
 
 /// At most this many writes (puts and deletes) go into one transaction.
 pub const MAX_GROUP_OPS: usize = 4096;
@@ -44,6 +45,8 @@ pub(crate) struct Core {
     /// transaction; `compact` takes the write lock (it needs `&mut Database`).
     pub db: RwLock<Option<Database>>,
     pub cache: ValueCache,
+    /// Point reads that missed the cache, waiting for the blocking pool.
+    pub misses: MissQueue,
     pub path: std::path::PathBuf,
     pub durability: RedbDurability,
     pub commits: AtomicU64,

@@ -385,3 +385,39 @@ fn none_mode_keeps_writes_across_a_clean_close() {
         assert_eq!(entry.value, Bytes::from_static(b"v"));
     });
 }
+
+/// Cold point gets from many tasks are coalesced into shared read transactions; each must
+/// still see its own task's last acknowledged write and nobody else's value.
+#[test]
+fn coalesced_cold_reads_see_acknowledged_writes() {
+    runtime().block_on(async {
+        let (_dir, path) = temp_store_path();
+        let store = RedbStore::open(
+            RedbConfig::new(&path)
+                .durability(RedbDurability::None)
+                .value_cache_size(0),
+        )
+        .await
+        .expect("open");
+        let tasks: Vec<_> = (0..16)
+            .map(|t| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let k = key(&format!("cold/{t}"));
+                    for i in 0..100u32 {
+                        let value = Bytes::from(format!("{t}/{i}"));
+                        store
+                            .put(&k, value.clone(), PutMode::Overwrite)
+                            .await
+                            .expect("put");
+                        let got = store.get(&k).await.expect("get").expect("present");
+                        assert_eq!(got.value, value, "task {t} read a stale or foreign value");
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("task");
+        }
+    });
+}
