@@ -1,10 +1,11 @@
 //! Point reads that miss the value cache, coalesced onto tokio's blocking pool.
 //!
 //! A miss joins a queue; if no drainer is running, it starts one with `spawn_blocking`.
-//! The drainer serves everything queued in one read transaction, looks again, and stops
+//! A drainer serves everything queued in one read transaction, looks again, and stops
 //! only when the queue is empty. Concurrent misses thus share one thread hop and one read
 //! transaction instead of paying one `spawn_blocking` and one `begin_read` each, while the
-//! runtime's workers never touch the disk.
+//! runtime's workers never touch the disk. When misses pile up faster than one drainer
+//! serves them, more start (up to [`MAX_DRAINERS`]), so cold reads can use several cores.
 //!
 //! Freshness: a batch is taken from the queue before its read transaction begins, so every
 //! read sees every write acknowledged before that read was queued. Each miss takes its
@@ -20,7 +21,10 @@ use crate::cache::Ticket;
 use crate::codec::{VALUES, entry_from_row, redb_error};
 use crate::writer::Core;
 
-/// Misses waiting for the drainer, and whether one is running.
+/// At most this many blocking tasks serve misses at once.
+const MAX_DRAINERS: usize = 4;
+
+/// Misses waiting for a drainer, and how many drainers run.
 #[derive(Default)]
 pub(crate) struct MissQueue {
     state: Mutex<State>,
@@ -29,7 +33,7 @@ pub(crate) struct MissQueue {
 #[derive(Default)]
 struct State {
     pending: Vec<Miss>,
-    draining: bool,
+    drainers: usize,
 }
 
 struct Miss {
@@ -52,7 +56,13 @@ pub(crate) async fn get_missed(core: &Arc<Core>, key: Key) -> Result<Option<Entr
     let start = {
         let mut state = core.misses.lock();
         state.pending.push(Miss { key, ticket, reply });
-        !std::mem::replace(&mut state.draining, true)
+        // Another drainer only when the queue outgrows the ones running.
+        let start = state.drainers == 0
+            || (state.drainers < MAX_DRAINERS && state.pending.len() > 2 * state.drainers);
+        if start {
+            state.drainers += 1;
+        }
+        start
     };
     if start {
         let drainer = Drainer {
@@ -78,11 +88,14 @@ impl Drainer {
             let batch = {
                 let mut state = self.core.misses.lock();
                 if state.pending.is_empty() {
-                    state.draining = false;
+                    state.drainers -= 1;
                     self.finished = true;
                     return;
                 }
-                std::mem::take(&mut state.pending)
+                // Leave some for the other drainers when the queue is long.
+                let share = state.pending.len().div_ceil(state.drainers);
+                let rest = state.pending.split_off(share);
+                std::mem::replace(&mut state.pending, rest)
             };
             serve(&self.core, batch);
         }
@@ -90,15 +103,19 @@ impl Drainer {
 }
 
 impl Drop for Drainer {
-    /// A drainer that never ran, or panicked, must not leave `draining` set: the queue would
-    /// never be served again. Fail what waits so the callers see an error, not a hang.
+    /// A drainer that never ran, or panicked, must not stay counted: with none left, the
+    /// queue would never be served again. The last one fails what waits, so the callers
+    /// see an error, not a hang.
     fn drop(&mut self) {
         if self.finished {
             return;
         }
         let pending = {
             let mut state = self.core.misses.lock();
-            state.draining = false;
+            state.drainers -= 1;
+            if state.drainers > 0 {
+                return;
+            }
             std::mem::take(&mut state.pending)
         };
         for miss in pending {
