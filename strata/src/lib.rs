@@ -30,6 +30,8 @@ pub mod stats;
 
 pub use config_file::{STORE_ENV, default_config, load_config_file};
 
+#[cfg(feature = "redb")]
+pub use store_lmdb::{RedbConfig, RedbDurability, RedbFactory, RedbStore};
 #[cfg(feature = "memory")]
 pub use store_memory::{CacheFactory, CacheStore, MemoryFactory, MemoryStore};
 
@@ -48,6 +50,8 @@ pub fn registry() -> Registry {
     registry.register(CacheFactory);
     #[cfg(feature = "tiered")]
     registry.register(TieredFactory);
+    #[cfg(feature = "redb")]
+    registry.register(RedbFactory);
     registry
 }
 

@@ -1,0 +1,169 @@
+//! The store's configuration, from a config map or a `redb:` URI.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use store_core::{ConfigMap, Error, Result};
+
+/// The default size of the value cache (see [`RedbConfig::value_cache_size`]): 64 MiB.
+pub const DEFAULT_VALUE_CACHE_SIZE: u64 = 64 * 1024 * 1024;
+
+/// What an acknowledged write survives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RedbDurability {
+    /// Every commit is fsynced before its writes are acknowledged: they survive power loss.
+    #[default]
+    Immediate,
+    /// Commits are not fsynced and survive neither a crash nor power loss until
+    /// [`flush`](store_core::Store::flush) forces a durable commit. For cache tiers.
+    None,
+}
+
+impl RedbDurability {
+    fn as_str(self) -> &'static str {
+        match self {
+            RedbDurability::Immediate => "immediate",
+            RedbDurability::None => "none",
+        }
+    }
+}
+
+/// `{"type": "redb", "path": "...", "durability": "immediate", "cache_size": ..., "value_cache_size": ...}`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedbConfig {
+    /// The database file (created with its parent directories if missing).
+    pub path: PathBuf,
+    /// `"immediate"` (the default) or `"none"`.
+    #[serde(default)]
+    pub durability: RedbDurability,
+    /// redb's page cache in bytes (redb's default, 1 GiB, if unset; it fills lazily).
+    #[serde(default)]
+    pub cache_size: Option<u64>,
+    /// The value cache that serves hot reads inline, in bytes
+    /// ([`DEFAULT_VALUE_CACHE_SIZE`] if unset; 0 disables it).
+    #[serde(default)]
+    pub value_cache_size: Option<u64>,
+}
+
+impl RedbConfig {
+    /// A config with default settings for the file at `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        RedbConfig {
+            path: path.into(),
+            durability: RedbDurability::default(),
+            cache_size: None,
+            value_cache_size: None,
+        }
+    }
+
+    /// Set the durability.
+    pub fn durability(mut self, durability: RedbDurability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// Set the value cache size in bytes (0 disables it).
+    pub fn value_cache_size(mut self, bytes: u64) -> Self {
+        self.value_cache_size = Some(bytes);
+        self
+    }
+
+    /// Set redb's page cache size in bytes.
+    pub fn cache_size(mut self, bytes: u64) -> Self {
+        self.cache_size = Some(bytes);
+        self
+    }
+
+    /// The settings, as shown when a second open of the same file disagrees with the first.
+    pub(crate) fn describe(&self) -> String {
+        format!(
+            "durability = {}, cache_size = {}, value_cache_size = {}",
+            self.durability.as_str(),
+            self.cache_size
+                .map_or_else(|| "default".to_owned(), |n| n.to_string()),
+            self.value_cache_size
+                .map_or_else(|| "default".to_owned(), |n| n.to_string()),
+        )
+    }
+}
+
+/// The config map of `redb:///abs/path/file.redb[?durability=none&cache_size=N&value_cache_size=N]`.
+pub(crate) fn config_from_uri(uri: &url::Url) -> Result<ConfigMap> {
+    let bad = |why: String| Error::invalid_config("uri", format!("`{uri}`: {why}"));
+    if uri.host_str().is_some_and(|h| !h.is_empty()) {
+        return Err(bad(
+            "a redb URI names a local file: use `redb:///absolute/path/file.redb`".into(),
+        ));
+    }
+    if uri.path().is_empty() || uri.path() == "/" {
+        return Err(bad(
+            "missing the database file path, as in `redb:///absolute/path/file.redb`".into(),
+        ));
+    }
+    let path = uri
+        .to_file_path()
+        .map_err(|()| bad("the path is not an absolute local file path".into()))?;
+    let mut config = ConfigMap::new();
+    config.insert("type".into(), "redb".into());
+    config.insert("path".into(), path.to_string_lossy().into_owned().into());
+    for (name, value) in uri.query_pairs() {
+        let value: serde_json::Value = match &*name {
+            "durability" => value.as_ref().into(),
+            "cache_size" | "value_cache_size" => value
+                .parse::<u64>()
+                .map_err(|_| bad(format!("`{name}` must be a number of bytes, not `{value}`")))?
+                .into(),
+            _ => {
+                return Err(Error::invalid_config(
+                    &name,
+                    format!(
+                        "unknown option in `{uri}` (known: durability, cache_size, value_cache_size)"
+                    ),
+                ));
+            }
+        };
+        if config.insert(name.clone().into_owned(), value).is_some() {
+            return Err(bad(format!("`{name}` is given twice")));
+        }
+    }
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use store_core::{ErrorKind, parse_config};
+
+    fn uri(s: &str) -> Result<ConfigMap> {
+        config_from_uri(&url::Url::parse(s).unwrap())
+    }
+
+    #[test]
+    fn uri_becomes_config() {
+        let map = uri("redb:///data/my%20db/x.redb?durability=none&cache_size=1024").unwrap();
+        let config: RedbConfig = parse_config(&map).unwrap();
+        assert_eq!(config.path, PathBuf::from("/data/my db/x.redb"));
+        assert_eq!(config.durability, RedbDurability::None);
+        assert_eq!(config.cache_size, Some(1024));
+        assert_eq!(config.value_cache_size, None);
+    }
+
+    #[test]
+    fn bad_uris_are_named() {
+        for (s, needle) in [
+            ("redb://host/x.redb", "local file"),
+            ("redb:///", "missing the database file path"),
+            ("redb:///x.redb?colour=red", "field `colour`"),
+            ("redb:///x.redb?cache_size=lots", "number of bytes"),
+        ] {
+            let err = uri(s).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+            assert!(err.to_string().contains(needle), "{s}: {err}");
+        }
+        let map = uri("redb:///x.redb?durability=sometimes").unwrap();
+        let err = parse_config::<RedbConfig>(&map).unwrap_err();
+        assert!(err.to_string().contains("durability"), "{err}");
+    }
+}

@@ -1,0 +1,37 @@
+//! The registry factory: `{"type": "redb", ...}` (alias `"lmdb"`) and `redb:///path`.
+
+use std::sync::Arc;
+
+use store_core::{ConfigMap, Registry, Result, Store, StoreFactory, async_trait, parse_config};
+
+use crate::config::{RedbConfig, config_from_uri};
+use crate::store::RedbStore;
+
+/// Opens [`RedbStore`] from `{"type": "redb", "path": "..."}` (or `"type": "lmdb"`) and from
+/// URIs like `redb:///var/lib/app/data.redb?durability=none`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RedbFactory;
+
+#[async_trait]
+impl StoreFactory for RedbFactory {
+    fn type_name(&self) -> &'static str {
+        "redb"
+    }
+
+    fn aliases(&self) -> &'static [&'static str] {
+        &["lmdb"]
+    }
+
+    fn uri_schemes(&self) -> &'static [&'static str] {
+        &["redb"]
+    }
+
+    fn config_from_uri(&self, uri: &url::Url) -> Result<ConfigMap> {
+        config_from_uri(uri)
+    }
+
+    async fn open(&self, config: &ConfigMap, _registry: &Registry) -> Result<Arc<dyn Store>> {
+        let config: RedbConfig = parse_config(config)?;
+        Ok(Arc::new(RedbStore::open(config).await?))
+    }
+}

@@ -1,0 +1,101 @@
+//! # store-lmdb: Strata's embedded B-tree backend, on redb, with group commit
+//!
+//! [`RedbStore`] keeps a Strata store in one [redb](https://docs.rs/redb) database file
+//! (pure Rust, ACID, copy-on-write B-tree). It is the fast single-machine backend: writes
+//! from many tasks share fsyncs through group commit, and hot reads finish without leaving
+//! the calling task.
+//!
+//! ```
+//! use store_core::{Key, PutMode, Store, StoreExt};
+//! use store_lmdb::{RedbConfig, RedbStore};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> store_core::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! let store = RedbStore::open(RedbConfig::new(dir.path().join("app.redb"))).await?;
+//! let key = Key::new("users/42/name")?;
+//! let meta = store.put_typed(&key, "Ada", PutMode::Create).await?;
+//! store.put_typed(&key, "Ada L.", PutMode::Update(meta.version)).await?;
+//! assert_eq!(store.get_typed::<String>(&key).await?.as_deref(), Some("Ada L."));
+//! # Ok(()) }
+//! ```
+//!
+//! ## Configuration
+//!
+//! `{"type": "redb", "path": "/var/lib/app/data.redb", "durability": "immediate",
+//! "cache_size": 1073741824, "value_cache_size": 67108864}` — the type may also be spelled
+//! `"lmdb"` — or the URI `redb:///var/lib/app/data.redb?durability=none`. Unknown fields are
+//! rejected by name. See [`RedbConfig`].
+//!
+//! ## Durability
+//!
+//! | `durability` | an acknowledged write survives | [`Capabilities::durability`](store_core::Capabilities) |
+//! |---|---|---|
+//! | `"immediate"` (default) | power loss and OS crashes: its group's commit was fsynced before the acknowledgement | `PowerLoss` |
+//! | `"none"` | nothing, until a later `flush()` returns or the last handle closes the store: both force a durable commit, after which every write acknowledged before it survives power loss | `None` |
+//!
+//! With `"none"`, a crash (of the process, the OS or the machine) loses the writes since the
+//! last durable commit, never part of one: redb falls back to its last durable commit, which
+//! is always consistent.
+//!
+//! ## Design
+//!
+//! - **Layout.** Three tables (see `codec.rs`): metadata (key → version, mtime, size), values
+//!   (key → a 16-byte header + the value) and a persisted version counter. `head` and `list`
+//!   read only the metadata table; `get` reads only the value table (one lookup).
+//!   Versions come from the counter, so they strictly increase, also across reopens.
+//! - **Group commit.** All writes go through a channel to one writer thread. It drains what
+//!   is queued (at most [`MAX_GROUP_OPS`] writes and [`MAX_GROUP_BYTES`] of values) into one
+//!   write transaction, checks each request's condition inside it in arrival order (a failed
+//!   condition fails only its request), commits once, then acknowledges them all. A single
+//!   put, a whole `put_many` and a whole `delete_many` are each one all-or-nothing unit.
+//!   Writes that arrive while a commit is fsyncing form the next group, so the fsync cost is
+//!   shared by every concurrent writer. The writer owns queued work: dropping a caller's
+//!   future only stops the wait, it never leaves half a unit applied.
+//! - **Reads.** redb reads go through its page cache and `pread`, so an uncached read
+//!   may block on the disk. Reads therefore take one of two paths:
+//!   1. *inline*: a value cache ([`RedbConfig::value_cache_size`], 64 MiB by default) holds
+//!      recent values; a hit returns at once on the calling task, with no thread hop and no
+//!      I/O. This is what makes point gets as fast as raw redb: a `spawn_blocking` per get
+//!      costs several microseconds, more than the B-tree lookup itself. The writer updates
+//!      the cache after each commit and before acknowledging, and a reader that missed may
+//!      fill it only if no write touched that part of the cache meanwhile, so a read never
+//!      returns a value older than the last acknowledged write.
+//!   2. *blocking pool*: misses run on tokio's blocking pool in a fresh read transaction.
+//!      Concurrent point-get misses are coalesced: they queue, and one blocking task
+//!      serves everything queued in one read transaction, looping until the queue is
+//!      empty, so concurrent readers share hops and transactions. `get_many` sends all
+//!      its misses to one blocking task with one read transaction.
+//!
+//!   A reader pool of our own would add a second hop (a channel to it and back) for the
+//!   same isolation; an in-memory index would not help value reads at all.
+//!
+//!   The price is paid by cold reads: a miss costs a hop to the blocking pool and back,
+//!   which on a busy machine is tens of microseconds against a ~1 µs B-tree lookup. Hot
+//!   point gets and `get_many` run several times faster than raw redb with a read
+//!   transaction per get; reads spread over far more data than the value cache holds run
+//!   at a fraction of raw redb's speed (figures in `BENCHMARKS.md`, section `store-lmdb`).
+//!   Size [`RedbConfig::value_cache_size`] to the hot set.
+//! - **Listing.** `list` streams [`LIST_CHUNK`] entries at a time, each chunk in its own
+//!   read transaction on the blocking pool, so a long, slowly consumed listing never pins
+//!   an old snapshot (which would stop redb from reusing pages).
+//! - **One database per file.** A second open of the same file in this process shares the
+//!   first one's database (different settings fail with `Locked`); another process gets a
+//!   `Locked` error saying the file is already open. The last handle to go closes the file.
+//! - **Maintenance.** [`RedbStore::compact`] reclaims free space; [`RedbStore::stats`]
+//!   counts commits and writes (writes ÷ commits is the mean group size).
+#![deny(missing_docs)]
+
+mod cache;
+mod codec;
+mod config;
+mod factory;
+mod open;
+mod reads;
+mod store;
+mod writer;
+
+pub use config::{DEFAULT_VALUE_CACHE_SIZE, RedbConfig, RedbDurability};
+pub use factory::RedbFactory;
+pub use store::{LIST_CHUNK, RedbStore, WriteHold, WriterStats};
+pub use writer::{MAX_GROUP_BYTES, MAX_GROUP_OPS};

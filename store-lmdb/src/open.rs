@@ -1,0 +1,165 @@
+//! Opening and closing: one database per file per process.
+//!
+//! redb's file lock keeps other *processes* out, but its byte-range locks do not exclude a
+//! second handle in the same process, and two handles writing one file would corrupt it. So
+//! every open goes through a process-wide map of canonical path → weak handle: a second
+//! open of the same file shares the first one's database (and fails clearly if it asks for
+//! different settings). The last handle closes the database while holding the map's lock,
+//! so a concurrent reopen never overlaps it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, LazyLock, Mutex, RwLock, Weak};
+
+use store_core::{Error, ErrorKind, Result};
+use tokio::sync::mpsc;
+
+use crate::cache::ValueCache;
+use crate::codec::redb_error;
+use crate::config::{DEFAULT_VALUE_CACHE_SIZE, RedbConfig};
+use crate::reads::MissQueue;
+use crate::writer::{CHANNEL_CAPACITY, Core, Request, Writer};
+
+static OPEN: LazyLock<Mutex<HashMap<PathBuf, Weak<Shared>>>> = LazyLock::new(Mutex::default);
+
+/// One open database, shared by every handle on its file in this process.
+pub(crate) struct Shared {
+    pub core: Arc<Core>,
+    pub config: RedbConfig,
+    pub tx: Option<mpsc::Sender<Request>>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The canonical path of a database file that may not exist yet.
+fn canonical(path: &Path) -> Result<PathBuf> {
+    let bad = |why: &str| Error::invalid_config("path", format!("`{}`: {why}", path.display()));
+    let name = path
+        .file_name()
+        .ok_or_else(|| bad("names no file (it ends in `..` or `/`)"))?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(parent)
+        .map_err(|e| Error::io(format!("create the directory of `{}`", path.display()), e))?;
+    let file = std::fs::canonicalize(parent)
+        .map_err(|e| Error::io(format!("resolve `{}`", parent.display()), e))?
+        .join(name);
+    if file.is_dir() {
+        return Err(bad("is a directory; give the database file's path"));
+    }
+    Ok(file)
+}
+
+/// Open (or share) the database `config` names. Blocking: call it off the runtime.
+pub(crate) fn open_blocking(config: RedbConfig) -> Result<Arc<Shared>> {
+    let path = canonical(&config.path)?;
+    let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(shared) = open.get(&path).and_then(Weak::upgrade) {
+        let mut wanted = config.clone();
+        wanted.path.clone_from(&shared.config.path);
+        if wanted != shared.config {
+            return Err(Error::new(
+                ErrorKind::Locked,
+                format!(
+                    "`{}` is already open in this process with other settings ({}); \
+                     open it with the same settings to share it",
+                    path.display(),
+                    shared.config.describe()
+                ),
+            ));
+        }
+        return Ok(shared);
+    }
+    let mut builder = redb::Database::builder();
+    if let Some(bytes) = config.cache_size {
+        builder.set_cache_size(usize::try_from(bytes).unwrap_or(usize::MAX));
+    }
+    let db = builder.create(&path).map_err(|e| match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => Error::new(
+            ErrorKind::Locked,
+            format!(
+                "`{}` is already open in another process (redb allows one writer process)",
+                path.display()
+            ),
+        ),
+        other => redb_error(&format!("open `{}`", path.display()), other),
+    })?;
+    let core = Arc::new(Core {
+        db: RwLock::new(Some(db)),
+        cache: ValueCache::new(config.value_cache_size.unwrap_or(DEFAULT_VALUE_CACHE_SIZE)),
+        misses: MissQueue::default(),
+        path: path.clone(),
+        durability: config.durability,
+        commits: AtomicU64::new(0),
+        writes: AtomicU64::new(0),
+    });
+    let writer = Writer::init(core.clone())?;
+    let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+    let handle = std::thread::Builder::new()
+        .name("strata-redb-writer".into())
+        .spawn(move || writer.run(rx))
+        .map_err(|e| Error::io("start the redb writer thread", e))?;
+    let mut config = config;
+    config.path.clone_from(&path);
+    let shared = Arc::new(Shared {
+        core,
+        config,
+        tx: Some(tx),
+        writer: Some(handle),
+    });
+    open.insert(path, Arc::downgrade(&shared));
+    Ok(shared)
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+        // Closing the channel ends the writer once it has served what is queued.
+        self.tx.take();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+        // Close the file now, under the map's lock, rather than when the last in-flight
+        // reader lets go of `core`.
+        let db = self
+            .core
+            .db
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        drop(db);
+        if open
+            .get(&self.core.path)
+            .is_some_and(|weak| weak.strong_count() == 0)
+        {
+            open.remove(&self.core.path);
+        }
+    }
+}
+
+/// Whether this process has the file open (for tests of sharing and closing).
+pub(crate) fn is_open(path: &Path) -> bool {
+    canonical(path).is_ok_and(|p| {
+        OPEN.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&p)
+            .is_some_and(|w| w.strong_count() > 0)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_paths_name_files() {
+        let dir = std::env::temp_dir();
+        let p = canonical(&dir.join("a").join("..").join("x.redb")).unwrap();
+        assert_eq!(p, std::fs::canonicalize(&dir).unwrap().join("x.redb"));
+        let err = canonical(&dir).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+        assert!(err.to_string().contains("directory"), "{err}");
+    }
+}

@@ -1,0 +1,372 @@
+//! `RedbStore`: the `Store` implementation.
+
+use std::ops::Bound;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use futures::stream::{self, BoxStream, StreamExt};
+use store_core::{
+    Capabilities, ConditionalPuts, Durability, Entry, Error, Key, ListOptions, Meta, PutMode,
+    PutOp, Result, Store, async_trait,
+};
+use tokio::sync::oneshot;
+
+use crate::codec::{MAX_VALUE_SIZE, META, VALUES, entry_from_row, meta_from_row, redb_error};
+use crate::config::{RedbConfig, RedbDurability};
+use crate::open::{Shared, open_blocking};
+use crate::writer::{Core, Request, writer_gone};
+
+/// How many entries one `list` step reads, each step in its own read transaction.
+pub const LIST_CHUNK: usize = 512;
+
+/// A Strata store in one redb database file. See the [crate docs](crate) for the design.
+///
+/// Clones (and other opens of the same file in this process) share one database, one writer
+/// thread and one value cache. The file is closed when the last handle (or `list` stream)
+/// is dropped; that drop waits for the writer to finish the writes already queued.
+#[derive(Clone)]
+pub struct RedbStore {
+    shared: Arc<Shared>,
+}
+
+/// Counters of the writer thread since the database was opened in this process.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Write transactions committed (one per group).
+    pub commits: u64,
+    /// Puts and deletes acknowledged.
+    pub writes: u64,
+}
+
+/// While this guard lives, the writer thread takes no new requests: writes queue up and
+/// then commit together. For tests and maintenance; dropping it resumes writing.
+#[must_use = "writes resume as soon as the hold is dropped"]
+pub struct WriteHold {
+    // Dropped first: disconnecting it releases the writer.
+    _release: std::sync::mpsc::Sender<()>,
+    _store: Arc<Shared>,
+}
+
+impl RedbStore {
+    /// Open (creating if missing) the database `config` names. A second open of the same
+    /// file in this process shares the first; another process gets a `Locked` error.
+    pub async fn open(config: RedbConfig) -> Result<RedbStore> {
+        let shared = tokio::task::spawn_blocking(move || open_blocking(config))
+            .await
+            .map_err(|e| Error::backend("open the redb store", e))??;
+        Ok(RedbStore { shared })
+    }
+
+    /// The canonical path of the database file.
+    pub fn path(&self) -> &std::path::Path {
+        &self.core().path
+    }
+
+    /// The settings this database was opened with (path made canonical).
+    pub fn config(&self) -> &RedbConfig {
+        &self.shared.config
+    }
+
+    /// Reclaim free space by compacting the file; `Ok(true)` if it shrank or could shrink
+    /// further. Runs on the writer thread between write groups. Fails with a retryable
+    /// `Unavailable` if reads keep transactions open for more than a few seconds.
+    pub async fn compact(&self) -> Result<bool> {
+        let (reply, done) = oneshot::channel();
+        self.send(Request::Compact { reply }).await?;
+        done.await.map_err(|_| writer_gone(self.core()))?
+    }
+
+    /// Stop the writer between groups until the returned guard is dropped.
+    pub async fn hold_writes(&self) -> Result<WriteHold> {
+        let (held, is_held) = oneshot::channel();
+        let (release, wait) = std::sync::mpsc::channel();
+        self.send(Request::Hold {
+            held,
+            release: wait,
+        })
+        .await?;
+        is_held.await.map_err(|_| writer_gone(self.core()))?;
+        Ok(WriteHold {
+            _release: release,
+            _store: self.shared.clone(),
+        })
+    }
+
+    /// How many writes are waiting for the writer.
+    pub fn queued(&self) -> usize {
+        self.shared
+            .tx
+            .as_ref()
+            .map_or(0, |tx| tx.max_capacity() - tx.capacity())
+    }
+
+    /// Counters of group commit since the file was opened in this process.
+    pub fn stats(&self) -> WriterStats {
+        WriterStats {
+            commits: self.core().commits.load(Ordering::Relaxed),
+            writes: self.core().writes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Whether this process has `path` open as a redb store.
+    pub fn is_open(path: impl AsRef<std::path::Path>) -> bool {
+        crate::open::is_open(path.as_ref())
+    }
+
+    fn core(&self) -> &Arc<Core> {
+        &self.shared.core
+    }
+
+    async fn send(&self, request: Request) -> Result<()> {
+        let tx = self
+            .shared
+            .tx
+            .as_ref()
+            .ok_or_else(|| writer_gone(self.core()))?;
+        // Cancel-safe: if this future is dropped before the send completes, nothing was
+        // queued; once queued, the writer owns the request.
+        tx.send(request).await.map_err(|_| writer_gone(self.core()))
+    }
+
+    async fn write(&self, ops: Vec<PutOp>) -> Result<Vec<Meta>> {
+        for op in &ops {
+            if op.value.len() as u64 > MAX_VALUE_SIZE {
+                return Err(Error::unsupported(format!(
+                    "a {}-byte value exceeds the limit of {MAX_VALUE_SIZE} bytes",
+                    op.value.len()
+                ))
+                .with_key(&op.key));
+            }
+        }
+        let (reply, done) = oneshot::channel();
+        self.send(Request::Put { ops, reply }).await?;
+        done.await.map_err(|_| writer_gone(self.core()))?
+    }
+
+    async fn delete_keys(&self, keys: Vec<Key>) -> Result<()> {
+        let (reply, done) = oneshot::channel();
+        self.send(Request::Delete { keys, reply }).await?;
+        done.await.map_err(|_| writer_gone(self.core()))?
+    }
+
+    /// Run `read` on tokio's blocking pool (never on a runtime worker: it may hit the disk).
+    async fn blocking<T, F>(&self, read: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Core) -> Result<T> + Send + 'static,
+    {
+        let core = self.core().clone();
+        tokio::task::spawn_blocking(move || read(&core))
+            .await
+            .map_err(|e| Error::backend("a redb read task failed", e))?
+    }
+}
+
+/// Read the value rows of `keys` in one read transaction.
+fn read_entries(core: &Core, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
+    let txn = core.begin_read()?;
+    let table = txn
+        .open_table(VALUES)
+        .map_err(|e| redb_error("open values", e))?;
+    keys.iter()
+        .map(|key| {
+            let row = table
+                .get(key.as_str())
+                .map_err(|e| redb_error("read a value", e).with_key(key))?;
+            row.map(|row| entry_from_row(key.clone(), row.value()))
+                .transpose()
+        })
+        .collect()
+}
+
+/// One `list` step: up to `max` metadata rows after `after`, in a fresh read transaction.
+fn list_chunk(
+    core: &Core,
+    options: &ListOptions,
+    after: Option<&Key>,
+    max: usize,
+) -> Result<Vec<Meta>> {
+    let txn = core.begin_read()?;
+    let table = txn
+        .open_table(META)
+        .map_err(|e| redb_error("open meta", e))?;
+    let prefix = options.prefix.as_str();
+    let lower = match after {
+        Some(key) if key.as_str() >= prefix => Bound::Excluded(key.as_str()),
+        _ => Bound::Included(prefix),
+    };
+    let range = table
+        .range::<&str>((lower, Bound::Unbounded))
+        .map_err(|e| redb_error("list", e))?;
+    let mut out = Vec::with_capacity(max.min(LIST_CHUNK));
+    for row in range {
+        if out.len() >= max {
+            break;
+        }
+        let (key, meta) = row.map_err(|e| redb_error("list", e))?;
+        let raw = key.value();
+        if !options.prefix.matches(raw) {
+            break;
+        }
+        let key = Key::new(raw).map_err(|e| {
+            Error::corrupted(raw.escape_debug(), format!("stored key is invalid: {e}"))
+        })?;
+        out.push(meta_from_row(key, meta.value()));
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl Store for RedbStore {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            durability: match self.core().durability {
+                RedbDurability::Immediate => Durability::PowerLoss,
+                RedbDurability::None => Durability::None,
+            },
+            atomic_batches: true,
+            conditional_puts: ConditionalPuts::Native,
+            max_value_size: Some(MAX_VALUE_SIZE),
+            may_evict: false,
+        }
+    }
+
+    async fn get(&self, key: &Key) -> Result<Option<Entry>> {
+        let cache = &self.core().cache;
+        if let Some(entry) = cache.get(key) {
+            return Ok(Some(entry));
+        }
+        crate::reads::get_missed(self.core(), key.clone()).await
+    }
+
+    async fn head(&self, key: &Key) -> Result<Option<Meta>> {
+        if let Some(meta) = self.core().cache.head(key) {
+            return Ok(Some(meta));
+        }
+        let key = key.clone();
+        self.blocking(move |core| {
+            let txn = core.begin_read()?;
+            let table = txn
+                .open_table(META)
+                .map_err(|e| redb_error("open meta", e))?;
+            let row = table
+                .get(key.as_str())
+                .map_err(|e| redb_error("read metadata", e).with_key(&key))?;
+            Ok(row.map(|row| meta_from_row(key.clone(), row.value())))
+        })
+        .await
+    }
+
+    async fn put(&self, key: &Key, value: Bytes, mode: PutMode) -> Result<Meta> {
+        let op = PutOp::new(key.clone(), value, mode);
+        let mut metas = self.write(vec![op]).await?;
+        metas
+            .pop()
+            .ok_or_else(|| Error::backend("put", "the writer acknowledged nothing"))
+    }
+
+    async fn delete(&self, key: &Key) -> Result<()> {
+        self.delete_keys(vec![key.clone()]).await
+    }
+
+    fn list(&self, options: ListOptions) -> BoxStream<'static, Result<Meta>> {
+        let store = self.clone();
+        let limit = options.limit.unwrap_or(usize::MAX);
+        let state = (store, options, 0usize, false);
+        stream::unfold(
+            state,
+            move |(store, mut options, yielded, done)| async move {
+                if done || yielded >= limit {
+                    return None;
+                }
+                let want = LIST_CHUNK.min(limit - yielded);
+                let step = options.clone();
+                let chunk = store
+                    .blocking(move |core| list_chunk(core, &step, step.start_after.as_ref(), want))
+                    .await;
+                let chunk = match chunk {
+                    Ok(chunk) => chunk,
+                    // Errors end the stream.
+                    Err(e) => return Some((stream::iter(vec![Err(e)]), (store, options, 0, true))),
+                };
+                let finished = chunk.len() < want;
+                if let Some(last) = chunk.last() {
+                    options.start_after = Some(last.key.clone());
+                }
+                let yielded = yielded + chunk.len();
+                let items: Vec<Result<Meta>> = chunk.into_iter().map(Ok).collect();
+                Some((stream::iter(items), (store, options, yielded, finished)))
+            },
+        )
+        .flatten()
+        .boxed()
+    }
+
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
+        let cache = &self.core().cache;
+        let mut out: Vec<Option<Entry>> = Vec::with_capacity(keys.len());
+        let mut misses = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            let hit = cache.get(key);
+            if hit.is_none() {
+                misses.push((i, cache.ticket(key)));
+            }
+            out.push(hit);
+        }
+        if misses.is_empty() {
+            return Ok(out);
+        }
+        // One blocking task and one read transaction for every miss.
+        let wanted: Vec<Key> = misses.iter().map(|(i, _)| keys[*i].clone()).collect();
+        let found = self
+            .blocking(move |core| {
+                let found = read_entries(core, &wanted)?;
+                for ((_, ticket), entry) in misses.iter().zip(&found) {
+                    if let Some(entry) = entry {
+                        core.cache.fill(*ticket, entry);
+                    }
+                }
+                Ok((misses, found))
+            })
+            .await?;
+        let (misses, found) = found;
+        for ((i, _), entry) in misses.into_iter().zip(found) {
+            out[i] = entry;
+        }
+        Ok(out)
+    }
+
+    async fn put_many(&self, ops: Vec<PutOp>) -> Result<Vec<Meta>> {
+        if ops.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.write(ops).await
+    }
+
+    async fn delete_many(&self, keys: &[Key]) -> Result<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        self.delete_keys(keys.to_vec()).await
+    }
+
+    async fn flush(&self) -> Result<()> {
+        // With immediate durability every acknowledged write is already fsynced.
+        if self.core().durability == RedbDurability::Immediate {
+            return Ok(());
+        }
+        let (reply, done) = oneshot::channel();
+        self.send(Request::Flush { reply }).await?;
+        done.await.map_err(|_| writer_gone(self.core()))?
+    }
+}
+
+impl std::fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedbStore")
+            .field("path", &self.core().path)
+            .field("durability", &self.core().durability)
+            .finish()
+    }
+}

@@ -1,0 +1,426 @@
+//! The writer thread: group commit.
+//!
+//! Every write is a request on one channel. The thread takes the first request, drains
+//! whatever else is already queued (up to [`MAX_GROUP_OPS`] writes and [`MAX_GROUP_BYTES`]
+//! of values) into the same write transaction, evaluates each request's conditions inside
+//! it in arrival order, commits once, updates the value cache, and only then acknowledges
+//! every request. A request is a *unit*: a single put, a whole `put_many` or a whole
+//! `delete_many`. A unit whose condition fails writes nothing and fails alone; its
+//! neighbours in the group still commit.
+//!
+//! The thread owns the work: a caller whose future is dropped only stops waiting for the
+//! acknowledgement, so cancellation can never leave a half-applied unit.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use redb::{Database, ReadableDatabase, ReadableTable, Table, WriteTransaction};
+use store_core::{Entry, Error, ErrorKind, Key, Meta, PutMode, PutOp, Result, Version};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::cache::ValueCache;
+use crate::codec::{
+    HEADER_LEN, META, STATE, VALUES, VERSION_COUNTER, encode_value_into, meta_from_row, redb_error,
+    to_nanos,
+};
+use crate::config::RedbDurability;
+use crate::reads::MissQueue;
+
+/// At most this many writes (puts and deletes) go into one transaction.
+pub const MAX_GROUP_OPS: usize = 4096;
+/// A group stops taking requests once it holds this many value bytes (a single larger
+/// request still runs, alone).
+pub const MAX_GROUP_BYTES: usize = 64 * 1024 * 1024;
+/// Requests that may wait in the channel before senders wait for room.
+pub(crate) const CHANNEL_CAPACITY: usize = 4096;
+/// How long `compact` keeps retrying while read transactions are open.
+const COMPACT_PATIENCE: Duration = Duration::from_secs(5);
+
+/// What the writer and the readers share: the database, the value cache and counters.
+pub(crate) struct Core {
+    /// `None` once the store is closed. Readers hold the read lock only to begin a
+    /// transaction; `compact` takes the write lock (it needs `&mut Database`).
+    pub db: RwLock<Option<Database>>,
+    pub cache: ValueCache,
+    /// Point reads that missed the cache, waiting for the blocking pool.
+    pub misses: MissQueue,
+    pub path: std::path::PathBuf,
+    pub durability: RedbDurability,
+    pub commits: AtomicU64,
+    pub writes: AtomicU64,
+}
+
+impl Core {
+    pub(crate) fn begin_read(&self) -> Result<redb::ReadTransaction> {
+        let db = self.db.read().unwrap_or_else(|p| p.into_inner());
+        let db = db.as_ref().ok_or_else(|| self.closed())?;
+        db.begin_read()
+            .map_err(|e| redb_error("begin a read transaction", e))
+    }
+
+    fn begin_write(&self) -> Result<WriteTransaction> {
+        let db = self.db.read().unwrap_or_else(|p| p.into_inner());
+        let db = db.as_ref().ok_or_else(|| self.closed())?;
+        db.begin_write()
+            .map_err(|e| redb_error("begin a write transaction", e))
+    }
+
+    pub(crate) fn closed(&self) -> Error {
+        Error::closed(format!(
+            "the redb store `{}` is closed",
+            self.path.display()
+        ))
+    }
+}
+
+/// One request to the writer.
+pub(crate) enum Request {
+    /// A put or a `put_many`: all of its ops apply, or none.
+    Put {
+        ops: Vec<PutOp>,
+        reply: oneshot::Sender<Result<Vec<Meta>>>,
+    },
+    /// A delete or a `delete_many`, applied together.
+    Delete {
+        keys: Vec<Key>,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    /// Commit durably (a no-op barrier when every commit already is).
+    Flush { reply: oneshot::Sender<Result<()>> },
+    /// Reclaim free space.
+    Compact {
+        reply: oneshot::Sender<Result<bool>>,
+    },
+    /// Stop taking requests until `release` disconnects; `held` says the writer stopped.
+    Hold {
+        held: oneshot::Sender<()>,
+        release: std::sync::mpsc::Receiver<()>,
+    },
+}
+
+impl Request {
+    fn is_write(&self) -> bool {
+        matches!(self, Request::Put { .. } | Request::Delete { .. })
+    }
+
+    fn weight(&self) -> (usize, usize) {
+        match self {
+            Request::Put { ops, .. } => (ops.len(), ops.iter().map(|o| o.value.len()).sum()),
+            Request::Delete { keys, .. } => (keys.len(), 0),
+            _ => (0, 0),
+        }
+    }
+}
+
+/// The state only the writer thread touches.
+pub(crate) struct Writer {
+    core: Arc<Core>,
+    /// The last version handed out; persisted in every commit.
+    counter: u64,
+}
+
+/// What one unit did inside the group's transaction, kept until the commit succeeds.
+enum Applied {
+    Put(Vec<(Entry, Meta)>),
+    Delete(Vec<Key>),
+}
+
+impl Writer {
+    /// Create the tables if missing and load the version counter (on the opening thread).
+    pub(crate) fn init(core: Arc<Core>) -> Result<Writer> {
+        let mut txn = core.begin_write()?;
+        txn.set_durability(redb::Durability::Immediate)
+            .map_err(|e| redb_error("set durability", e))?;
+        let counter = {
+            txn.open_table(META)
+                .map_err(|e| redb_error("create the meta table", e))?;
+            txn.open_table(VALUES)
+                .map_err(|e| redb_error("create the value table", e))?;
+            let state = txn
+                .open_table(STATE)
+                .map_err(|e| redb_error("create the state table", e))?;
+            state
+                .get(VERSION_COUNTER)
+                .map_err(|e| redb_error("read the version counter", e))?
+                .map(|g| g.value())
+                .unwrap_or(0)
+        };
+        txn.commit()
+            .map_err(|e| redb_error("commit the table layout", e))?;
+        Ok(Writer { core, counter })
+    }
+
+    /// The thread's body: serve requests until every sender is gone.
+    pub(crate) fn run(mut self, mut rx: mpsc::Receiver<Request>) {
+        let mut next: Option<Request> = None;
+        loop {
+            let Some(first) = next.take().or_else(|| rx.blocking_recv()) else {
+                // Closing: with `none`, make what was acknowledged durable, as `flush` would.
+                // Nobody is left to tell if it fails; redb then keeps its last durable commit.
+                let _ = self.durable_commit();
+                return;
+            };
+            match first {
+                Request::Flush { reply } => {
+                    let _ = reply.send(self.durable_commit());
+                }
+                Request::Compact { reply } => {
+                    let _ = reply.send(self.compact());
+                }
+                Request::Hold { held, release } => {
+                    let _ = held.send(());
+                    // Err means the hold guard was dropped: carry on.
+                    let _ = release.recv();
+                }
+                write => {
+                    let (mut ops, mut bytes) = write.weight();
+                    let mut group = vec![write];
+                    while ops < MAX_GROUP_OPS && bytes < MAX_GROUP_BYTES {
+                        match rx.try_recv() {
+                            Ok(req) if req.is_write() => {
+                                let (o, b) = req.weight();
+                                ops += o;
+                                bytes += b;
+                                group.push(req);
+                            }
+                            // A barrier waits for the writes queued before it.
+                            Ok(req) => {
+                                next = Some(req);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    self.commit_group(group);
+                }
+            }
+        }
+    }
+
+    fn commit_group(&mut self, group: Vec<Request>) {
+        match self.apply_group(&group) {
+            Ok(outcomes) => {
+                self.core.commits.fetch_add(1, Ordering::Relaxed);
+                for (request, outcome) in group.into_iter().zip(outcomes) {
+                    self.acknowledge(request, outcome);
+                }
+            }
+            Err(e) => {
+                // Nothing of the group was committed: every unit fails with the cause. The
+                // versions it drew are skipped, which keeps them strictly increasing.
+                for request in group {
+                    let err =
+                        Error::new(e.kind(), e.message().to_owned()).with_retryable(e.retryable());
+                    self.acknowledge(request, Err(err));
+                }
+            }
+        }
+    }
+
+    /// Run every unit in one transaction and commit. The outer error fails the whole group
+    /// (storage or commit failure); the inner ones are per-unit condition failures.
+    fn apply_group(&mut self, group: &[Request]) -> Result<Vec<Result<Applied>>> {
+        let mut txn = self.core.begin_write()?;
+        let durability = match self.core.durability {
+            RedbDurability::Immediate => redb::Durability::Immediate,
+            RedbDurability::None => redb::Durability::None,
+        };
+        txn.set_durability(durability)
+            .map_err(|e| redb_error("set durability", e))?;
+        let now = to_nanos(SystemTime::now());
+        let mut outcomes = Vec::with_capacity(group.len());
+        {
+            let mut tables = Tables {
+                meta: txn
+                    .open_table(META)
+                    .map_err(|e| redb_error("open meta", e))?,
+                values: txn
+                    .open_table(VALUES)
+                    .map_err(|e| redb_error("open values", e))?,
+            };
+            for request in group {
+                let outcome = match request {
+                    Request::Put { ops, .. } => tables.put_unit(ops, &mut self.counter, now)?,
+                    Request::Delete { keys, .. } => tables.delete_unit(keys)?,
+                    _ => unreachable!("only writes are grouped"),
+                };
+                outcomes.push(outcome);
+            }
+            let mut state = txn
+                .open_table(STATE)
+                .map_err(|e| redb_error("open state", e))?;
+            state
+                .insert(VERSION_COUNTER, self.counter)
+                .map_err(|e| redb_error("store the version counter", e))?;
+        }
+        txn.commit()
+            .map_err(|e| redb_error("commit a write group", e))?;
+        Ok(outcomes)
+    }
+
+    fn acknowledge(&self, request: Request, outcome: Result<Applied>) {
+        let cache = &self.core.cache;
+        match (request, outcome) {
+            (Request::Put { reply, .. }, Ok(Applied::Put(written))) => {
+                self.core
+                    .writes
+                    .fetch_add(written.len() as u64, Ordering::Relaxed);
+                let metas = written
+                    .into_iter()
+                    .map(|(entry, meta)| {
+                        cache.written(&meta.key, Some(entry));
+                        meta
+                    })
+                    .collect();
+                let _ = reply.send(Ok(metas));
+            }
+            (Request::Delete { reply, .. }, Ok(Applied::Delete(keys))) => {
+                self.core
+                    .writes
+                    .fetch_add(keys.len() as u64, Ordering::Relaxed);
+                for key in &keys {
+                    cache.written(key, None);
+                }
+                let _ = reply.send(Ok(()));
+            }
+            (Request::Put { reply, .. }, Err(e)) => {
+                let _ = reply.send(Err(e));
+            }
+            (Request::Delete { reply, .. }, Err(e)) => {
+                let _ = reply.send(Err(e));
+            }
+            // A unit's outcome always matches its kind; other requests are not grouped.
+            _ => {}
+        }
+    }
+
+    fn durable_commit(&self) -> Result<()> {
+        if self.core.durability == RedbDurability::Immediate {
+            return Ok(());
+        }
+        let mut txn = self.core.begin_write()?;
+        txn.set_durability(redb::Durability::Immediate)
+            .map_err(|e| redb_error("set durability", e))?;
+        txn.commit().map_err(|e| redb_error("durable commit", e))
+    }
+
+    fn compact(&self) -> Result<bool> {
+        // Leave nothing non-durable behind: compaction rewrites the file.
+        self.durable_commit()?;
+        let deadline = std::time::Instant::now() + COMPACT_PATIENCE;
+        loop {
+            let result = {
+                let mut db = self.core.db.write().unwrap_or_else(|p| p.into_inner());
+                let db = db.as_mut().ok_or_else(|| self.core.closed())?;
+                db.compact()
+            };
+            match result {
+                Ok(done) => return Ok(done),
+                Err(redb::CompactionError::TransactionInProgress)
+                    if std::time::Instant::now() < deadline =>
+                {
+                    // Let the readers finish: the write lock was released above.
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(redb::CompactionError::TransactionInProgress) => {
+                    return Err(Error::unavailable(
+                        "compact: read transactions stayed open (long lists or reads); try again",
+                    ));
+                }
+                Err(e) => return Err(redb_error("compact", e)),
+            }
+        }
+    }
+}
+
+struct Tables<'txn> {
+    meta: Table<'txn, &'static str, (u64, u64, u64)>,
+    values: Table<'txn, &'static str, &'static [u8]>,
+}
+
+impl Tables<'_> {
+    fn current_version(&self, key: &Key) -> Result<Option<u64>> {
+        Ok(self
+            .meta
+            .get(key.as_str())
+            .map_err(|e| redb_error("read a version", e))?
+            .map(|g| g.value().0))
+    }
+
+    /// Check every condition (seeing earlier ops of the same unit), then write them all.
+    fn put_unit(&mut self, ops: &[PutOp], counter: &mut u64, now: u64) -> Result<Result<Applied>> {
+        let mut pending: HashMap<&Key, u64> = HashMap::new();
+        for (i, op) in ops.iter().enumerate() {
+            let current = match pending.get(&op.key) {
+                Some(v) => Some(*v),
+                None => self.current_version(&op.key)?,
+            };
+            if let Err(e) = check_mode(&op.key, current, &op.mode) {
+                return Ok(Err(e));
+            }
+            pending.insert(&op.key, *counter + 1 + i as u64);
+        }
+        let mut written = Vec::with_capacity(ops.len());
+        for op in ops {
+            *counter += 1;
+            let version = *counter;
+            let size = op.value.len();
+            self.meta
+                .insert(op.key.as_str(), (version, now, size as u64))
+                .map_err(|e| redb_error("write metadata", e).with_key(&op.key))?;
+            let mut row = self
+                .values
+                .insert_reserve(op.key.as_str(), HEADER_LEN + size)
+                .map_err(|e| redb_error("write a value", e).with_key(&op.key))?;
+            encode_value_into(row.as_mut(), version, now, &op.value);
+            drop(row);
+            let meta = meta_from_row(op.key.clone(), (version, now, size as u64));
+            let entry = Entry {
+                value: Bytes::clone(&op.value),
+                meta: meta.clone(),
+            };
+            written.push((entry, meta));
+        }
+        Ok(Ok(Applied::Put(written)))
+    }
+
+    fn delete_unit(&mut self, keys: &[Key]) -> Result<Result<Applied>> {
+        for key in keys {
+            self.meta
+                .remove(key.as_str())
+                .map_err(|e| redb_error("delete metadata", e).with_key(key))?;
+            self.values
+                .remove(key.as_str())
+                .map_err(|e| redb_error("delete a value", e).with_key(key))?;
+        }
+        Ok(Ok(Applied::Delete(keys.to_vec())))
+    }
+}
+
+/// Whether a put with `mode` may write a key whose current version is `current`.
+fn check_mode(key: &Key, current: Option<u64>, mode: &PutMode) -> Result<()> {
+    match (mode, current) {
+        (PutMode::Overwrite, _) | (PutMode::Create, None) => Ok(()),
+        (PutMode::Create, Some(_)) => Err(Error::already_exists(key)),
+        (PutMode::Update(expected), Some(v)) if parse_version(expected) == Some(v) => Ok(()),
+        (PutMode::Update(expected), _) => Err(Error::version_mismatch(key, expected)),
+    }
+}
+
+fn parse_version(v: &Version) -> Option<u64> {
+    v.as_str().parse().ok()
+}
+
+/// Turn a failure of the request channel into the error a caller sees.
+pub(crate) fn writer_gone(core: &Core) -> Error {
+    Error::new(
+        ErrorKind::Closed,
+        format!(
+            "the writer of the redb store `{}` has stopped",
+            core.path.display()
+        ),
+    )
+}
