@@ -5,12 +5,13 @@
 //! never dropped); each retry picks up the key's latest write, so an outage coalesces.
 //! Once a write is in the backend the frontend's journal record is marked clean.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use store_core::{PutMode, Result};
+use tokio::sync::Notify;
 
 use crate::envelope::Envelope;
 use crate::queue::{Job, Op};
@@ -18,13 +19,21 @@ use crate::shared::Shared;
 use crate::stats::Counters;
 
 /// Run until the store is dropped and nothing is left to write.
-pub(crate) async fn run(shared: Arc<Shared>) {
-    let Some(queue) = shared.queue.as_ref() else {
-        return;
-    };
-    let limit = shared.options.drain_concurrency.max(1);
+///
+/// While idle the drainer holds only a weak reference, so dropping an idle store releases
+/// its frontend and backend at once (a reopen in this or another process does not find
+/// them still open). Dropped with writes pending, the store lives on here until they are
+/// written.
+pub(crate) async fn run(weak: Weak<Shared>, work: Arc<Notify>) {
     let mut running = FuturesUnordered::new();
     loop {
+        let Some(shared) = weak.upgrade() else {
+            return;
+        };
+        let Some(queue) = shared.queue.as_ref() else {
+            return;
+        };
+        let limit = shared.options.drain_concurrency.max(1);
         while running.len() < limit {
             match queue.take_next() {
                 Some(job) => running.push(drain_until_done(shared.clone(), job)),
@@ -35,15 +44,18 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             if shared.closed.load(Ordering::Acquire) && queue.is_empty() {
                 return;
             }
-            queue.work.notified().await;
+            drop(shared);
+            work.notified().await;
         } else if running.len() >= limit {
             // At the limit new work cannot start anyway: not listening for it spares every
             // write-behind put a cross-thread wake-up.
+            drop(shared);
             running.next().await;
         } else {
+            drop(shared);
             tokio::select! {
                 _ = running.next() => {}
-                _ = queue.work.notified() => {}
+                _ = work.notified() => {}
             }
         }
     }

@@ -6,7 +6,7 @@
 //! a write that would exceed it waits (backpressure) instead of being dropped.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use store_core::{Error, ErrorKind, Key, ListOptions, Meta, Version};
@@ -67,7 +67,7 @@ pub(crate) struct Queue {
     state: Mutex<State>,
     capacity: usize,
     /// Wakes the drainer: there is new work.
-    pub work: Notify,
+    pub work: Arc<Notify>,
     /// Wakes writers and flushers: an entry drained, a slot freed or an attempt failed.
     pub changed: Notify,
 }
@@ -80,7 +80,7 @@ impl Queue {
                 ..State::default()
             }),
             capacity: capacity.max(1),
-            work: Notify::new(),
+            work: Arc::new(Notify::new()),
             changed: Notify::new(),
         }
     }

@@ -81,7 +81,12 @@ impl TieredStore {
         let shared = Arc::new(Shared::new(front, backend, options, counters, queue));
         if shared.queue.is_some() {
             // The drainer first: requeued writes may exceed the queue's capacity.
-            tokio::spawn(drain::run(shared.clone()));
+            let work = shared
+                .queue
+                .as_ref()
+                .map(|q| q.work.clone())
+                .unwrap_or_default();
+            tokio::spawn(drain::run(Arc::downgrade(&shared), work));
             recover::requeue_journal(&shared).await?;
         }
         let warming = (warm_mode != Warm::None).then(|| tokio::spawn(warm::run(shared.clone())));

@@ -28,8 +28,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures::TryStreamExt;
 use rand::Rng;
-use store_core::{ConfigMap, Key, ListOptions, PutMode};
+use store_core::{ConfigMap, ErrorKind, Key, ListOptions, PutMode};
 
+/// How long a child waits for the parent to release the store's lock.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
 const CHILD_ENV: &str = "STRATA_CRASH_CHILD";
 const CYCLE_ENV: &str = "STRATA_CRASH_CYCLE";
 /// Keys the child writes, spread over its writer tasks.
@@ -91,9 +93,18 @@ fn child_main(config: &ConfigMap) -> ! {
         .unwrap_or(0);
     let runtime = crate::harness::runtime();
     runtime.block_on(async {
-        let store = strata::open(config)
-            .await
-            .unwrap_or_else(|e| panic!("child open: {e}"));
+        // The parent's verifying handle may still be closing (a store's files are released
+        // by its background threads after the drop), so a lock held by it is waited out.
+        let opening = Instant::now();
+        let store = loop {
+            match strata::open(config).await {
+                Ok(store) => break store,
+                Err(e) if e.kind() == ErrorKind::Locked && opening.elapsed() < LOCK_WAIT => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("child open: {e}"),
+            }
+        };
         println!("READY");
         let deadline = Instant::now() + CHILD_LIFETIME;
         let writers = (0..WRITERS).map(|w| {
