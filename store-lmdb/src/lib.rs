@@ -62,9 +62,10 @@
 //!      fill it only if no write touched that part of the cache meanwhile, so a read never
 //!      returns a value older than the last acknowledged write.
 //!   2. *blocking pool*: misses run on tokio's blocking pool in a fresh read transaction.
-//!      Concurrent point-get misses are coalesced: they queue, and one blocking task
+//!      Concurrent point-get misses are coalesced: they queue, and a blocking task
 //!      serves everything queued in one read transaction, looping until the queue is
-//!      empty, so concurrent readers share hops and transactions. `get_many` sends all
+//!      empty (up to 4 such tasks when the queue grows), so concurrent readers share
+//!      hops and transactions. `get_many` sends all
 //!      its misses to one blocking task with one read transaction.
 //!
 //!   A reader pool of our own would add a second hop (a channel to it and back) for the

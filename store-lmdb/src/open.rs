@@ -115,6 +115,23 @@ pub(crate) fn open_blocking(config: RedbConfig) -> Result<Arc<Shared>> {
 
 impl Drop for Shared {
     fn drop(&mut self) {
+        // Closing waits for the writer (queued writes, and a durable commit with
+        // `durability = "none"`). On a multi-threaded tokio worker, tell the runtime first,
+        // so its other tasks move to another thread instead of stalling behind the fsync.
+        // (`block_in_place` is not allowed on a current-thread runtime; there the wait
+        // stays inline.)
+        let on_worker = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if on_worker {
+            tokio::task::block_in_place(|| self.close());
+        } else {
+            self.close();
+        }
+    }
+}
+
+impl Shared {
+    fn close(&mut self) {
         let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
         // Closing the channel ends the writer once it has served what is queued.
         self.tx.take();

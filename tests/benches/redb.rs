@@ -27,7 +27,7 @@ const VALUE: usize = 256;
 const ROUND: Duration = Duration::from_millis(1500);
 /// Measurements alternate between the two sides; the best of these rounds is kept, to damp
 /// noise from a shared machine.
-const ROUNDS: usize = 2;
+const ROUNDS: usize = 3;
 const READERS: usize = 4;
 const WRITERS: usize = 64;
 

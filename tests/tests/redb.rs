@@ -421,3 +421,41 @@ fn coalesced_cold_reads_see_acknowledged_writes() {
         }
     });
 }
+
+/// Dropping the last handle closes the file wherever it happens: in a task on a
+/// multi-threaded runtime (the wait is announced with `block_in_place`), on a
+/// current-thread runtime (where that is not allowed, so the wait stays inline), and
+/// outside any runtime.
+#[test]
+fn last_handle_closes_on_any_runtime() {
+    let (_dir, path) = temp_store_path();
+    let open = |path: std::path::PathBuf| async move {
+        let store = RedbStore::open(RedbConfig::new(&path).durability(RedbDurability::None))
+            .await
+            .expect("open");
+        store
+            .put(&key("k"), Bytes::from_static(b"v"), PutMode::Overwrite)
+            .await
+            .expect("put");
+        store
+    };
+    let multi = runtime();
+    let p = path.clone();
+    multi.block_on(async move {
+        let store = open(p).await;
+        tokio::spawn(async move { drop(store) })
+            .await
+            .expect("task");
+    });
+    assert!(!RedbStore::is_open(&path));
+    let current = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let store = current.block_on(open(path.clone()));
+    current.block_on(async move { drop(store) });
+    assert!(!RedbStore::is_open(&path));
+    let store = multi.block_on(open(path.clone()));
+    drop(store);
+    assert!(!RedbStore::is_open(&path));
+}
