@@ -22,3 +22,4 @@
 pub mod cases;
 pub mod crash;
 pub mod harness;
+pub mod vectors;
