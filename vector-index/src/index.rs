@@ -377,6 +377,9 @@ impl VectorIndex {
         }
         let written: Vec<Key> = ops.iter().map(|op| op.key.clone()).collect();
         self.store.put_many(ops).await?;
+        // On stores that acknowledge before writes are durable, the pages must be durable
+        // before a manifest that references them can be.
+        self.store.flush().await?;
         manifest.pages = pages;
         let bytes = store_core::encode_cbor(&self.manifest_key, &manifest)?;
         let put = self
@@ -390,8 +393,16 @@ impl VectorIndex {
         let meta = match put {
             Ok(meta) => meta,
             Err(e) => {
-                // Our pages are referenced by no manifest: remove them (best effort).
-                let _ = self.store.delete_many(&written).await;
+                // A conflict is a definite refusal: our pages are referenced by no manifest,
+                // remove them (best effort). After any other error the put may still have
+                // landed (a lost reply), so the pages stay: at worst they are orphans.
+                let conflict = matches!(
+                    e.kind(),
+                    ErrorKind::VersionMismatch | ErrorKind::AlreadyExists
+                );
+                if conflict {
+                    let _ = self.store.delete_many(&written).await;
+                }
                 return Err(match e.kind() {
                     ErrorKind::VersionMismatch | ErrorKind::AlreadyExists => Error::new(
                         ErrorKind::VersionMismatch,
@@ -406,20 +417,25 @@ impl VectorIndex {
                 });
             }
         };
-        let live: std::collections::HashSet<&str> =
-            manifest.pages.iter().map(|p| p.key.as_str()).collect();
-        let stale: Vec<Key> = committed
-            .pages
-            .iter()
-            .filter(|p| !live.contains(p.key.as_str()))
-            .filter_map(|p| Key::new(&p.key).ok())
-            .collect();
-        if !stale.is_empty() {
-            let _ = self.store.delete_many(&stale).await;
-        }
+        let stale: Vec<Key> = {
+            let live: std::collections::HashSet<&str> =
+                manifest.pages.iter().map(|p| p.key.as_str()).collect();
+            committed
+                .pages
+                .iter()
+                .filter(|p| !live.contains(p.key.as_str()))
+                .filter_map(|p| Key::new(&p.key).ok())
+                .collect()
+        };
         committed.version = meta.version;
         committed.pages = manifest.pages;
         report.committed = true;
+        // `flush` returning means the new manifest is as durable as the store promises, and
+        // the superseded pages may only go once no durable manifest can reference them.
+        self.store.flush().await?;
+        if !stale.is_empty() {
+            let _ = self.store.delete_many(&stale).await;
+        }
         Ok(report)
     }
 
