@@ -311,6 +311,47 @@ async fn flush_writes_only_dirty_pages_and_open_reads_few_keys() {
         1
     );
     assert_eq!(reopened.get(2_000).unwrap().metadata, meta);
+    // Nothing was rebuilt: building a graph marks every page it touches dirty, and the
+    // reopened index has nothing to write.
+    assert_eq!(
+        reopened.flush().await.unwrap(),
+        vector_index::FlushReport::default()
+    );
+    assert_eq!(
+        reopened.search(base.row(7), 1, Some(32), None).unwrap()[0].id,
+        7
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_index_emptied_by_deletes_takes_new_vectors() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let base = vectors::clustered(500, 8, 5, 0.3, 9);
+    let index = build(store.clone(), "emptied", &base, Metric::L2).await;
+    for i in 0..500u64 {
+        assert!(index.delete(i));
+    }
+    assert!(index.is_empty());
+    assert!(index.search(base.row(0), 5, None, None).unwrap().is_empty());
+    for i in 1_000..1_050u64 {
+        let row = base.row((i - 1_000) as usize);
+        index.insert(i, row, Metadata::new()).unwrap();
+    }
+    // Every new vector is reachable, even with a k far beyond the index's size.
+    for i in 1_000..1_050u64 {
+        let row = base.row((i - 1_000) as usize);
+        let hits = index.search(row, usize::MAX, Some(64), None).unwrap();
+        assert_eq!(hits.len(), 50);
+        assert!(hits.iter().all(|h| h.id >= 1_000));
+        assert!(hits.iter().any(|h| h.id == i && h.distance == 0.0));
+    }
+    index.flush().await.unwrap();
+    let again = VectorIndex::open(store, "emptied").await.unwrap();
+    assert_eq!(again.len(), 50);
+    assert_eq!(
+        again.search(base.row(3), 1, None, None).unwrap()[0].id,
+        1_003
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

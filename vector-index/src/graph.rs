@@ -235,10 +235,15 @@ impl Graph {
         let level = self.level_for(self.ids.len() as u32);
         let slot = self.push_node(id, vector, metadata, level);
         self.slot_of.insert(id, slot);
-        let Some(entry) = self.entry else {
-            self.entry = Some(slot);
-            self.max_level = level;
-            return;
+        // With no other live node (empty index, or everything deleted) the new node starts
+        // a fresh graph: linking it into a graph of tombstones would gain nothing.
+        let entry = match self.entry {
+            Some(entry) if self.slot_of.len() > 1 => entry,
+            _ => {
+                self.entry = Some(slot);
+                self.max_level = level;
+                return;
+            }
         };
         let q = vector;
         with_scratch(|scratch| {
@@ -260,7 +265,11 @@ impl Graph {
                     .copied()
                     .filter(|c| !self.deleted[c.slot as usize])
                     .collect();
-                let chosen = self.select(&live, self.config.m);
+                // Link to live nodes only, unless the search met nothing but tombstones
+                // (a large deleted region): then link through them, so the new node stays
+                // reachable.
+                let pool = if live.is_empty() { &found } else { &live };
+                let chosen = self.select(pool, self.config.m);
                 self.set_neighbors(slot, l, &chosen);
                 for &n in &chosen {
                     self.connect(n, slot, l);

@@ -281,7 +281,10 @@ impl VectorIndex {
         if k == 0 || g.live() == 0 {
             return Ok(Vec::new());
         }
-        let ef = ef.unwrap_or(g.config.ef_search).max(k);
+        // Neither can usefully exceed the number of nodes (and a huge `k` must not reach
+        // an allocation).
+        let k = k.min(g.live());
+        let ef = ef.unwrap_or(g.config.ef_search).min(g.slots()).max(k);
         let found = match filter {
             None => g.search(&q, k, ef, |s| !g.deleted[s as usize]),
             Some(f) => {
@@ -507,10 +510,12 @@ impl VectorIndex {
 
 /// Whether a filter matches few enough vectors that an exact scan beats the graph.
 fn selective(g: &Graph, accept: &impl Fn(u32) -> bool) -> bool {
-    let n = g.slots();
-    let step = (n / SELECTIVITY_SAMPLE).max(1);
+    let n = g.slots() as u64;
     let (mut live, mut hits) = (0usize, 0usize);
-    for slot in (0..n).step_by(step) {
+    // Sample slots spread by a multiplicative hash rather than a fixed stride, which could
+    // alias with periodic metadata (every 100th id in one bucket, say).
+    for i in 0..SELECTIVITY_SAMPLE.min(g.slots()) as u64 {
+        let slot = (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % n) as usize;
         if !g.deleted[slot] {
             live += 1;
             hits += usize::from(accept(slot as u32));
