@@ -29,12 +29,29 @@ fn fashion() -> (Vectors, Vectors) {
     (train.take(BASE), test.take(QUERIES))
 }
 
-async fn build(store: Arc<dyn Store>, name: &str, base: &Vectors, metric: Metric) -> VectorIndex {
+/// An index of `base` (ids = row numbers), built with one `insert` per vector.
+async fn build_serial(
+    store: Arc<dyn Store>,
+    name: &str,
+    base: &Vectors,
+    metric: Metric,
+) -> VectorIndex {
     let config = IndexConfig::new(base.dim, metric).nodes_per_page(128);
     let index = VectorIndex::create(store, name, config).await.unwrap();
     for i in 0..base.len() {
         index.insert(i as u64, base.row(i), bucket_meta(i)).unwrap();
     }
+    index
+}
+
+/// The same, built with one parallel `upsert_many`.
+async fn build(store: Arc<dyn Store>, name: &str, base: &Vectors, metric: Metric) -> VectorIndex {
+    let config = IndexConfig::new(base.dim, metric).nodes_per_page(128);
+    let index = VectorIndex::create(store, name, config).await.unwrap();
+    index
+        .upsert_many((0..base.len()).map(|i| (i as u64, base.row(i), bucket_meta(i))))
+        .unwrap();
+    assert_eq!(index.len(), base.len());
     index
 }
 
@@ -68,9 +85,15 @@ fn best_recall(index: &VectorIndex, queries: &Vectors, truth: &[Vec<usize>]) -> 
 async fn fashion_mnist_l2_reaches_recall_095() {
     let (base, queries) = fashion();
     let truth = vectors::ground_truth(&base, &queries, K, Truth::L2, &|_| true);
-    let index = build(Arc::new(MemoryStore::new()), "fmnist", &base, Metric::L2).await;
+    let index = build_serial(Arc::new(MemoryStore::new()), "fmnist", &base, Metric::L2).await;
     let recall = best_recall(&index, &queries, &truth);
     assert!(recall >= 0.95, "recall@10 = {recall:.3}");
+    let batch = build(Arc::new(MemoryStore::new()), "fmnist", &base, Metric::L2).await;
+    let recall = best_recall(&batch, &queries, &truth);
+    assert!(
+        recall >= 0.95,
+        "recall@10 built by upsert_many = {recall:.3}"
+    );
     // Distances are Euclidean (not squared) and ascending.
     let hits = index.search(queries.row(0), K, Some(64), None).unwrap();
     let exact = base
@@ -93,7 +116,7 @@ async fn clustered_cosine_reaches_recall_095() {
         data: all.data[10_000 * all.dim..].to_vec(),
     };
     let truth = vectors::ground_truth(&base, &queries, K, Truth::Cosine, &|_| true);
-    let index = build(
+    let index = build_serial(
         Arc::new(MemoryStore::new()),
         "clustered",
         &base,
@@ -538,5 +561,42 @@ async fn concurrent_searches_agree_with_serial_ones() {
         .collect();
     for t in tasks {
         assert_eq!(t.await.unwrap(), serial);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upsert_many_validates_first_and_keeps_the_last_duplicate() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let base = vectors::clustered(3_000, 8, 6, 0.3, 31);
+    let index = build(store, "many", &base, Metric::L2).await;
+    // One bad vector anywhere: an error, and nothing changed.
+    let bad = [f32::NAN; 8];
+    let err = index
+        .upsert_many([
+            (9_000u64, base.row(1), Metadata::new()),
+            (9_001, &bad[..], Metadata::new()),
+        ])
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(index.get(9_000).is_none());
+    assert_eq!(index.len(), 3_000);
+    // Replacing existing ids and repeating one within the batch: the last one wins.
+    let mut tagged = Metadata::new();
+    tagged.insert("v".into(), Value::Int(2));
+    index
+        .upsert_many([
+            (5u64, base.row(6), Metadata::new()),
+            (5, base.row(7), tagged.clone()),
+            (9_000, base.row(8), Metadata::new()),
+        ])
+        .unwrap();
+    assert_eq!(index.len(), 3_001);
+    let five = index.get(5).unwrap();
+    assert_eq!(five.vector, base.row(7));
+    assert_eq!(five.metadata, tagged);
+    // Every vector is found as its own nearest neighbour (or ties with an equal one).
+    for i in (0..3_000).step_by(7) {
+        let hits = index.search(base.row(i), 1, Some(64), None).unwrap();
+        assert_eq!(hits[0].distance, 0.0, "row {i}");
     }
 }

@@ -205,7 +205,7 @@ impl Graph {
 
     /// A node's level, drawn from the slot number with a hash so it needs no stored RNG
     /// state: P(level >= l) = m^-l, as in the HNSW paper.
-    fn level_for(&self, slot: u32) -> u8 {
+    pub(crate) fn level_for(&self, slot: u32) -> u8 {
         let mut z = (slot as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -233,19 +233,21 @@ impl Graph {
     /// Insert a new node for `id` (the caller has removed any previous one).
     pub fn insert(&mut self, id: u64, vector: &[f32], metadata: Metadata) {
         let level = self.level_for(self.ids.len() as u32);
+        let found = self.candidates(vector, level);
         let slot = self.push_node(id, vector, metadata, level);
         self.slot_of.insert(id, slot);
-        // With no other live node (empty index, or everything deleted) the new node starts
-        // a fresh graph: linking it into a graph of tombstones would gain nothing.
-        let entry = match self.entry {
-            Some(entry) if self.slot_of.len() > 1 => entry,
-            _ => {
-                self.entry = Some(slot);
-                self.max_level = level;
-                return;
-            }
+        self.link(slot, level, &found);
+    }
+
+    /// For a node at `level` with vector `q` that is not yet in the graph: on every layer
+    /// `0..=min(level, max_level)`, the `ef_construction` nearest nodes, ascending. Only
+    /// live nodes, unless the search met nothing but tombstones (a large deleted region):
+    /// then those, so the new node can be linked through them and stays reachable.
+    /// Read-only, so the nodes of a batch can be planned in parallel.
+    pub fn candidates(&self, q: &[f32], level: u8) -> Vec<Vec<Cand>> {
+        let Some(entry) = self.entry else {
+            return Vec::new();
         };
-        let q = vector;
         with_scratch(|scratch| {
             let mut cur = Cand {
                 d: self.raw_distance(q, self.vector(entry)),
@@ -254,8 +256,9 @@ impl Graph {
             for l in ((level as usize + 1)..=self.max_level as usize).rev() {
                 cur = self.greedy(q, cur, l);
             }
-            let mut eps = vec![cur];
             let top = level.min(self.max_level) as usize;
+            let mut out = vec![Vec::new(); top + 1];
+            let mut eps = vec![cur];
             for l in (0..=top).rev() {
                 self.search_layer(q, &eps, self.config.ef_construction, l, scratch, |_| true);
                 let mut found: Vec<Cand> = scratch.results.drain().collect();
@@ -265,20 +268,32 @@ impl Graph {
                     .copied()
                     .filter(|c| !self.deleted[c.slot as usize])
                     .collect();
-                // Link to live nodes only, unless the search met nothing but tombstones
-                // (a large deleted region): then link through them, so the new node stays
-                // reachable.
-                let pool = if live.is_empty() { &found } else { &live };
-                let chosen = self.select(pool, self.config.m);
-                self.set_neighbors(slot, l, &chosen);
-                for &n in &chosen {
-                    self.connect(n, slot, l);
-                }
+                out[l] = if live.is_empty() { found.clone() } else { live };
                 if !found.is_empty() {
                     eps = found;
                 }
             }
-        });
+            out
+        })
+    }
+
+    /// Link the freshly pushed `slot` (at `level`) to the best of `found[l]` on every layer
+    /// `l` and back, and promote it to entry point if it is the highest node.
+    pub fn link(&mut self, slot: u32, level: u8, found: &[Vec<Cand>]) {
+        // With no other live node (empty index, or everything deleted) the new node starts
+        // a fresh graph: linking it into a graph of tombstones would gain nothing.
+        if self.entry.is_none() || self.slot_of.len() <= 1 {
+            self.entry = Some(slot);
+            self.max_level = level;
+            return;
+        }
+        for (l, cands) in found.iter().enumerate().take(level as usize + 1) {
+            let chosen = self.select(cands, self.config.m);
+            self.set_neighbors(slot, l, &chosen);
+            for &n in &chosen {
+                self.connect(n, slot, l);
+            }
+        }
         if level > self.max_level {
             self.entry = Some(slot);
             self.max_level = level;
@@ -286,7 +301,7 @@ impl Graph {
     }
 
     /// Add a link `from -> to` on `level`, pruning with the heuristic when full.
-    fn connect(&mut self, from: u32, to: u32, level: usize) {
+    pub(crate) fn connect(&mut self, from: u32, to: u32, level: usize) {
         let current = self.neighbors(from, level);
         if current.contains(&to) {
             return;
@@ -315,7 +330,7 @@ impl Graph {
     /// The HNSW neighbour-selection heuristic: walk candidates nearest first and keep one
     /// only if it is nearer to the base than to every neighbour kept so far (this keeps
     /// links pointing in diverse directions). `sorted` must be ascending.
-    fn select(&self, sorted: &[Cand], cap: usize) -> Vec<u32> {
+    pub(crate) fn select(&self, sorted: &[Cand], cap: usize) -> Vec<u32> {
         let mut kept: Vec<Cand> = Vec::with_capacity(cap);
         for &c in sorted {
             if kept.len() >= cap {
@@ -333,7 +348,7 @@ impl Graph {
     }
 
     /// Greedy descent on an upper layer: move to a nearer neighbour until none is nearer.
-    fn greedy(&self, q: &[f32], mut cur: Cand, level: usize) -> Cand {
+    pub(crate) fn greedy(&self, q: &[f32], mut cur: Cand, level: usize) -> Cand {
         loop {
             let mut moved = false;
             for &n in self.neighbors(cur.slot, level) {

@@ -1,10 +1,12 @@
 //! `VectorIndex`: the public handle tying the graph to a store.
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use bytes::Bytes;
 use store_core::{Error, ErrorKind, Key, PutMode, PutOp, Result, Store, Version};
 
+use crate::batch::Item;
 use crate::config::{IndexConfig, Metric};
 use crate::filter::{Filter, Metadata};
 use crate::graph::Graph;
@@ -244,6 +246,41 @@ impl VectorIndex {
         let mut g = self.write();
         g.delete(id);
         g.insert(id, &v, metadata);
+        Ok(())
+    }
+
+    /// Add or replace many vectors at once, finding their neighbours on every core (the
+    /// fast way to build an index; the graph is as good as with one `upsert` per item).
+    ///
+    /// Every item is validated first, so on an error nothing has changed. A later item
+    /// replaces an earlier one with the same id. The index is locked for the whole batch:
+    /// searches wait until it is done.
+    pub fn upsert_many<V: AsRef<[f32]>>(
+        &self,
+        items: impl IntoIterator<Item = (u64, V, Metadata)>,
+    ) -> Result<()> {
+        let mut prepared: Vec<Item> = Vec::new();
+        for (id, vector, metadata) in items {
+            let v = self.prepare(vector.as_ref(), &metadata)?;
+            prepared.push((id, v, metadata));
+        }
+        let last: HashMap<u64, usize> = prepared
+            .iter()
+            .enumerate()
+            .map(|(i, item)| (item.0, i))
+            .collect();
+        let prepared: Vec<Item> = prepared
+            .into_iter()
+            .enumerate()
+            .filter(|(i, item)| last.get(&item.0) == Some(i))
+            .map(|(_, item)| item)
+            .collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut g = self.write();
+        for item in &prepared {
+            g.delete(item.0);
+        }
+        g.insert_batch(prepared, threads);
         Ok(())
     }
 

@@ -55,6 +55,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod batch;
 mod config;
 mod filter;
 mod graph;
