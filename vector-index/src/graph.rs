@@ -48,6 +48,8 @@ pub(crate) struct Scratch {
     stamp: u32,
     candidates: BinaryHeap<Reverse<Cand>>,
     results: BinaryHeap<Cand>,
+    /// The unvisited neighbours of the node being expanded.
+    pending: Vec<u32>,
 }
 
 impl Scratch {
@@ -397,17 +399,17 @@ impl Graph {
             if c.d > bound {
                 break;
             }
-            let links = self.neighbors(c.slot, level);
-            if let Some(&first) = links.first() {
-                prefetch(self.vector(first));
+            // First collect the unvisited neighbours and start loading all their vectors,
+            // so the memory fetches overlap instead of each distance waiting for its own.
+            scratch.pending.clear();
+            for &n in self.neighbors(c.slot, level) {
+                if scratch.visit(n) {
+                    prefetch(self.vector(n));
+                    scratch.pending.push(n);
+                }
             }
-            for (i, &n) in links.iter().enumerate() {
-                if let Some(&next) = links.get(i + 1) {
-                    prefetch(self.vector(next));
-                }
-                if !scratch.visit(n) {
-                    continue;
-                }
+            for i in 0..scratch.pending.len() {
+                let n = scratch.pending[i];
                 let d = self.raw_distance(q, self.vector(n));
                 if d < bound || scratch.results.len() < ef {
                     scratch.candidates.push(Reverse(Cand { d, slot: n }));

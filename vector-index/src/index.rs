@@ -570,7 +570,12 @@ fn load(key: &Key, manifest: &Manifest, page_keys: &[Key], pages: &[Bytes]) -> R
     let mut graph = Graph::new(manifest.config.clone());
     let per = manifest.config.nodes_per_page as u32;
     let dim = manifest.config.dim;
-    graph.vectors.reserve(manifest.slots as usize * dim);
+    // Each node takes at least `dim * 4` bytes of page, so a damaged slot count in the
+    // manifest cannot make this reserve more than the pages could fill.
+    let page_bytes: usize = pages.iter().map(Bytes::len).sum();
+    graph
+        .vectors
+        .reserve((manifest.slots as usize * dim).min(page_bytes / 4));
     for (i, (bytes, page_ref)) in pages.iter().zip(&manifest.pages).enumerate() {
         if page::stored_crc(bytes) != Some(page_ref.crc) {
             return Err(Error::corrupted(

@@ -10,6 +10,10 @@
 //! - **Metadata**: a small map of scalar fields per vector ([`Metadata`], [`Value`]);
 //!   [`Filter`]s (equality, ranges, `in`, and/or/not) are applied *during* the graph walk,
 //!   and very selective filters switch to an exact scan of the matches.
+//! - **Building**: [`VectorIndex::insert`] / [`VectorIndex::upsert`] one at a time, or
+//!   [`VectorIndex::upsert_many`], which finds the new nodes' neighbours on every core.
+//! - **Searching** takes a read lock only: any number of threads search at once, each with
+//!   its own reusable scratch space; distances use AVX2/FMA when the CPU has them.
 //! - **Deletes and updates** tombstone the old node (never returned again) and relink its
 //!   neighbours around it, so recall does not decay; [`VectorIndex::compact`] reclaims the
 //!   slots.
