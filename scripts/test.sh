@@ -11,6 +11,14 @@ for component in rustfmt clippy; do
   rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
 done
 
+step "test data: dataset-fashion-mnist (vector-index recall tests and benchmark)"
+if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get install -y -q dataset-fashion-mnist \
+    || { $sudo apt-get update -q && $sudo apt-get install -y -q dataset-fashion-mnist; } \
+    || echo "could not install dataset-fashion-mnist: the vector-index tests will fail" >&2
+fi
+
 step "cargo fmt --all --check"
 cargo fmt --all --check
 

@@ -32,6 +32,9 @@ pub enum ErrorKind {
     NotFound,
     /// A resource the store needs (a file lock, a database) is held by someone else.
     Locked,
+    /// An argument that is not a key or a config failed validation (a vector of the wrong
+    /// length, a non-finite number, ...). Rejected before any I/O.
+    InvalidInput,
 }
 
 impl ErrorKind {
@@ -50,6 +53,7 @@ impl ErrorKind {
             ErrorKind::Closed => "store closed",
             ErrorKind::NotFound => "not found",
             ErrorKind::Locked => "locked",
+            ErrorKind::InvalidInput => "invalid input",
         }
     }
 
@@ -192,6 +196,11 @@ impl Error {
     pub fn backend(context: impl fmt::Display, err: impl Into<Source>) -> Self {
         let err = err.into();
         Error::new(ErrorKind::Backend, format!("{context}: {err}")).with_source(err)
+    }
+
+    /// `InvalidInput` for an argument that failed validation.
+    pub fn invalid_input(reason: impl fmt::Display) -> Self {
+        Error::new(ErrorKind::InvalidInput, reason.to_string())
     }
 
     /// `Closed` for a store whose worker has stopped.

@@ -23,3 +23,4 @@ pub mod cases;
 pub mod crash;
 pub mod harness;
 pub mod probe;
+pub mod vectors;
