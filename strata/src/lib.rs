@@ -25,6 +25,8 @@ pub use store_core::*;
 
 #[cfg(feature = "memory")]
 pub use store_memory::{MemoryFactory, MemoryStore};
+#[cfg(feature = "s3")]
+pub use store_s3::{S3Config, S3Factory, S3Store};
 
 /// A registry with every backend this build includes.
 pub fn registry() -> Registry {
@@ -32,6 +34,8 @@ pub fn registry() -> Registry {
     let mut registry = Registry::new();
     #[cfg(feature = "memory")]
     registry.register(MemoryFactory);
+    #[cfg(feature = "s3")]
+    registry.register(S3Factory);
     registry
 }
 
