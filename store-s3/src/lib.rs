@@ -29,18 +29,31 @@
 //! dropped multipart put leaves an incomplete upload for the bucket's lifecycle rule to
 //! clear (never a partial object).
 //!
-//! ```no_run
-//! use store_core::{Key, PutMode, Secret, Store};
+//! Opening a store makes no request (so this runs without a server); the settings
+//! keep secrets out of `Debug`:
+//!
+//! ```
+//! use store_core::{ConditionalPuts, Secret, Store};
 //! use store_s3::{S3Config, S3Store};
 //!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> store_core::Result<()> {
 //! let mut config = S3Config::new("my-bucket");
 //! config.prefix = "app/v1".into();
 //! config.endpoint = Some("http://127.0.0.1:9000".into());
 //! config.access_key_id = Some("minioadmin".into());
-//! config.secret_access_key = Some(Secret::new("minioadmin"));
-//! let store = S3Store::connect(config)?;
+//! config.secret_access_key = Some(Secret::new("minio-secret"));
+//! assert!(!format!("{config:?}").contains("minio-secret"));
+//!
+//! let store = S3Store::connect(config).unwrap();
+//! assert_eq!(store.capabilities().conditional_puts, ConditionalPuts::Native);
+//! assert!(!store.capabilities().atomic_batches);
+//! assert_eq!(store.path_of(&"greeting".parse().unwrap()).unwrap().as_ref(), "app/v1/greeting");
+//! ```
+//!
+//! Compare-and-swap against a running server:
+//!
+//! ```no_run
+//! # use store_core::{Key, PutMode, Store};
+//! # async fn demo(store: store_s3::S3Store) -> store_core::Result<()> {
 //! let key = Key::new("greeting")?;
 //! let meta = store.put(&key, "hello".into(), PutMode::Create).await?;
 //! store.put(&key, "hello again".into(), PutMode::Update(meta.version)).await?;

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
-use s3_support::{Proxy, block_on, closed_port, config, random_prefix, settings};
+use s3_support::{OwnServer, Proxy, block_on, closed_port, config, random_prefix, settings};
 use store_core::{ErrorKind, Key, ListOptions, Prefix, PutMode, PutOp, Secret, Store};
 use store_s3::{S3Config, S3Store};
 use strata_tests::harness::Fixture;
@@ -311,5 +311,64 @@ fn opens_through_the_facade() {
             ))
             .unwrap();
         assert_eq!(uri_config["prefix"], prefix.as_str());
+    });
+}
+
+/// The server dies mid-test: operations fail with retryable errors within the
+/// configured bounds, and the same store works again once a server is back.
+#[test]
+fn server_killed_and_restarted() {
+    let Some(settings) = settings() else { return };
+    if OwnServer::executable().is_none() {
+        // The shared server may be remote; this test needs a local moto of its own.
+        assert!(
+            std::env::var("STRATA_S3_REQUIRED").as_deref() != Ok("1"),
+            "moto is not installed in .s3-server/venv (scripts/s3-server.sh installs it)"
+        );
+        eprintln!("server_killed_and_restarted skipped: no local moto installed");
+        return;
+    }
+    let port = closed_port();
+    let mut server = OwnServer::start(port, "killed");
+    let mut config = S3Config::new("killed");
+    config.prefix = random_prefix();
+    config.endpoint = Some(server.endpoint());
+    config.access_key_id = Some(settings.access_key_id);
+    config.secret_access_key = Some(Secret::new(settings.secret_access_key));
+    config.max_retries = 2;
+    config.retry_timeout = Duration::from_secs(3);
+    config.request_timeout = Duration::from_secs(2);
+    let store = S3Store::connect(config).unwrap();
+    let bound = Duration::from_secs(60);
+    let k = key("survivor");
+    block_on(async {
+        store
+            .put(&k, "before".into(), PutMode::Overwrite)
+            .await
+            .unwrap();
+        server.kill();
+        let get = tokio::time::timeout(bound, store.get(&k))
+            .await
+            .expect("bounded");
+        let put = tokio::time::timeout(bound, store.put(&k, "x".into(), PutMode::Create))
+            .await
+            .expect("bounded");
+        for err in [get.unwrap_err(), put.unwrap_err()] {
+            assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+            assert!(err.retryable(), "{err}");
+        }
+    });
+    // moto keeps its state in memory, so the restarted server starts empty.
+    let _server = OwnServer::start(port, "killed");
+    block_on(async {
+        assert!(store.get(&k).await.unwrap().is_none());
+        store
+            .put(&k, "after".into(), PutMode::Create)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.get(&k).await.unwrap().unwrap().value,
+            Bytes::from("after")
+        );
     });
 }

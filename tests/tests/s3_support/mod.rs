@@ -158,3 +158,72 @@ fn pump(mut from: TcpStream, mut to: TcpStream) {
     let _ = std::io::copy(&mut from, &mut to);
     let _ = to.shutdown(Shutdown::Write);
 }
+
+/// A moto server of the test's own (so the test may kill it), from the venv
+/// scripts/s3-server.sh installs. Killed when dropped.
+pub struct OwnServer {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl OwnServer {
+    /// The moto executable, if scripts/s3-server.sh installed it.
+    pub fn executable() -> Option<std::path::PathBuf> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../.s3-server/venv/bin/moto_server");
+        path.exists().then_some(path)
+    }
+
+    /// Start moto on `port` and create `bucket` on it, waiting until it answers.
+    pub fn start(port: u16, bucket: &str) -> OwnServer {
+        let exe = Self::executable().expect("moto is installed");
+        let child = std::process::Command::new(exe)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start moto");
+        let server = OwnServer { child, port };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !server.create_bucket(bucket) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "moto did not come up on port {port}"
+            );
+            thread::sleep(std::time::Duration::from_millis(200));
+        }
+        server
+    }
+
+    /// The server's endpoint URL.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Create `bucket` (moto checks no signature, so a bare request does).
+    fn create_bucket(&self, bucket: &str) -> bool {
+        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let request = format!(
+            "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0\r\nx-amz-content-sha256: UNSIGNED-PAYLOAD\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.port
+        );
+        let mut answer = String::new();
+        stream.write_all(request.as_bytes()).is_ok()
+            && stream.read_to_string(&mut answer).is_ok()
+            && answer.starts_with("HTTP/1.1 200")
+    }
+
+    /// Kill the server (SIGKILL) and wait for it to exit.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
