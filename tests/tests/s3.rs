@@ -188,6 +188,7 @@ fn lost_response_to_a_conditional_put_is_resolved() {
         let prefix = through.prefix.clone();
         let store = S3Store::connect(through).unwrap();
         let mut direct_config = config().unwrap();
+        let direct_prefix = prefix.clone();
         direct_config.prefix = prefix;
         let direct = S3Store::connect(direct_config).unwrap();
         let bound = Duration::from_secs(60);
@@ -217,6 +218,33 @@ fn lost_response_to_a_conditional_put_is_resolved() {
         let seen = direct.get(&k).await.unwrap().expect("stored");
         assert_eq!(seen.value, Bytes::from("second"));
         assert_eq!(seen.meta.version, updated.version);
+
+        // Without object_store's own retry the lost response surfaces as a transport
+        // error; the store must still find out that the write landed.
+        let mut no_retry = config().unwrap();
+        no_retry.endpoint = Some(proxy.endpoint());
+        no_retry.prefix = direct_prefix.clone();
+        no_retry.max_retries = 0;
+        let no_retry = S3Store::connect(no_retry).unwrap();
+        let k2 = key("ambiguous/no-retry");
+        proxy.drop_next_response();
+        let created = tokio::time::timeout(bound, no_retry.put(&k2, "a".into(), PutMode::Create))
+            .await
+            .expect("bounded")
+            .expect("the create landed, so it must be reported as a success");
+        assert_eq!(proxy.dropped(), 3);
+        proxy.drop_next_response();
+        let swapped = tokio::time::timeout(
+            bound,
+            no_retry.put(&k2, "b".into(), PutMode::Update(created.version)),
+        )
+        .await
+        .expect("bounded")
+        .expect("the update landed, so it must be reported as a success");
+        assert_eq!(proxy.dropped(), 4);
+        let seen = direct.get(&k2).await.unwrap().expect("stored");
+        assert_eq!(seen.value, Bytes::from("b"));
+        assert_eq!(seen.meta.version, swapped.version);
 
         // A create that really conflicts stays a conflict, even with its response lost.
         proxy.drop_next_response();
