@@ -400,3 +400,16 @@ fn server_killed_and_restarted() {
         );
     });
 }
+
+/// kill -9 of a writing client loses no acknowledged write (the server holds them).
+#[test]
+fn crash_s3() {
+    let Some(s) = settings() else { return };
+    let config = serde_json::json!({
+        "type": "s3", "bucket": s.bucket, "prefix": random_prefix(),
+        "endpoint": s.endpoint, "region": s.region,
+        "access_key_id": s.access_key_id, "secret_access_key": s.secret_access_key,
+    });
+    let config = config.as_object().expect("object").clone();
+    strata_tests::crash::run("crash_s3", config, strata_tests::crash::cycles(10));
+}
