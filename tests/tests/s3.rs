@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
-use s3_support::{OwnServer, Proxy, block_on, closed_port, config, random_prefix, settings};
+use s3_support::{
+    OwnServer, Proxy, block_on, capture_one_request, closed_port, config, random_prefix, settings,
+};
 use store_core::{ErrorKind, Key, ListOptions, Prefix, PutMode, PutOp, Secret, Store};
 use store_s3::{S3Config, S3Store};
 use strata_tests::harness::Fixture;
@@ -412,4 +414,33 @@ fn crash_s3() {
     });
     let config = config.as_object().expect("object").clone();
     strata_tests::crash::run("crash_s3", config, strata_tests::crash::cycles(10));
+}
+
+/// Requests are signed with the configured key id and carry the session token, while
+/// the secret itself never goes over the wire (moto checks no signatures, so this is
+/// checked on the request itself).
+#[test]
+fn requests_are_signed_with_the_configured_credentials() {
+    let (port, request) = capture_one_request();
+    let mut config = S3Config::new("signed");
+    config.endpoint = Some(format!("http://127.0.0.1:{port}"));
+    config.region = Some("eu-west-3".into());
+    config.access_key_id = Some("AKIDSIGNTEST".into());
+    config.secret_access_key = Some(Secret::new("secret-never-sent"));
+    config.session_token = Some(Secret::new("session-token-value"));
+    config.max_retries = 0;
+    let store = S3Store::connect(config).unwrap();
+    let got = block_on(store.get(&key("a/b"))).unwrap();
+    assert!(got.is_none(), "a 404 is an absent key");
+    let head = request.join().unwrap().to_ascii_lowercase();
+    assert!(head.starts_with("get /signed/a/b "), "{head}");
+    assert!(
+        head.contains("credential=akidsigntest/") && head.contains("/eu-west-3/s3/aws4_request"),
+        "{head}"
+    );
+    assert!(
+        head.contains("x-amz-security-token: session-token-value"),
+        "{head}"
+    );
+    assert!(!head.contains("secret-never-sent"), "{head}");
 }

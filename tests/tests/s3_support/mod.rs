@@ -227,3 +227,22 @@ impl Drop for OwnServer {
         self.kill();
     }
 }
+
+/// A one-shot HTTP server: answers the first request with 404 and hands back the
+/// request's head (request line and headers), to see what the client sent.
+pub fn capture_one_request() -> (u16, thread::JoinHandle<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let handle = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("accept");
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+            head.push(byte[0]);
+        }
+        let _ = stream
+            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        String::from_utf8_lossy(&head).into_owned()
+    });
+    (port, handle)
+}
