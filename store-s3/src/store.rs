@@ -250,9 +250,10 @@ impl Inner {
             Err(e) => e,
         };
         if is_condition_failure(&err) {
-            return match self.landed(key, path, &write_id).await {
-                Ok(Some(meta)) => Ok(meta),
-                _ => Err(failed_condition().with_source(err)),
+            // If the check itself fails, its (retryable) error says the outcome is unknown.
+            return match self.landed(key, path, &write_id).await? {
+                Some(meta) => Ok(meta),
+                None => Err(failed_condition().with_source(err)),
             };
         }
         if !is_transient(&err) {
@@ -268,9 +269,9 @@ impl Inner {
         // It was not applied: send it once more; its condition keeps that safe.
         match self.client.put_opts(path, payload, options).await {
             Ok(result) => put_meta(key, size, &result),
-            Err(e) if is_condition_failure(&e) => match self.landed(key, path, &write_id).await {
-                Ok(Some(meta)) => Ok(meta),
-                _ => Err(failed_condition().with_source(e)),
+            Err(e) if is_condition_failure(&e) => match self.landed(key, path, &write_id).await? {
+                Some(meta) => Ok(meta),
+                None => Err(failed_condition().with_source(e)),
             },
             Err(e) => Err(map(e, "conditional put", Some(key))),
         }
@@ -285,7 +286,13 @@ impl Inner {
         let result = match self.client.get_opts(path, options).await {
             Ok(result) => result,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(map(e, "checking a conditional put", Some(key))),
+            Err(e) => {
+                return Err(map(
+                    e,
+                    "conditional put: outcome unknown, reading it back",
+                    Some(key),
+                ));
+            }
         };
         let ours = result
             .attributes
