@@ -14,12 +14,14 @@ s3_server_install() {
   if ! python3 -m venv "$S3_SERVER_DIR/venv"; then
     # Debian splits venv support out of python3.
     rm -rf "$S3_SERVER_DIR/venv"
-    apt-get install -y -q python3-venv >&2 && python3 -m venv "$S3_SERVER_DIR/venv"
+    { apt-get update -q && apt-get install -y -q python3-venv; } >&2 &&
+      python3 -m venv "$S3_SERVER_DIR/venv"
   fi
   "$S3_SERVER_DIR/venv/bin/pip" install -q "${S3_SERVER_PIP[@]}"
 }
 
 s3_server_start() {
+  command -v curl >/dev/null || { apt-get update -q && apt-get install -y -q curl; } >&2
   s3_server_install || { echo "could not install moto" >&2; return 1; }
   local port
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
