@@ -144,6 +144,18 @@ impl Inner {
         })
     }
 
+    /// The object's metadata if it is one of our keys and `options` selects it. Objects
+    /// whose names are not valid keys (written by other tools) are skipped.
+    fn meta_if_admitted(&self, object: &ObjectMeta, options: &ListOptions) -> Result<Option<Meta>> {
+        let Some(rel) = object.location.as_ref().strip_prefix(self.prefix.as_str()) else {
+            return Ok(None);
+        };
+        match Key::new(rel) {
+            Ok(key) if options.admits(&key) => self.meta(key, object).map(Some),
+            _ => Ok(None),
+        }
+    }
+
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
         let path = self.path(key)?;
         let result = match self.client.get_opts(&path, GetOptions::default()).await {
@@ -469,20 +481,6 @@ impl Store for S3Store {
             }
         }
         Ok(())
-    }
-}
-
-impl Inner {
-    /// The object's metadata if it is one of our keys and `options` selects it. Objects
-    /// whose names are not valid keys (written by other tools) are skipped.
-    fn meta_if_admitted(&self, object: &ObjectMeta, options: &ListOptions) -> Result<Option<Meta>> {
-        let Some(rel) = object.location.as_ref().strip_prefix(self.prefix.as_str()) else {
-            return Ok(None);
-        };
-        match Key::new(rel) {
-            Ok(key) if options.admits(&key) => self.meta(key, object).map(Some),
-            _ => Ok(None),
-        }
     }
 }
 

@@ -34,6 +34,24 @@ mod conformance {
     });
 }
 
+/// The same suite with object_store's in-memory backend in place of a server: it runs
+/// on every `cargo test`, so the store's own logic (paths, listing plan, conditional
+/// puts, batches, multipart) is checked even where no S3 server is configured.
+mod over_in_memory_object_store {
+    use super::*;
+    use store_s3::object_store::memory::InMemory;
+
+    strata_tests::conformance_tests!(|| async {
+        let mut config = S3Config::new("in-memory");
+        config.prefix = "some/prefix".into();
+        config.multipart_threshold = store_s3::MIN_PART_SIZE;
+        Fixture::new(Arc::new(S3Store::with_client(
+            Arc::new(InMemory::new()),
+            &config,
+        )))
+    });
+}
+
 fn key(raw: &str) -> Key {
     Key::new(raw).expect("valid key")
 }
