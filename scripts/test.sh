@@ -28,5 +28,11 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo doc --workspace --no-deps (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
+step "local S3 server (moto) for the S3 tests"
+source scripts/s3-server.sh
+trap s3_server_stop EXIT
+s3_server_start
+export STRATA_S3_REQUIRED=1
+
 step "cargo test --workspace"
 cargo test --workspace

@@ -35,6 +35,8 @@ pub use store_lmdb::{RedbConfig, RedbDurability, RedbFactory, RedbStore};
 #[cfg(feature = "memory")]
 pub use store_memory::{CacheFactory, CacheStore, MemoryFactory, MemoryStore};
 
+#[cfg(feature = "s3")]
+pub use store_s3::{S3Config, S3Factory, S3Store};
 #[cfg(feature = "tiered")]
 pub use store_tiered::{
     ReadPolicy, TieredFactory, TieredOptions, TieredStats, TieredStore, Warm, WritePolicy,
@@ -52,6 +54,8 @@ pub fn registry() -> Registry {
     registry.register(TieredFactory);
     #[cfg(feature = "redb")]
     registry.register(RedbFactory);
+    #[cfg(feature = "s3")]
+    registry.register(S3Factory);
     registry
 }
 

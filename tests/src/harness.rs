@@ -17,12 +17,28 @@ pub struct Fixture {
     /// The store under test.
     pub store: Arc<dyn Store>,
     guard: Option<Box<dyn Any + Send>>,
+    skip: Option<String>,
 }
 
 impl Fixture {
     /// A fixture with nothing to clean up.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Fixture { store, guard: None }
+        Fixture {
+            store,
+            guard: None,
+            skip: None,
+        }
+    }
+
+    /// A fixture for a backend whose environment is missing (say, no server configured):
+    /// every case reports itself skipped with `why` instead of running. Its `store` is an
+    /// empty placeholder that no case touches.
+    pub fn skip(why: impl Into<String>) -> Self {
+        Fixture {
+            store: Arc::new(store_memory::MemoryStore::new()),
+            guard: None,
+            skip: Some(why.into()),
+        }
     }
 
     /// Keep `guard` alive until the case ends.
@@ -53,7 +69,8 @@ pub fn require(condition: bool, why: &str) -> Outcome {
 pub enum Verdict {
     /// Every assertion held.
     Passed,
-    /// The store's capabilities exclude the case.
+    /// The store's capabilities exclude the case, or its fixture could not be set up
+    /// in this environment ([`Fixture::skip`]).
     Skipped(String),
     /// An assertion failed, the case panicked, or it timed out.
     Failed(String),
@@ -115,6 +132,10 @@ where
     let case = crate::cases::find(name).unwrap_or_else(|| panic!("no conformance case `{name}`"));
     runtime().block_on(async {
         let fixture = make().await;
+        if let Some(why) = &fixture.skip {
+            eprintln!("conformance case `{name}` skipped: {why}");
+            return;
+        }
         let run = (case.run)(fixture.store.clone());
         match run_case(run, fixture).await {
             Verdict::Passed => {}
@@ -165,6 +186,10 @@ where
     let mut report = SuiteReport::default();
     for case in crate::cases::ALL {
         let fixture = factory().await;
+        if let Some(why) = fixture.skip.clone() {
+            report.verdicts.push((case.name, Verdict::Skipped(why)));
+            continue;
+        }
         let run = (case.run)(fixture.store.clone());
         report
             .verdicts

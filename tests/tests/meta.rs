@@ -82,3 +82,12 @@ fn suite_passes_the_reference_store() {
     );
     assert!(report.skipped().is_empty());
 }
+
+#[test]
+fn skipped_fixture_skips_every_case_without_running_it() {
+    let report = runtime().block_on(run_suite(|| async {
+        Fixture::skip("no server configured")
+    }));
+    assert!(report.passed().is_empty() && report.failed().is_empty());
+    assert_eq!(report.skipped().len(), strata_tests::cases::ALL.len());
+}

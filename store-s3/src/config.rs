@@ -1,0 +1,404 @@
+//! The S3 store's settings: from a config map or an `s3://` URI, with credentials
+//! falling back to the standard AWS environment variables.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+use store_core::{ConfigMap, Error, Result, Secret};
+use url::Url;
+
+/// The default number of requests `get_many` / `put_many` keep in flight.
+pub const DEFAULT_CONCURRENCY: usize = 32;
+/// The default size above which values are uploaded in parts.
+pub const DEFAULT_MULTIPART_THRESHOLD: usize = 32 * 1024 * 1024;
+/// S3's smallest allowed part (except the last), so the smallest useful threshold.
+pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
+
+/// Settings of an [`S3Store`](crate::S3Store).
+///
+/// Every field but `bucket` is optional. `Debug` never shows the secret key or the
+/// session token.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    /// The bucket.
+    pub bucket: String,
+    /// A key prefix inside the bucket (without leading or trailing `/`); keys map to
+    /// `prefix/key`.
+    #[serde(default)]
+    pub prefix: String,
+    /// The region (`AWS_REGION`, then `AWS_DEFAULT_REGION`, then `us-east-1`).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// The endpoint URL for S3-compatible servers (`AWS_ENDPOINT_URL_S3`, then
+    /// `AWS_ENDPOINT_URL`); AWS itself when absent.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// The access key id (`AWS_ACCESS_KEY_ID`).
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    /// The secret access key (`AWS_SECRET_ACCESS_KEY`).
+    #[serde(default)]
+    pub secret_access_key: Option<Secret>,
+    /// A session token for temporary credentials (`AWS_SESSION_TOKEN`).
+    #[serde(default)]
+    pub session_token: Option<Secret>,
+    /// Allow plain `http://` endpoints; defaults to true exactly when the endpoint is one.
+    #[serde(default)]
+    pub allow_http: Option<bool>,
+    /// Address buckets as `bucket.endpoint` instead of `endpoint/bucket`.
+    #[serde(default)]
+    pub virtual_hosted_style: bool,
+    /// How often a failed request is retried (default 3).
+    #[serde(default = "default_max_retries")]
+    pub max_retries: usize,
+    /// How long retries of one request may go on, in seconds or as `"500ms"`, `"30s"`,
+    /// `"2m"` (default 30 s).
+    #[serde(default = "default_retry_timeout", deserialize_with = "duration")]
+    pub retry_timeout: Duration,
+    /// How long one HTTP request may take (default 30 s); also bounds connecting.
+    #[serde(default = "default_request_timeout", deserialize_with = "duration")]
+    pub request_timeout: Duration,
+    /// How many requests `get_many` / `put_many` keep in flight (default 32).
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Values larger than this many bytes are uploaded in parts (default 32 MiB,
+    /// at least 5 MiB).
+    #[serde(default = "default_multipart_threshold")]
+    pub multipart_threshold: usize,
+}
+
+fn default_max_retries() -> usize {
+    3
+}
+fn default_retry_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_request_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_concurrency() -> usize {
+    DEFAULT_CONCURRENCY
+}
+fn default_multipart_threshold() -> usize {
+    DEFAULT_MULTIPART_THRESHOLD
+}
+
+/// A duration as a number of seconds or a string with a unit (`ms`, `s`, `m`).
+fn duration<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Duration, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Seconds(f64),
+        Text(String),
+    }
+    let bad = |what: &dyn fmt::Display| {
+        serde::de::Error::custom(format!(
+            "`{what}` is not a duration: use seconds or a string like \"500ms\", \"30s\", \"2m\""
+        ))
+    };
+    let secs = match Raw::deserialize(d)? {
+        Raw::Seconds(s) => s,
+        Raw::Text(t) => parse_duration_text(&t).ok_or_else(|| bad(&t))?,
+    };
+    Duration::try_from_secs_f64(secs).map_err(|_| bad(&secs))
+}
+
+fn parse_duration_text(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (text, 1.0)
+    };
+    number.trim().parse::<f64>().ok().map(|n| n * scale)
+}
+
+impl S3Config {
+    /// A config for `bucket` with every other setting at its default.
+    pub fn new(bucket: impl Into<String>) -> Self {
+        S3Config {
+            bucket: bucket.into(),
+            prefix: String::new(),
+            region: None,
+            endpoint: None,
+            access_key_id: None,
+            secret_access_key: None,
+            session_token: None,
+            allow_http: None,
+            virtual_hosted_style: false,
+            max_retries: default_max_retries(),
+            retry_timeout: default_retry_timeout(),
+            request_timeout: default_request_timeout(),
+            concurrency: DEFAULT_CONCURRENCY,
+            multipart_threshold: DEFAULT_MULTIPART_THRESHOLD,
+        }
+    }
+
+    /// Parse a config map (`type` is ignored; unknown fields are rejected).
+    pub fn from_map(config: &ConfigMap) -> Result<Self> {
+        let config: S3Config = store_core::parse_config(config)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Fill absent settings from the standard AWS environment variables, read through
+    /// `env` (so tests need not touch the process environment).
+    pub fn with_env_fallback(mut self, env: impl Fn(&str) -> Option<String>) -> Self {
+        let first = |names: &[&str]| names.iter().find_map(|n| env(n).filter(|v| !v.is_empty()));
+        if self.access_key_id.is_none() {
+            self.access_key_id = first(&["AWS_ACCESS_KEY_ID"]);
+        }
+        if self.secret_access_key.is_none() {
+            self.secret_access_key = first(&["AWS_SECRET_ACCESS_KEY"]).map(Secret::new);
+        }
+        if self.session_token.is_none() {
+            self.session_token = first(&["AWS_SESSION_TOKEN"]).map(Secret::new);
+        }
+        if self.region.is_none() {
+            self.region = first(&["AWS_REGION", "AWS_DEFAULT_REGION"]);
+        }
+        if self.endpoint.is_none() {
+            self.endpoint = first(&["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]);
+        }
+        self
+    }
+
+    /// Check values serde cannot: a usable bucket, prefix, concurrency and threshold.
+    pub fn validate(&self) -> Result<()> {
+        if self.bucket.is_empty() || self.bucket.contains('/') {
+            return Err(Error::invalid_config(
+                "bucket",
+                format!("`{}` is not a bucket name", self.bucket),
+            ));
+        }
+        if self.prefix.starts_with('/')
+            || self.prefix.ends_with('/')
+            || self.prefix.split('/').any(|s| s == "." || s == "..")
+            || self.prefix.contains("//")
+            || self.prefix.chars().any(char::is_control)
+        {
+            return Err(Error::invalid_config(
+                "prefix",
+                format!(
+                    "`{}`: use `/`-separated segments without a leading or trailing `/`",
+                    self.prefix
+                ),
+            ));
+        }
+        if self.concurrency == 0 {
+            return Err(Error::invalid_config("concurrency", "must be at least 1"));
+        }
+        if self.multipart_threshold < MIN_PART_SIZE {
+            return Err(Error::invalid_config(
+                "multipart_threshold",
+                format!("must be at least {MIN_PART_SIZE} bytes (S3's smallest part)"),
+            ));
+        }
+        if let Some(endpoint) = &self.endpoint {
+            Url::parse(endpoint).map_err(|e| {
+                Error::invalid_config("endpoint", format!("`{endpoint}` is not a URL: {e}"))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Whether plain HTTP is allowed: as configured, else when the endpoint is `http://`.
+    pub fn http_allowed(&self) -> bool {
+        self.allow_http.unwrap_or_else(|| {
+            self.endpoint
+                .as_deref()
+                .is_some_and(|e| e.starts_with("http://"))
+        })
+    }
+}
+
+impl fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Config")
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &self.secret_access_key)
+            .field("session_token", &self.session_token)
+            .field("allow_http", &self.allow_http)
+            .field("virtual_hosted_style", &self.virtual_hosted_style)
+            .field("max_retries", &self.max_retries)
+            .field("retry_timeout", &self.retry_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("concurrency", &self.concurrency)
+            .field("multipart_threshold", &self.multipart_threshold)
+            .finish()
+    }
+}
+
+/// The config map for `s3://bucket/prefix?endpoint=…&region=…` (any other field may be
+/// given as a query parameter too; numbers and booleans are recognised).
+pub fn config_from_uri(uri: &Url) -> Result<ConfigMap> {
+    let bucket = uri.host_str().filter(|h| !h.is_empty()).ok_or_else(|| {
+        Error::invalid_config(
+            "uri",
+            format!("`{uri}`: name the bucket, as in s3://bucket/prefix"),
+        )
+    })?;
+    let mut config = ConfigMap::new();
+    config.insert("type".into(), "s3".into());
+    config.insert("bucket".into(), bucket.into());
+    let prefix = uri.path().trim_matches('/');
+    if !prefix.is_empty() {
+        let decoded = percent_decode(prefix).ok_or_else(|| {
+            Error::invalid_config("uri", format!("`{uri}`: bad percent-encoding"))
+        })?;
+        config.insert("prefix".into(), decoded.into());
+    }
+    for (name, value) in uri.query_pairs() {
+        if matches!(name.as_ref(), "secret_access_key" | "session_token") {
+            return Err(Error::invalid_config(
+                &name,
+                "secrets do not belong in a URI (it gets logged); use the config map or AWS_* variables",
+            ));
+        }
+        let value = match value.as_ref() {
+            "true" => serde_json::Value::Bool(true),
+            "false" => serde_json::Value::Bool(false),
+            v => match v.parse::<u64>() {
+                Ok(n) if name != "bucket" && name != "prefix" => n.into(),
+                _ => v.into(),
+            },
+        };
+        config.insert(name.into_owned(), value);
+    }
+    Ok(config)
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use store_core::ErrorKind;
+
+    fn map(v: serde_json::Value) -> ConfigMap {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn parses_every_field() {
+        let c = S3Config::from_map(&map(json!({
+            "type": "s3", "bucket": "b", "prefix": "p/q", "region": "eu-west-1",
+            "endpoint": "http://127.0.0.1:9000", "access_key_id": "AKID",
+            "secret_access_key": "s3cr3t-value", "session_token": "t0ken-value",
+            "allow_http": true, "virtual_hosted_style": false, "max_retries": 2,
+            "retry_timeout": "1500ms", "request_timeout": 5, "concurrency": 8,
+            "multipart_threshold": 8388608
+        })))
+        .unwrap();
+        assert_eq!(c.prefix, "p/q");
+        assert_eq!(c.retry_timeout, Duration::from_millis(1500));
+        assert_eq!(c.request_timeout, Duration::from_secs(5));
+        assert_eq!(
+            c.secret_access_key.as_ref().unwrap().expose(),
+            "s3cr3t-value"
+        );
+        assert!(c.http_allowed());
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let mut c = S3Config::new("b");
+        c.secret_access_key = Some(Secret::new("s3cr3t-value"));
+        c.session_token = Some(Secret::new("t0ken-value"));
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("s3cr3t") && !shown.contains("t0ken"),
+            "{shown}"
+        );
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
+
+    #[test]
+    fn unknown_and_bad_fields_are_rejected() {
+        let e = S3Config::from_map(&map(json!({"bucket": "b", "colour": 1}))).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidConfig);
+        assert!(e.to_string().contains("colour"), "{e}");
+        let e = S3Config::from_map(&map(json!({"bucket": "b", "concurrency": 0}))).unwrap_err();
+        assert!(e.to_string().contains("concurrency"), "{e}");
+        let e = S3Config::from_map(&map(json!({"bucket": "b", "prefix": "/x/"}))).unwrap_err();
+        assert!(e.to_string().contains("prefix"), "{e}");
+        let e =
+            S3Config::from_map(&map(json!({"bucket": "b", "retry_timeout": "soon"}))).unwrap_err();
+        assert!(e.to_string().contains("retry_timeout"), "{e}");
+        let e = S3Config::from_map(&map(json!({"bucket": "b", "multipart_threshold": 10})))
+            .unwrap_err();
+        assert!(e.to_string().contains("multipart_threshold"), "{e}");
+        assert!(S3Config::from_map(&map(json!({"prefix": "x"}))).is_err());
+    }
+
+    #[test]
+    fn environment_fills_only_absent_settings() {
+        let env = |name: &str| match name {
+            "AWS_ACCESS_KEY_ID" => Some("env-id".to_owned()),
+            "AWS_SECRET_ACCESS_KEY" => Some("env-secret".to_owned()),
+            "AWS_DEFAULT_REGION" => Some("ap-south-1".to_owned()),
+            "AWS_ENDPOINT_URL" => Some("http://env:9000".to_owned()),
+            _ => None,
+        };
+        let filled = S3Config::new("b").with_env_fallback(env);
+        assert_eq!(filled.access_key_id.as_deref(), Some("env-id"));
+        assert_eq!(filled.secret_access_key.unwrap().expose(), "env-secret");
+        assert_eq!(filled.region.as_deref(), Some("ap-south-1"));
+        assert_eq!(filled.endpoint.as_deref(), Some("http://env:9000"));
+        assert!(filled.session_token.is_none());
+
+        let mut explicit = S3Config::new("b");
+        explicit.access_key_id = Some("mine".into());
+        explicit.secret_access_key = Some(Secret::new("my-secret"));
+        let kept = explicit.with_env_fallback(env);
+        assert_eq!(kept.access_key_id.as_deref(), Some("mine"));
+        assert_eq!(kept.secret_access_key.unwrap().expose(), "my-secret");
+    }
+
+    #[test]
+    fn uri_maps_to_config() {
+        let uri = Url::parse("s3://bkt/some/prefix?endpoint=http%3A%2F%2F127.0.0.1%3A9000&region=us-east-1&concurrency=4&allow_http=true").unwrap();
+        let c = config_from_uri(&uri).unwrap();
+        assert_eq!(c["type"], "s3");
+        assert_eq!(c["bucket"], "bkt");
+        assert_eq!(c["prefix"], "some/prefix");
+        assert_eq!(c["endpoint"], "http://127.0.0.1:9000");
+        assert_eq!(c["concurrency"], 4);
+        assert_eq!(c["allow_http"], true);
+        let parsed = S3Config::from_map(&c).unwrap();
+        assert_eq!(parsed.concurrency, 4);
+
+        let bare = config_from_uri(&Url::parse("s3://bkt").unwrap()).unwrap();
+        assert!(!bare.contains_key("prefix"));
+        let secret = Url::parse("s3://bkt/p?secret_access_key=x").unwrap();
+        assert!(config_from_uri(&secret).is_err());
+        let unknown = config_from_uri(&Url::parse("s3://bkt?colour=red").unwrap()).unwrap();
+        assert!(S3Config::from_map(&unknown).is_err());
+    }
+}

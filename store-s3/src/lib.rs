@@ -1,0 +1,77 @@
+//! # store-s3: Strata on S3 and S3-compatible servers
+//!
+//! [`S3Store`] keeps each key as one object `prefix/key` in a bucket on AWS S3, MinIO,
+//! Cloudflare R2, Ceph or any S3-compatible server, through the `object_store` crate.
+//! Use it when data must outlive one machine and be shared by many readers.
+//!
+//! - A key's version is the object's ETag; `head` and `list` never download values.
+//! - `PutMode::Create` is sent as `If-None-Match: *`, `PutMode::Update(v)` as
+//!   `If-Match: v`: compare-and-swap is enforced by the server, across every client.
+//!   Each conditional put carries a unique write id (`x-amz-meta-strata-write-id`), so
+//!   when a response is lost and a retry reports a failed condition, the store reads the
+//!   object back and reports the truth.
+//! - `get_many` / `put_many` run `concurrency` requests at once (default 32);
+//!   `delete_many` uses S3's bulk delete. Batches are **not** atomic.
+//! - Unconditional values above `multipart_threshold` (default 32 MiB) are uploaded in
+//!   8 MiB parts cut from the value without copying it. Conditional puts are always one
+//!   request (S3 accepts up to 5 GiB in one).
+//! - Failures map to [`ErrorKind`](store_core::ErrorKind)s; throttling, 5xx and
+//!   connection failures are `Unavailable` and retryable. object_store retries each
+//!   request at most `max_retries` times within `retry_timeout`, each attempt bounded by
+//!   `request_timeout`, so a dead server gives an error in bounded time, never a hang.
+//!
+//! **Durability**: an acknowledged put is stored by the server before it answers; on AWS
+//! S3 that survives power loss and the loss of a data centre. Other servers promise what
+//! their own configuration does (a single-disk MinIO survives power loss of that disk's
+//! machine only if it syncs). `flush` has nothing to do.
+//!
+//! Caveats: writing identical bytes again gives the same ETag, so the same version; a
+//! dropped multipart put leaves an incomplete upload for the bucket's lifecycle rule to
+//! clear (never a partial object).
+//!
+//! Opening a store makes no request (so this runs without a server); the settings
+//! keep secrets out of `Debug`:
+//!
+//! ```
+//! use store_core::{ConditionalPuts, Secret, Store};
+//! use store_s3::{S3Config, S3Store};
+//!
+//! let mut config = S3Config::new("my-bucket");
+//! config.prefix = "app/v1".into();
+//! config.endpoint = Some("http://127.0.0.1:9000".into());
+//! config.access_key_id = Some("minioadmin".into());
+//! config.secret_access_key = Some(Secret::new("minio-secret"));
+//! assert!(!format!("{config:?}").contains("minio-secret"));
+//!
+//! let store = S3Store::connect(config).unwrap();
+//! assert_eq!(store.capabilities().conditional_puts, ConditionalPuts::Native);
+//! assert!(!store.capabilities().atomic_batches);
+//! assert_eq!(store.path_of(&"greeting".parse().unwrap()).unwrap().as_ref(), "app/v1/greeting");
+//! ```
+//!
+//! Compare-and-swap against a running server:
+//!
+//! ```no_run
+//! # use store_core::{Key, PutMode, Store};
+//! # async fn demo(store: store_s3::S3Store) -> store_core::Result<()> {
+//! let key = Key::new("greeting")?;
+//! let meta = store.put(&key, "hello".into(), PutMode::Create).await?;
+//! store.put(&key, "hello again".into(), PutMode::Update(meta.version)).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Through the registry: `{"type": "s3", "bucket": "b", "prefix": "app", "endpoint": ...}`
+//! or `s3://b/app?endpoint=http%3A%2F%2F127.0.0.1%3A9000&region=us-east-1`.
+#![deny(missing_docs)]
+
+mod config;
+mod error;
+mod factory;
+mod store;
+
+pub use config::{DEFAULT_CONCURRENCY, DEFAULT_MULTIPART_THRESHOLD, MIN_PART_SIZE, S3Config};
+pub use factory::S3Factory;
+pub use store::{S3Store, WRITE_ID_METADATA};
+
+/// Re-exported so callers can wrap or build clients with the same version.
+pub use object_store;
