@@ -11,7 +11,7 @@
 //!
 //! Single-thread QPS is measured in CPU time of the searching thread (both sides), so
 //! other processes on a shared machine distort it less; 2-thread QPS is wall-clock. Each
-//! figure is the best of three runs.
+//! figure is the best of five runs.
 //!
 //! Prints build time, memory, recall@10 and QPS per `ef` on 1 and 2 threads for both,
 //! the ratio of our QPS to hnswlib's at recall@10 = 0.95 (interpolated along both curves),
@@ -34,7 +34,7 @@ const EF_CONSTRUCTION: usize = 200;
 const EFS: [usize; 6] = [10, 20, 40, 80, 160, 320];
 const TARGET_RECALL: f64 = 0.95;
 /// Each QPS figure is the best of this many runs (the machine is shared and noisy).
-const REPEATS: usize = 3;
+const REPEATS: usize = 5;
 
 /// One point of a recall/QPS curve.
 #[derive(Clone, Copy, Debug)]

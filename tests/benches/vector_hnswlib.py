@@ -16,7 +16,7 @@ import time
 import hnswlib
 import numpy as np
 
-REPEATS = 3
+REPEATS = 5
 
 
 def main():
@@ -45,7 +45,7 @@ def main():
     for ef in efs:
         index.set_ef(ef)
         row = {"ef": ef}
-        # Best of three; one thread is timed in CPU time of this thread (hnswlib runs a
+        # Best of five; one thread is timed in CPU time of this thread (hnswlib runs a
         # one-thread batch on the calling thread), two threads in wall-clock time, as on
         # the Rust side.
         for threads, clock in ((1, time.thread_time), (2, time.perf_counter)):

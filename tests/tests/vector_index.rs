@@ -600,3 +600,83 @@ async fn upsert_many_validates_first_and_keeps_the_last_duplicate() {
         assert_eq!(hits[0].distance, 0.0, "row {i}");
     }
 }
+
+/// A memory store declaring other capabilities, and enforcing its value-size limit.
+#[derive(Debug)]
+struct Declares(MemoryStore, store_core::Capabilities);
+
+#[store_core::async_trait]
+impl Store for Declares {
+    fn capabilities(&self) -> store_core::Capabilities {
+        self.1
+    }
+    async fn get(&self, key: &Key) -> store_core::Result<Option<store_core::Entry>> {
+        self.0.get(key).await
+    }
+    async fn head(&self, key: &Key) -> store_core::Result<Option<store_core::Meta>> {
+        self.0.head(key).await
+    }
+    async fn put(
+        &self,
+        key: &Key,
+        value: Bytes,
+        mode: PutMode,
+    ) -> store_core::Result<store_core::Meta> {
+        if let Some(max) = self.1.max_value_size
+            && value.len() as u64 > max
+        {
+            return Err(store_core::Error::invalid_input(format!(
+                "{} bytes is over the limit",
+                value.len()
+            )));
+        }
+        self.0.put(key, value, mode).await
+    }
+    async fn delete(&self, key: &Key) -> store_core::Result<()> {
+        self.0.delete(key).await
+    }
+    fn list(
+        &self,
+        options: ListOptions,
+    ) -> store_core::futures::stream::BoxStream<'static, store_core::Result<store_core::Meta>> {
+        self.0.list(options)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_capabilities_shape_or_refuse_an_index() {
+    let memory = MemoryStore::new().capabilities();
+    let with = |caps| -> Arc<dyn Store> { Arc::new(Declares(MemoryStore::new(), caps)) };
+    // A 64 KiB value limit: pages shrink to fit, and the index round-trips.
+    let limited = with(store_core::Capabilities {
+        max_value_size: Some(64 * 1024),
+        ..memory
+    });
+    let base = vectors::clustered(1_000, 256, 8, 0.3, 41);
+    let index = build(limited.clone(), "small-pages", &base, Metric::L2).await;
+    let per = index.config().nodes_per_page;
+    assert!(
+        per < 128 && per * 256 * 4 <= 64 * 1024,
+        "{per} nodes per page"
+    );
+    index.flush().await.unwrap();
+    let again = VectorIndex::open(limited, "small-pages").await.unwrap();
+    assert_eq!(again.len(), 1_000);
+    assert_eq!(again.get(9), index.get(9));
+    // No conditional puts, or a cache that may evict: refused up front.
+    for caps in [
+        store_core::Capabilities {
+            conditional_puts: store_core::ConditionalPuts::Unsupported,
+            ..memory
+        },
+        store_core::Capabilities {
+            may_evict: true,
+            ..memory
+        },
+    ] {
+        let err = VectorIndex::create(with(caps), "refused", IndexConfig::new(4, Metric::L2))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    }
+}

@@ -92,6 +92,16 @@ pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     })
 }
 
+/// Prefetch a layer-0 adjacency row (a no-op for upper layers, which are small and few).
+#[inline(always)]
+fn prefetch_links(links0: &[u32], base: usize, level: usize) {
+    if level == 0
+        && let Some(row) = links0.get(base..)
+    {
+        crate::kernels::prefetch_u32(row);
+    }
+}
+
 /// The HNSW graph and everything stored per node.
 pub(crate) struct Graph {
     pub config: IndexConfig,
@@ -398,6 +408,10 @@ impl Graph {
         while let Some(Reverse(c)) = scratch.candidates.pop() {
             if c.d > bound {
                 break;
+            }
+            // The next candidate is likely expanded next: start loading its links.
+            if let Some(Reverse(next)) = scratch.candidates.peek() {
+                prefetch_links(&self.links0, next.slot as usize * (self.m0 + 1), level);
             }
             // First collect the unvisited neighbours and start loading all their vectors,
             // so the memory fetches overlap instead of each distance waiting for its own.

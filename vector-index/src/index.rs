@@ -109,11 +109,41 @@ fn manifest_key(name: &str) -> Result<Key> {
 impl VectorIndex {
     /// Create an empty index called `name` in `store`, committing its manifest at once.
     ///
+    /// If the store limits value sizes, `nodes_per_page` is lowered so a page of nodes
+    /// (with a little metadata each) takes at most half the limit; [`config`](Self::config)
+    /// reports the value used.
+    ///
     /// Fails with `AlreadyExists` if an index of that name exists, `InvalidConfig` for bad
-    /// parameters and `InvalidKey` for a bad name.
-    pub async fn create(store: Arc<dyn Store>, name: &str, config: IndexConfig) -> Result<Self> {
+    /// parameters, `InvalidKey` for a bad name, and `Unsupported` for a store without
+    /// conditional puts (the manifest is committed with one) or one that may evict entries
+    /// (a cache would lose pages).
+    pub async fn create(
+        store: Arc<dyn Store>,
+        name: &str,
+        mut config: IndexConfig,
+    ) -> Result<Self> {
         config.validate()?;
         let key = manifest_key(name)?;
+        let caps = store.capabilities();
+        if !caps.supports_conditional_puts() {
+            return Err(Error::unsupported(
+                "a vector index needs a store with conditional puts: its manifest is \
+                 committed with PutMode::Update",
+            ));
+        }
+        if caps.may_evict {
+            return Err(Error::unsupported(
+                "a vector index cannot live in a store that may evict entries: it would \
+                 lose pages",
+            ));
+        }
+        if let Some(max) = caps.max_value_size {
+            // id, flags, level, vector, layer-0 links, metadata length, and ~64 bytes of
+            // metadata; upper layers add m links to one node in m on average.
+            let node = 14 + 4 * config.dim + 2 + 4 * 2 * config.m + 4 + 64 + 4;
+            let fit = (max as usize / 2 / node).max(1);
+            config.nodes_per_page = config.nodes_per_page.min(fit);
+        }
         let manifest = Manifest::empty(config.clone());
         let bytes = store_core::encode_cbor(&key, &manifest)?;
         let meta = store
