@@ -42,6 +42,10 @@ pub use store_tiered::{
     ReadPolicy, TieredFactory, TieredOptions, TieredStats, TieredStore, Warm, WritePolicy,
 };
 
+/// The HNSW vector index, persisted through any store.
+#[cfg(feature = "vector")]
+pub use vector_index;
+
 /// A registry with every backend this build includes.
 pub fn registry() -> Registry {
     #[allow(unused_mut)]
