@@ -26,12 +26,17 @@ pub use store_core::*;
 #[cfg(feature = "memory")]
 pub use store_memory::{MemoryFactory, MemoryStore};
 
+#[cfg(feature = "file")]
+pub use store_file::{FileFactory, FileStore, SyncMode};
+
 /// A registry with every backend this build includes.
 pub fn registry() -> Registry {
     #[allow(unused_mut)]
     let mut registry = Registry::new();
     #[cfg(feature = "memory")]
     registry.register(MemoryFactory);
+    #[cfg(feature = "file")]
+    registry.register(FileFactory);
     registry
 }
 
