@@ -74,5 +74,10 @@ mod layout;
 mod list;
 mod store;
 
+#[cfg(test)]
+mod power_loss;
+#[cfg(test)]
+mod sim;
+
 pub use factory::FileFactory;
 pub use store::{FileStore, SyncMode};
