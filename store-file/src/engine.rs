@@ -80,6 +80,16 @@ impl<F: Fs> Engine<F> {
         self.sync != SyncMode::Never
     }
 
+    /// Whether a put fsyncs its own temp file (`batch` leaves it to the group's syncfs
+    /// where there is one).
+    fn syncs_each_file(&self) -> bool {
+        match self.sync {
+            SyncMode::Always => true,
+            SyncMode::Batch => !self.fs.can_sync_fs(),
+            SyncMode::Never => false,
+        }
+    }
+
     /// Check a decoded header against the key it was read for.
     fn check_header(&self, key: &Key, path: &Path, bytes: &[u8]) -> Result<Header> {
         let header = format::decode(bytes).map_err(|why| corrupted(key, path, &why))?;
@@ -178,7 +188,7 @@ impl<F: Fs> Engine<F> {
             .iter()
             .try_for_each(|part| self.fs.write_all(&mut file, part))
             .and_then(|()| {
-                if self.syncs() {
+                if self.syncs_each_file() {
                     self.fs.sync(&file)
                 } else {
                     Ok(())
@@ -218,12 +228,13 @@ impl<F: Fs> Engine<F> {
             }
             SyncMode::Batch => self.group.commit(
                 &self.fs,
+                &self.root,
                 Job {
                     tmp: tmp.to_path_buf(),
                     target: loc.file.clone(),
                     dir: loc.dir.clone(),
                 },
-                true,
+                self.fs.can_sync_fs(),
             ),
             SyncMode::Never => self.fs.rename(tmp, &loc.file),
         }
