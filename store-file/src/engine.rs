@@ -80,16 +80,6 @@ impl<F: Fs> Engine<F> {
         self.sync != SyncMode::Never
     }
 
-    /// Whether a put fsyncs its own temp file (`batch` leaves it to the group's syncfs
-    /// where there is one).
-    fn syncs_each_file(&self) -> bool {
-        match self.sync {
-            SyncMode::Always => true,
-            SyncMode::Batch => !self.fs.can_sync_fs(),
-            SyncMode::Never => false,
-        }
-    }
-
     /// Check a decoded header against the key it was read for.
     fn check_header(&self, key: &Key, path: &Path, bytes: &[u8]) -> Result<Header> {
         let header = format::decode(bytes).map_err(|why| corrupted(key, path, &why))?;
@@ -188,7 +178,7 @@ impl<F: Fs> Engine<F> {
             .iter()
             .try_for_each(|part| self.fs.write_all(&mut file, part))
             .and_then(|()| {
-                if self.syncs_each_file() {
+                if self.syncs() {
                     self.fs.sync(&file)
                 } else {
                     Ok(())
@@ -228,13 +218,12 @@ impl<F: Fs> Engine<F> {
             }
             SyncMode::Batch => self.group.commit(
                 &self.fs,
-                &self.root,
                 Job {
                     tmp: tmp.to_path_buf(),
                     target: loc.file.clone(),
                     dir: loc.dir.clone(),
                 },
-                self.fs.can_sync_fs(),
+                true,
             ),
             SyncMode::Never => self.fs.rename(tmp, &loc.file),
         }

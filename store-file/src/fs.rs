@@ -31,11 +31,6 @@ pub(crate) trait Fs: Send + Sync + 'static {
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// Make a directory's entries (creations, renames, unlinks) durable.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
-    /// Whether [`sync_fs`](Fs::sync_fs) is available.
-    fn can_sync_fs(&self) -> bool;
-    /// Make everything written to the file system holding `path` durable (`syncfs(2)`):
-    /// file data and directory entries alike.
-    fn sync_fs(&self, path: &Path) -> io::Result<()>;
     /// Create one directory; `AlreadyExists` if it exists.
     fn create_dir(&self, dir: &Path) -> io::Result<()>;
     /// Unlink a file.
@@ -81,23 +76,6 @@ impl Fs for RealFs {
         // On Linux and the BSDs an fsync on a directory opened read-only makes its
         // entries durable.
         File::open(dir)?.sync_all()
-    }
-
-    fn can_sync_fs(&self) -> bool {
-        cfg!(target_os = "linux")
-    }
-
-    #[cfg(target_os = "linux")]
-    fn sync_fs(&self, path: &Path) -> io::Result<()> {
-        rustix::fs::syncfs(File::open(path)?).map_err(io::Error::from)
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    fn sync_fs(&self, _path: &Path) -> io::Result<()> {
-        Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "syncfs is Linux-only",
-        ))
     }
 
     fn create_dir(&self, dir: &Path) -> io::Result<()> {

@@ -40,11 +40,9 @@ pub(crate) struct State {
 pub(crate) enum Mutant {
     /// The correct protocol.
     None,
-    /// `sync_dir` does nothing (and `sync_fs` leaves directories alone): renames and
-    /// creations are not made durable.
+    /// `sync_dir` does nothing: renames and creations are not made durable.
     NoDirSync,
-    /// `sync` does nothing (and `sync_fs` leaves file data alone): file contents are not
-    /// made durable before the rename.
+    /// `sync` does nothing: file contents are not made durable before the rename.
     NoFileSync,
 }
 
@@ -262,30 +260,6 @@ impl Fs for SimFs {
             let id = s.lookup(dir)?;
             if let Node::Dir { entries, durable } = &mut s.nodes[id] {
                 durable.clone_from(entries);
-            }
-            Ok(())
-        })
-    }
-
-    fn can_sync_fs(&self) -> bool {
-        true
-    }
-
-    /// Everything becomes durable, except what a mutant leaves out: file data
-    /// (`NoFileSync`) or directory entries (`NoDirSync`).
-    fn sync_fs(&self, _path: &Path) -> io::Result<()> {
-        let mutant = self.mutant;
-        self.mutate(|s| {
-            for node in &mut s.nodes {
-                match node {
-                    Node::File { data, durable } if mutant != Mutant::NoFileSync => {
-                        durable.clone_from(data)
-                    }
-                    Node::Dir { entries, durable } if mutant != Mutant::NoDirSync => {
-                        durable.clone_from(entries)
-                    }
-                    _ => {}
-                }
             }
             Ok(())
         })

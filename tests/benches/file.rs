@@ -4,7 +4,8 @@
 //!   fsync directory (no fsyncs for `never`, as the store);
 //! - get: through the trait (which verifies the header and the value's CRC32C) vs
 //!   `std::fs::read`;
-//! - 32 concurrent writers: `batch` vs `always` (and `never`) throughput.
+//! - 32 concurrent writers, each in its own directory and all in one: `batch` vs
+//!   `always` (and `never`) throughput.
 //!
 //! Each measurement alternates raw and store rounds and keeps each side's best round, so
 //! a noisy neighbour hurts both sides alike. Run with
@@ -175,7 +176,7 @@ async fn bench_mode(sync: SyncMode, size: usize) {
 }
 
 /// Throughput of `WRITERS` tasks each putting its own keys.
-async fn concurrent(sync: SyncMode, per_writer: usize) -> f64 {
+async fn concurrent(sync: SyncMode, per_writer: usize, shared: bool) -> f64 {
     let dir = tempfile::tempdir().expect("dir");
     let store: Arc<dyn Store> = Arc::new(FileStore::open(dir.path(), sync).await.expect("open"));
     let value = Bytes::from(vec![0x5Au8; 1024]);
@@ -186,7 +187,12 @@ async fn concurrent(sync: SyncMode, per_writer: usize) -> f64 {
             let value = value.clone();
             tokio::spawn(async move {
                 for n in 0..per_writer {
-                    let key = Key::new(format!("c/w{w:02}/k{}", n % 8)).expect("key");
+                    let key = if shared {
+                        Key::new(format!("c/w{w:02}-k{}", n % 8))
+                    } else {
+                        Key::new(format!("c/w{w:02}/k{}", n % 8))
+                    }
+                    .expect("key");
                     store
                         .put(&key, value.clone(), PutMode::Overwrite)
                         .await
@@ -210,27 +216,31 @@ fn main() {
     runtime.block_on(async {
         println!("store-file benchmark: best of {ROUNDS} alternating rounds per side");
         for sync in [SyncMode::Always, SyncMode::Batch, SyncMode::Never] {
+            if std::env::var_os("XX_ONLY_CONC").is_some() { break; }
             for size in [1024, 64 * 1024] {
                 bench_mode(sync, size).await;
             }
         }
-        println!("{WRITERS} concurrent writers, 1 KiB puts (each writer in its own directory):");
-        let mut best = [0f64; 3];
-        for _ in 0..ROUNDS {
-            for (i, sync) in [SyncMode::Always, SyncMode::Batch, SyncMode::Never]
-                .into_iter()
-                .enumerate()
-            {
-                let per_writer = if sync == SyncMode::Never { 200 } else { 10 };
-                best[i] = best[i].max(concurrent(sync, per_writer).await);
+        for shared in [false, true] {
+            let layout = if shared { "all in one directory" } else { "each in its own directory" };
+            println!("{WRITERS} concurrent writers, 1 KiB puts, {layout}:");
+            let mut best = [0f64; 3];
+            for _ in 0..ROUNDS {
+                for (i, sync) in [SyncMode::Always, SyncMode::Batch, SyncMode::Never]
+                    .into_iter()
+                    .enumerate()
+                {
+                    let per_writer = if sync == SyncMode::Never { 200 } else { 20 };
+                    best[i] = best[i].max(concurrent(sync, per_writer, shared).await);
+                }
             }
+            println!(
+                "  always {:>8.0} ops/s   batch {:>8.0} ops/s   never {:>8.0} ops/s   batch/always {:.2}",
+                best[0],
+                best[1],
+                best[2],
+                best[1] / best[0]
+            );
         }
-        println!(
-            "always {:>8.0} ops/s   batch {:>8.0} ops/s   never {:>8.0} ops/s   batch/always {:.2}",
-            best[0],
-            best[1],
-            best[2],
-            best[1] / best[0]
-        );
     });
 }
