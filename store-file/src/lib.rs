@@ -45,6 +45,12 @@
 //! reported as [`ConditionalPuts::InProcess`](store_core::ConditionalPuts::InProcess).
 //! Batches are not atomic.
 //!
+//! **Limits.** The layout assumes a case-sensitive file system (Linux): on a
+//! case-insensitive one, keys differing only in case share a file, which reads report as
+//! corruption rather than returning the other key's bytes. A key's path (root included)
+//! must fit the platform's path limit (4096 bytes on Linux); a 1024-byte key of
+//! characters that all need encoding takes up to about 3 KiB.
+//!
 //! **Listing** walks the tree lazily in key order, one directory at a time, skipping
 //! subtrees that `prefix` and `start_after` exclude; memory is bounded by directory size.
 //! All blocking I/O runs on tokio's blocking pool.

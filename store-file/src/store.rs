@@ -112,6 +112,15 @@ impl FileStore {
                 return Err(Error::io(format!("locking `{}`", lock_path.display()), e));
             }
         }
+        if sync != SyncMode::Never {
+            // The root may have just been created: make its entry (and the lock file's)
+            // durable, or power loss could take the whole store with it.
+            for dir in [Some(root.as_path()), root.parent()].into_iter().flatten() {
+                File::open(dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(|e| Error::io(format!("syncing `{}`", dir.display()), e))?;
+            }
+        }
         let engine = Engine::new(RealFs, root.clone(), sync);
         engine
             .remove_temp_files()

@@ -216,7 +216,6 @@ fn main() {
     runtime.block_on(async {
         println!("store-file benchmark: best of {ROUNDS} alternating rounds per side");
         for sync in [SyncMode::Always, SyncMode::Batch, SyncMode::Never] {
-            if std::env::var_os("XX_ONLY_CONC").is_some() { break; }
             for size in [1024, 64 * 1024] {
                 bench_mode(sync, size).await;
             }
