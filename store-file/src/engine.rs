@@ -33,6 +33,9 @@ pub(crate) struct Engine<F: Fs> {
     /// (Once a temp file exists in a directory, the directory is not empty and cannot be
     /// pruned, so the lock is not needed for the rest of the put.)
     tree: RwLock<()>,
+    /// The root's lock file, held as long as the engine: blocking work of a dropped
+    /// store (a put whose future was dropped) finishes before another store can open.
+    lock: Option<std::fs::File>,
 }
 
 /// Whether an I/O error means "nothing there" (a missing file, or a foreign file where a
@@ -62,7 +65,19 @@ impl<F: Fs> Engine<F> {
             sync,
             group: Group::default(),
             tree: RwLock::new(()),
+            lock: None,
         }
+    }
+
+    /// Keep the root's locked lock file open for the engine's lifetime.
+    pub fn holding(mut self, lock: std::fs::File) -> Self {
+        self.lock = Some(lock);
+        self
+    }
+
+    /// Whether the engine holds the root's lock.
+    pub fn is_locked(&self) -> bool {
+        self.lock.is_some()
     }
 
     // A panic while holding the tree lock leaves nothing half-done that the lock protects

@@ -63,8 +63,6 @@ struct Inner {
     engine: Arc<Engine<RealFs>>,
     stripes: Vec<Arc<Mutex<()>>>,
     hasher: RandomState,
-    /// The open lock file; the lock lasts as long as the store (closing releases it).
-    _lock: File,
 }
 
 impl FileStore {
@@ -121,7 +119,7 @@ impl FileStore {
                     .map_err(|e| Error::io(format!("syncing `{}`", dir.display()), e))?;
             }
         }
-        let engine = Engine::new(RealFs, root.clone(), sync);
+        let engine = Engine::new(RealFs, root.clone(), sync).holding(lock);
         engine
             .remove_temp_files()
             .map_err(|e| Error::io(format!("removing temp files under `{}`", root.display()), e))?;
@@ -130,7 +128,6 @@ impl FileStore {
                 engine: Arc::new(engine),
                 stripes: (0..STRIPES).map(|_| Arc::new(Mutex::new(()))).collect(),
                 hasher: RandomState::new(),
-                _lock: lock,
             }),
         })
     }
@@ -268,6 +265,7 @@ impl std::fmt::Debug for FileStore {
         f.debug_struct("FileStore")
             .field("root", &self.inner.engine.root)
             .field("sync", &self.inner.engine.sync)
+            .field("locked", &self.inner.engine.is_locked())
             .finish()
     }
 }

@@ -423,3 +423,41 @@ async fn listing_skips_excluded_subtrees_without_reading_them() {
         ["b/c0", "b/d"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_put_never_leaves_a_partial_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path(), SyncMode::Always).await.unwrap();
+    let k = key("drop/big");
+    let old = Bytes::from(vec![1u8; 1024]);
+    store
+        .put(&k, old.clone(), PutMode::Overwrite)
+        .await
+        .unwrap();
+    let new = Bytes::from(vec![2u8; 16 << 20]);
+    for wait_us in [0, 50, 500, 5_000] {
+        let put = store.put(&k, new.clone(), PutMode::Overwrite);
+        // Drop the put future part-way (or before it starts).
+        let _ = tokio::time::timeout(std::time::Duration::from_micros(wait_us), put).await;
+        let value = store.get(&k).await.unwrap().unwrap().value;
+        assert!(
+            value == old || value == new,
+            "a partial value of {} bytes",
+            value.len()
+        );
+        store
+            .put(&k, old.clone(), PutMode::Overwrite)
+            .await
+            .unwrap();
+    }
+    // The per-key lock is held until a dropped put's blocking work ends, so the last
+    // overwrite above was ordered after it; nothing is left half-written.
+    assert_eq!(store.get(&k).await.unwrap().unwrap().value, old);
+    drop(store);
+    let store = FileStore::open(dir.path(), SyncMode::Always).await.unwrap();
+    assert!(!tree(dir.path()).iter().any(|n| n.ends_with(".tmp")));
+    assert_eq!(
+        keys(&store, ListOptions::default()).await.unwrap(),
+        ["drop/big"]
+    );
+}
