@@ -461,3 +461,41 @@ async fn a_dropped_put_never_leaves_a_partial_value() {
         ["drop/big"]
     );
 }
+
+#[tokio::test]
+async fn config_and_uri_are_checked_and_capabilities_follow_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bad = config(dir.path(), "always");
+    bad.insert("colour".into(), "red".into());
+    let err = strata::open(&bad).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+    assert!(err.to_string().contains("colour"), "{err}");
+    let err = strata::open(&config(dir.path(), "sometimes"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("sync"), "{err}");
+    let uri = format!("file://{}?fsync=1", dir.path().display());
+    let err = strata::open_uri(&uri).await.unwrap_err();
+    assert!(err.to_string().contains("fsync"), "{err}");
+    let err = strata::open_uri("file://elsewhere/data").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidConfig, "{err}");
+    for (sync, durability) in [
+        ("always", strata::Durability::PowerLoss),
+        ("batch", strata::Durability::PowerLoss),
+        ("never", strata::Durability::ProcessCrash),
+    ] {
+        let uri = format!("file://{}?sync={sync}", dir.path().display());
+        let store = strata::open_uri(&uri).await.unwrap();
+        let caps = store.capabilities();
+        assert_eq!(caps.durability, durability, "{sync}");
+        assert_eq!(caps.conditional_puts, strata::ConditionalPuts::InProcess);
+        assert!(!caps.atomic_batches);
+    }
+    // The default is `always`.
+    let map = serde_json::json!({"type": "file", "path": dir.path()});
+    let store = strata::open(map.as_object().unwrap()).await.unwrap();
+    assert_eq!(
+        store.capabilities().durability,
+        strata::Durability::PowerLoss
+    );
+}
