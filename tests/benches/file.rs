@@ -9,7 +9,7 @@
 //!
 //! Each measurement alternates raw and store rounds and keeps each side's best round, so
 //! a noisy neighbour hurts both sides alike. Run with
-//! `cargo bench -p strata-tests --bench file`.
+//! `cargo bench -p strata-tests --bench file` (add `-- concurrent` for the writers part only).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -213,9 +213,14 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    // `cargo bench -p strata-tests --bench file -- concurrent` runs only the writers part.
+    let only_concurrent = std::env::args().any(|a| a == "concurrent");
     runtime.block_on(async {
         println!("store-file benchmark: best of {ROUNDS} alternating rounds per side");
         for sync in [SyncMode::Always, SyncMode::Batch, SyncMode::Never] {
+            if only_concurrent {
+                break;
+            }
             for size in [1024, 64 * 1024] {
                 bench_mode(sync, size).await;
             }
