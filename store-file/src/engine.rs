@@ -238,7 +238,6 @@ impl<F: Fs> Engine<F> {
                     target: loc.file.clone(),
                     dir: loc.dir.clone(),
                 },
-                true,
             ),
             SyncMode::Never => self.fs.rename(tmp, &loc.file),
         }

@@ -32,7 +32,7 @@
 //! | `sync` | survives | how |
 //! |---|---|---|
 //! | `always` (default) | power loss, OS crash | fsync of file and directory per write |
-//! | `batch` | power loss, OS crash | each file is fsynced; concurrent writes share the rename-and-directory-fsync step (group commit) and are acknowledged after it |
+//! | `batch` | power loss, OS crash | each file is fsynced; concurrent writes to a directory share its fsync (group commit) and are acknowledged after it |
 //! | `never` | process crash (kill -9) only | no fsync; the page cache holds the data |
 //!
 //! [`Store::flush`](store_core::Store::flush) is the barrier; since every setting

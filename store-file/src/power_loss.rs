@@ -149,3 +149,63 @@ fn sync_never_does_not_survive_power_loss() {
     let err = run(SyncMode::Never, Mutant::None).expect_err("never syncs");
     eprintln!("Never: {err}");
 }
+
+/// Concurrent `batch` writers to shared and separate directories, through a store that
+/// leaves out what `mutant` says; after they all return, the first write power loss
+/// would lose, if any.
+fn concurrent_batch(mutant: Mutant) -> Result<(), String> {
+    let fs = SimFs::new(Path::new(ROOT));
+    let engine = Arc::new(Engine::new(
+        fs.with_mutant(mutant),
+        ROOT.into(),
+        SyncMode::Batch,
+    ));
+    let names = |t: usize, n: usize| {
+        [
+            format!("shared/t{t}-{}", n % 3),
+            format!("own{t}/k{}", n % 3),
+        ]
+    };
+    let threads: Vec<_> = (0..16)
+        .map(|t| {
+            let engine = engine.clone();
+            std::thread::spawn(move || {
+                for n in 0..20 {
+                    for k in names(t, n) {
+                        let key = Key::new(&k).map_err(|e| e.to_string())?;
+                        let value = format!("{k}={n}");
+                        engine
+                            .put(&key, value.as_bytes(), &PutMode::Overwrite)
+                            .map_err(|e| e.to_string())?;
+                    }
+                }
+                Ok::<(), String>(())
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().map_err(|_| "writer panicked".to_owned())??;
+    }
+    let image = Engine::new(fs.crash_image(), ROOT.into(), SyncMode::Always);
+    for t in 0..16 {
+        for n in 17..20 {
+            for k in names(t, n) {
+                let got = image
+                    .get(&Key::new(&k).map_err(|e| e.to_string())?)
+                    .map_err(|e| e.to_string())?
+                    .map(|e| e.value);
+                if got.as_deref() != Some(format!("{k}={n}").as_bytes()) {
+                    return Err(format!("{k}: found {got:?} after power loss"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn concurrent_batch_writers_survive_power_loss() {
+    concurrent_batch(Mutant::None).unwrap();
+    let err = concurrent_batch(Mutant::NoDirSync).expect_err("a store without directory fsync");
+    assert!(err.contains("after power loss"), "{err}");
+}
