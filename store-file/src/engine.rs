@@ -4,9 +4,10 @@
 //! tokio's blocking pool. They are generic over [`Fs`] so the write protocol can be run
 //! against a model of power loss as well as the real file system.
 
+use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -33,6 +34,11 @@ pub(crate) struct Engine<F: Fs> {
     /// (Once a temp file exists in a directory, the directory is not empty and cannot be
     /// pruned, so the lock is not needed for the rest of the put.)
     tree: RwLock<()>,
+    /// Directories created (or being created) whose entry in their parent may not be
+    /// durable yet. A put that finds its directory already there must still not be
+    /// acknowledged before the parent fsync of a directory another put just created, so
+    /// every put fsyncs the parents of the pending directories on its path.
+    unsynced: Mutex<HashSet<PathBuf>>,
     /// The root's lock file, held as long as the engine: blocking work of a dropped
     /// store (a put whose future was dropped) finishes before another store can open.
     lock: Option<std::fs::File>,
@@ -65,6 +71,7 @@ impl<F: Fs> Engine<F> {
             sync,
             group: Group::default(),
             tree: RwLock::new(()),
+            unsynced: Mutex::new(HashSet::new()),
             lock: None,
         }
     }
@@ -89,6 +96,10 @@ impl<F: Fs> Engine<F> {
 
     fn tree_exclusive(&self) -> RwLockWriteGuard<'_, ()> {
         self.tree.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn unsynced(&self) -> MutexGuard<'_, HashSet<PathBuf>> {
+        self.unsynced.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn syncs(&self) -> bool {
@@ -186,8 +197,32 @@ impl<F: Fs> Engine<F> {
     fn write_temp(&self, key: &Key, loc: &Location, parts: &[&[u8]]) -> Result<PathBuf> {
         let (tmp, mut file) = {
             let _tree = self.tree_shared();
-            self.ensure_dirs(key, loc)?;
-            self.create_temp(key, &loc.dir)?
+            // Fast path: the directories exist, so try the temp file first (no mkdir
+            // calls). Hashed directories always take the full path, which checks their
+            // segment file.
+            let hashed = loc.dirs.iter().any(|d| d.hashed_segment.is_some());
+            let fast = if hashed {
+                None
+            } else {
+                match self.try_create_temp(&loc.dir) {
+                    Ok(created) => Some(created),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+                    Err(e) => return Err(io_error(key, "creating a temp file in", &loc.dir, e)),
+                }
+            };
+            let (tmp, file) = match fast {
+                Some(created) => created,
+                None => {
+                    self.ensure_dirs(key, loc)?;
+                    self.create_temp(key, &loc.dir)?
+                }
+            };
+            if let Err(e) = self.sync_pending_dirs(key, loc) {
+                drop(file);
+                let _ = self.fs.remove_file(&tmp);
+                return Err(e);
+            }
+            (tmp, file)
         };
         let written = parts
             .iter()
@@ -207,21 +242,53 @@ impl<F: Fs> Engine<F> {
         Ok(tmp)
     }
 
-    fn create_temp(&self, key: &Key, dir: &Path) -> Result<(PathBuf, F::File)> {
-        let mut last = None;
+    fn try_create_temp(&self, dir: &Path) -> io::Result<(PathBuf, F::File)> {
+        let mut last = io::Error::other("no attempt");
         for _ in 0..TEMP_ATTEMPTS {
-            let tmp = dir.join(layout::temp_name(&format!(
-                "{:016x}",
-                rand::random::<u64>()
-            )));
+            let id = format!("{:016x}", rand::random::<u64>());
+            let tmp = dir.join(layout::temp_name(&id));
             match self.fs.create_new(&tmp) {
                 Ok(file) => return Ok((tmp, file)),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some((tmp, e)),
-                Err(e) => return Err(io_error(key, "creating", &tmp, e)),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
+                Err(e) => return Err(e),
             }
         }
-        let (tmp, e) = last.unwrap_or_else(|| (dir.to_path_buf(), io::Error::other("no attempt")));
-        Err(io_error(key, "creating a unique temp file like", &tmp, e))
+        Err(last)
+    }
+
+    fn create_temp(&self, key: &Key, dir: &Path) -> Result<(PathBuf, F::File)> {
+        self.try_create_temp(dir)
+            .map_err(|e| io_error(key, "creating a temp file in", dir, e))
+    }
+
+    /// fsync the parent of every directory on the key's path whose creation may not be
+    /// durable yet (and a hashed directory itself, for its segment file). Runs under the
+    /// shared tree lock, so no directory is pruned and re-created meanwhile.
+    fn sync_pending_dirs(&self, key: &Key, loc: &Location) -> Result<()> {
+        if !self.syncs() {
+            return Ok(());
+        }
+        for (i, step) in loc.dirs.iter().enumerate() {
+            if !self.unsynced().contains(&step.path) {
+                continue;
+            }
+            let parent = if i == 0 {
+                &self.root
+            } else {
+                &loc.dirs[i - 1].path
+            };
+            let mut dirs = vec![parent];
+            if step.hashed_segment.is_some() {
+                dirs.push(&step.path);
+            }
+            for dir in dirs {
+                self.fs
+                    .sync_dir(dir)
+                    .map_err(|e| io_error(key, "syncing directory", dir, e))?;
+            }
+            self.unsynced().remove(&step.path);
+        }
+        Ok(())
     }
 
     /// Rename the temp file over the target and make the rename durable per the setting.
@@ -244,19 +311,18 @@ impl<F: Fs> Engine<F> {
     }
 
     /// Create the missing directories on the key's path (and the `~seg` file of hashed
-    /// ones); unless `never`, fsync the parent of each created directory.
+    /// ones). Unless `never`, each is marked pending *before* `mkdir`, so that whoever
+    /// sees it exist also sees the mark; [`sync_pending_dirs`](Self::sync_pending_dirs)
+    /// clears marks after the parent fsync.
     fn ensure_dirs(&self, key: &Key, loc: &Location) -> Result<()> {
-        let mut parent = self.root.clone();
         for step in &loc.dirs {
-            let created = match self.fs.create_dir(&step.path) {
-                Ok(()) => true,
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
+            if self.syncs() {
+                self.unsynced().insert(step.path.clone());
+            }
+            match self.fs.create_dir(&step.path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(io_error(key, "creating directory", &step.path, e)),
-            };
-            if created && self.syncs() {
-                self.fs
-                    .sync_dir(&parent)
-                    .map_err(|e| io_error(key, "syncing directory", &parent, e))?;
             }
             if let Some(segment) = &step.hashed_segment {
                 let seg = step.path.join(SEGMENT_FILE);
@@ -268,7 +334,6 @@ impl<F: Fs> Engine<F> {
                     self.write_small(key, &step.path, &seg, segment.as_bytes())?;
                 }
             }
-            parent.clone_from(&step.path);
         }
         Ok(())
     }
@@ -355,8 +420,11 @@ impl<F: Fs> Engine<F> {
         Ok(())
     }
 
-    /// Remove every temp file under the root (left by a crash mid-put); returns how many.
-    pub fn remove_temp_files(&self) -> io::Result<usize> {
+    /// Recover after a crash: remove every temp file under the root and, unless `never`,
+    /// fsync every directory, so whatever a crashed process left visible (a directory
+    /// whose parent was not yet fsynced, a rename not yet covered by a directory fsync)
+    /// is durable before new writes build on it. Returns how many temp files went.
+    pub fn recover(&self) -> io::Result<usize> {
         let mut removed = 0;
         let mut dirs = vec![self.root.clone()];
         while let Some(dir) = dirs.pop() {
@@ -368,6 +436,9 @@ impl<F: Fs> Engine<F> {
                     self.fs.remove_file(&path)?;
                     removed += 1;
                 }
+            }
+            if self.syncs() {
+                self.fs.sync_dir(&dir)?;
             }
         }
         Ok(removed)

@@ -21,7 +21,7 @@
 //!
 //! **Writes.** A put writes a uniquely named temp file in the key's directory, fsyncs it,
 //! renames it over the target and fsyncs the directory (and the parent of every directory
-//! it created). The final path is never created before the rename, so a reader sees the
+//! it created, or that another put created and has not yet made durable). The final path is never created before the rename, so a reader sees the
 //! old value or the new one, never a partial one, even if the put's future is dropped or
 //! the process is killed. Temp files are invisible to `get` and `list` and are removed
 //! when the store is opened. Deletes unlink, fsync the directory and prune directories
@@ -40,7 +40,11 @@
 //!
 //! **Single writer.** Opening takes an exclusive lock on `<root>/~lock`; a second store
 //! on the same root (in this or another process) fails with
-//! [`ErrorKind::Locked`](store_core::ErrorKind::Locked) naming the root. Conditional puts
+//! [`ErrorKind::Locked`](store_core::ErrorKind::Locked) naming the root, after waiting up
+//! to half a second (a process forked from the holder keeps the lock until it execs).
+//! The lock is released when the store and any work it still has in flight are dropped.
+//! Opening also recovers from a crash: it removes temp files and (unless `never`) fsyncs
+//! every directory, so it reads the whole tree once. Conditional puts
 //! (`Create`, `Update`) are atomic *within the process* holding the lock (per-key locks),
 //! reported as [`ConditionalPuts::InProcess`](store_core::ConditionalPuts::InProcess).
 //! Batches are not atomic.

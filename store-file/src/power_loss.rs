@@ -49,9 +49,7 @@ type Acked = BTreeMap<&'static str, Option<Vec<u8>>>;
 /// becoming (`None` for a delete).
 fn check(image: SimFs, acked: &Acked, in_flight: (&str, Option<&[u8]>)) -> Result<(), String> {
     let engine = Arc::new(Engine::new(image, ROOT.into(), SyncMode::Always));
-    engine
-        .remove_temp_files()
-        .map_err(|e| format!("cleanup: {e}"))?;
+    engine.recover().map_err(|e| format!("cleanup: {e}"))?;
     let mut expected_keys = Vec::new();
     for (&k, value) in acked {
         let key = Key::new(k).map_err(|e| e.to_string())?;

@@ -23,6 +23,10 @@ use crate::list::Walker;
 /// How many per-key lock stripes a store has. Keys hash onto stripes; two keys sharing a
 /// stripe only serialize their writes.
 const STRIPES: usize = 1024;
+/// How long opening waits for a held root lock before reporting `Locked`. A lock is also
+/// held, briefly, by a process forked (to run a command) from one that had the store
+/// open, until it execs; waiting a little rides that out.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 /// How many entries one listing step reads on the blocking pool.
 const LIST_CHUNK: usize = 256;
 
@@ -95,7 +99,7 @@ impl FileStore {
                     e,
                 )
             })?;
-        match lock.try_lock() {
+        match try_lock_for(&lock, LOCK_WAIT) {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 return Err(Error::new(
@@ -121,8 +125,8 @@ impl FileStore {
         }
         let engine = Engine::new(RealFs, root.clone(), sync).holding(lock);
         engine
-            .remove_temp_files()
-            .map_err(|e| Error::io(format!("removing temp files under `{}`", root.display()), e))?;
+            .recover()
+            .map_err(|e| Error::io(format!("recovering `{}`", root.display()), e))?;
         Ok(FileStore {
             inner: Arc::new(Inner {
                 engine: Arc::new(engine),
@@ -157,6 +161,19 @@ impl FileStore {
     {
         let engine = self.inner.engine.clone();
         run_blocking(move || f(&engine)).await
+    }
+}
+
+/// Try to take `file`'s exclusive lock, retrying for up to `wait`.
+fn try_lock_for(file: &File, wait: std::time::Duration) -> Result<(), TryLockError> {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        match file.try_lock() {
+            Err(TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
     }
 }
 
