@@ -21,11 +21,11 @@
 //!
 //! **Writes.** A put writes a uniquely named temp file in the key's directory, fsyncs it,
 //! renames it over the target and fsyncs the directory (and the parent of every directory
-//! it created, or that another put created and has not yet made durable). The final path is never created before the rename, so a reader sees the
-//! old value or the new one, never a partial one, even if the put's future is dropped or
-//! the process is killed. Temp files are invisible to `get` and `list` and are removed
-//! when the store is opened. Deletes unlink, fsync the directory and prune directories
-//! left empty.
+//! it created, or that another put created and has not yet made durable). The final path is
+//! never created before the rename, so a reader sees the old value or the new one, never a
+//! partial one, even if the put's future is dropped or the process is killed. Temp files
+//! are invisible to `get` and `list` and are removed when the store is opened. Deletes
+//! unlink, fsync the directory and prune directories left empty.
 //!
 //! **Durability** (`sync` setting; what an acknowledged put or delete survives):
 //!
