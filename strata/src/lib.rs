@@ -46,6 +46,9 @@ pub use store_tiered::{
 #[cfg(feature = "vector")]
 pub use vector_index;
 
+#[cfg(feature = "file")]
+pub use store_file::{FileFactory, FileStore, SyncMode};
+
 /// A registry with every backend this build includes.
 pub fn registry() -> Registry {
     #[allow(unused_mut)]
@@ -60,6 +63,8 @@ pub fn registry() -> Registry {
     registry.register(RedbFactory);
     #[cfg(feature = "s3")]
     registry.register(S3Factory);
+    #[cfg(feature = "file")]
+    registry.register(FileFactory);
     registry
 }
 

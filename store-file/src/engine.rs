@@ -1,0 +1,456 @@
+//! The blocking side of the store: every file operation of get, head, put and delete.
+//!
+//! Methods here block the calling thread; [`FileStore`](crate::FileStore) runs them on
+//! tokio's blocking pool. They are generic over [`Fs`] so the write protocol can be run
+//! against a model of power loss as well as the real file system.
+
+use std::collections::HashSet;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use store_core::{Entry, Error, Key, Meta, PutMode, Result};
+
+use crate::SyncMode;
+use crate::format::{self, Header};
+use crate::fs::Fs;
+use crate::group::{Group, Job};
+use crate::layout::{self, Location, SEGMENT_FILE};
+
+/// How many random temp names a put tries before giving up (a clash is already
+/// astronomically unlikely with 64 random bits).
+const TEMP_ATTEMPTS: usize = 8;
+
+/// One store root and its write machinery.
+pub(crate) struct Engine<F: Fs> {
+    pub fs: F,
+    pub root: PathBuf,
+    pub sync: SyncMode,
+    group: Group,
+    /// Puts hold it shared while they create directories and their temp file; pruning
+    /// holds it exclusively, so it never removes a directory a put is about to write in.
+    /// (Once a temp file exists in a directory, the directory is not empty and cannot be
+    /// pruned, so the lock is not needed for the rest of the put.)
+    tree: RwLock<()>,
+    /// Directories created (or being created) whose entry in their parent may not be
+    /// durable yet. A put that finds its directory already there must still not be
+    /// acknowledged before the parent fsync of a directory another put just created, so
+    /// every put fsyncs the parents of the pending directories on its path.
+    unsynced: Mutex<HashSet<PathBuf>>,
+    /// The root's lock file, held as long as the engine: blocking work of a dropped
+    /// store (a put whose future was dropped) finishes before another store can open.
+    lock: Option<std::fs::File>,
+}
+
+/// Whether an I/O error means "nothing there" (a missing file, or a foreign file where a
+/// directory of ours would be).
+fn is_absent(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    )
+}
+
+/// A `Corrupted` error naming the key and the file.
+pub(crate) fn corrupted(key: impl std::fmt::Display, path: &Path, why: &str) -> Error {
+    Error::corrupted(key, format!("{}: {why}", path.display()))
+}
+
+fn io_error(key: &Key, what: &str, path: &Path, e: io::Error) -> Error {
+    Error::io(format!("{what} `{}`", path.display()), e).with_key(key)
+}
+
+impl<F: Fs> Engine<F> {
+    /// An engine over `root` (which must exist).
+    pub fn new(fs: F, root: PathBuf, sync: SyncMode) -> Self {
+        Engine {
+            fs,
+            root,
+            sync,
+            group: Group::default(),
+            tree: RwLock::new(()),
+            unsynced: Mutex::new(HashSet::new()),
+            lock: None,
+        }
+    }
+
+    /// Keep the root's locked lock file open for the engine's lifetime.
+    pub fn holding(mut self, lock: std::fs::File) -> Self {
+        self.lock = Some(lock);
+        self
+    }
+
+    /// Whether the engine holds the root's lock.
+    pub fn is_locked(&self) -> bool {
+        self.lock.is_some()
+    }
+
+    // A panic while holding the tree lock leaves nothing half-done that the lock protects
+    // (it guards directory existence, which every operation re-checks), so poisoning is
+    // ignored.
+    fn tree_shared(&self) -> RwLockReadGuard<'_, ()> {
+        self.tree.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn tree_exclusive(&self) -> RwLockWriteGuard<'_, ()> {
+        self.tree.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn unsynced(&self) -> MutexGuard<'_, HashSet<PathBuf>> {
+        self.unsynced.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn syncs(&self) -> bool {
+        self.sync != SyncMode::Never
+    }
+
+    /// Check a decoded header against the key it was read for.
+    fn check_header(&self, key: &Key, path: &Path, bytes: &[u8]) -> Result<Header> {
+        let header = format::decode(bytes).map_err(|why| corrupted(key, path, &why))?;
+        if header.key != key.as_str() {
+            return Err(corrupted(
+                key,
+                path,
+                &format!("the file holds the key `{}`", header.key),
+            ));
+        }
+        Ok(header)
+    }
+
+    /// The value and metadata at `key`, verified against its checksums.
+    pub fn get(&self, key: &Key) -> Result<Option<Entry>> {
+        let loc = layout::locate(&self.root, key);
+        let bytes = match self.fs.read(&loc.file) {
+            Ok(bytes) => bytes,
+            Err(e) if is_absent(&e) => return Ok(None),
+            Err(e) => return Err(io_error(key, "reading", &loc.file, e)),
+        };
+        let header = self.check_header(key, &loc.file, &bytes)?;
+        format::check_len(&header, bytes.len() as u64)
+            .map_err(|why| corrupted(key, &loc.file, &why))?;
+        let value = Bytes::from(bytes).slice(header.len..);
+        format::check_value(&header, &value).map_err(|why| corrupted(key, &loc.file, &why))?;
+        Ok(Some(Entry {
+            value,
+            meta: meta(key.clone(), &header),
+        }))
+    }
+
+    /// The metadata at `key`, from the header alone (its checksum and the file length are
+    /// verified; the value is not read).
+    pub fn head(&self, key: &Key) -> Result<Option<Meta>> {
+        let loc = layout::locate(&self.root, key);
+        Ok(self
+            .read_header(key, &loc.file)?
+            .map(|header| meta(key.clone(), &header)))
+    }
+
+    /// The verified header of the value file at `path`, if there is one.
+    pub fn read_header(&self, key: &Key, path: &Path) -> Result<Option<Header>> {
+        let (bytes, len) = match self.fs.read_head(path, format::MAX_HEADER) {
+            Ok(read) => read,
+            Err(e) if is_absent(&e) => return Ok(None),
+            Err(e) => return Err(io_error(key, "reading", path, e)),
+        };
+        let header = self.check_header(key, path, &bytes)?;
+        format::check_len(&header, len).map_err(|why| corrupted(key, path, &why))?;
+        Ok(Some(header))
+    }
+
+    /// Write `value` at `key` if `mode` allows. The caller holds the key's lock.
+    pub fn put(&self, key: &Key, value: &[u8], mode: &PutMode) -> Result<Meta> {
+        let loc = layout::locate(&self.root, key);
+        match mode {
+            PutMode::Overwrite => {}
+            PutMode::Create => {
+                if self.read_header(key, &loc.file)?.is_some() {
+                    return Err(Error::already_exists(key));
+                }
+            }
+            PutMode::Update(expected) => {
+                let current = self.read_header(key, &loc.file)?;
+                if current.is_none_or(|h| h.version() != *expected) {
+                    return Err(Error::version_mismatch(key, expected));
+                }
+            }
+        }
+        let version: u128 = rand::random();
+        let modified = SystemTime::now();
+        let header = format::encode(key, value, version, modified);
+        let tmp = self.write_temp(key, &loc, &[&header, value])?;
+        if let Err(e) = self.publish(&tmp, &loc) {
+            let _ = self.fs.remove_file(&tmp);
+            return Err(io_error(key, "publishing", &loc.file, e));
+        }
+        Ok(Meta {
+            key: key.clone(),
+            size: value.len() as u64,
+            version: format::version_text(version),
+            last_modified: modified,
+        })
+    }
+
+    /// Create the key's directories, then write (and, unless `never`, fsync) a temp file
+    /// next to the target. The final path is never created here.
+    fn write_temp(&self, key: &Key, loc: &Location, parts: &[&[u8]]) -> Result<PathBuf> {
+        let (tmp, mut file) = {
+            let _tree = self.tree_shared();
+            // Fast path: the directories exist, so try the temp file first (no mkdir
+            // calls). Hashed directories always take the full path, which checks their
+            // segment file.
+            let hashed = loc.dirs.iter().any(|d| d.hashed_segment.is_some());
+            let fast = if hashed {
+                None
+            } else {
+                match self.try_create_temp(&loc.dir) {
+                    Ok(created) => Some(created),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+                    Err(e) => return Err(io_error(key, "creating a temp file in", &loc.dir, e)),
+                }
+            };
+            let (tmp, file) = match fast {
+                Some(created) => created,
+                None => {
+                    self.ensure_dirs(key, loc)?;
+                    self.create_temp(key, &loc.dir)?
+                }
+            };
+            if let Err(e) = self.sync_pending_dirs(key, loc) {
+                drop(file);
+                let _ = self.fs.remove_file(&tmp);
+                return Err(e);
+            }
+            (tmp, file)
+        };
+        let written = parts
+            .iter()
+            .try_for_each(|part| self.fs.write_all(&mut file, part))
+            .and_then(|()| {
+                if self.syncs() {
+                    self.fs.sync(&file)
+                } else {
+                    Ok(())
+                }
+            });
+        drop(file);
+        if let Err(e) = written {
+            let _ = self.fs.remove_file(&tmp);
+            return Err(io_error(key, "writing", &tmp, e));
+        }
+        Ok(tmp)
+    }
+
+    fn try_create_temp(&self, dir: &Path) -> io::Result<(PathBuf, F::File)> {
+        let mut last = io::Error::other("no attempt");
+        for _ in 0..TEMP_ATTEMPTS {
+            let id = format!("{:016x}", rand::random::<u64>());
+            let tmp = dir.join(layout::temp_name(&id));
+            match self.fs.create_new(&tmp) {
+                Ok(file) => return Ok((tmp, file)),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
+    }
+
+    fn create_temp(&self, key: &Key, dir: &Path) -> Result<(PathBuf, F::File)> {
+        self.try_create_temp(dir)
+            .map_err(|e| io_error(key, "creating a temp file in", dir, e))
+    }
+
+    /// fsync the parent of every directory on the key's path whose creation may not be
+    /// durable yet (and a hashed directory itself, for its segment file). Runs under the
+    /// shared tree lock, so no directory is pruned and re-created meanwhile.
+    fn sync_pending_dirs(&self, key: &Key, loc: &Location) -> Result<()> {
+        if !self.syncs() {
+            return Ok(());
+        }
+        for (i, step) in loc.dirs.iter().enumerate() {
+            if !self.unsynced().contains(&step.path) {
+                continue;
+            }
+            let parent = if i == 0 {
+                &self.root
+            } else {
+                &loc.dirs[i - 1].path
+            };
+            let mut dirs = vec![parent];
+            if step.hashed_segment.is_some() {
+                dirs.push(&step.path);
+            }
+            for dir in dirs {
+                self.fs
+                    .sync_dir(dir)
+                    .map_err(|e| io_error(key, "syncing directory", dir, e))?;
+            }
+            self.unsynced().remove(&step.path);
+        }
+        Ok(())
+    }
+
+    /// Rename the temp file over the target and make the rename durable per the setting.
+    fn publish(&self, tmp: &Path, loc: &Location) -> io::Result<()> {
+        match self.sync {
+            SyncMode::Always => {
+                self.fs.rename(tmp, &loc.file)?;
+                self.fs.sync_dir(&loc.dir)
+            }
+            SyncMode::Batch => self.group.commit(
+                &self.fs,
+                Job {
+                    tmp: tmp.to_path_buf(),
+                    target: loc.file.clone(),
+                    dir: loc.dir.clone(),
+                },
+            ),
+            SyncMode::Never => self.fs.rename(tmp, &loc.file),
+        }
+    }
+
+    /// Create the missing directories on the key's path (and the `~seg` file of hashed
+    /// ones). Unless `never`, each is marked pending *before* `mkdir`, so that whoever
+    /// sees it exist also sees the mark; [`sync_pending_dirs`](Self::sync_pending_dirs)
+    /// clears marks after the parent fsync.
+    fn ensure_dirs(&self, key: &Key, loc: &Location) -> Result<()> {
+        for step in &loc.dirs {
+            if self.syncs() {
+                self.unsynced().insert(step.path.clone());
+            }
+            match self.fs.create_dir(&step.path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io_error(key, "creating directory", &step.path, e)),
+            }
+            if let Some(segment) = &step.hashed_segment {
+                let seg = step.path.join(SEGMENT_FILE);
+                let present = self
+                    .fs
+                    .exists(&seg)
+                    .map_err(|e| io_error(key, "checking", &seg, e))?;
+                if !present {
+                    self.write_small(key, &step.path, &seg, segment.as_bytes())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Write a small file durably with the same temp-and-rename protocol.
+    fn write_small(&self, key: &Key, dir: &Path, path: &Path, data: &[u8]) -> Result<()> {
+        let (tmp, mut file) = self.create_temp(key, dir)?;
+        let done = self
+            .fs
+            .write_all(&mut file, data)
+            .and_then(|()| {
+                if self.syncs() {
+                    self.fs.sync(&file)
+                } else {
+                    Ok(())
+                }
+            })
+            .and_then(|()| {
+                drop(file);
+                self.fs.rename(&tmp, path)
+            })
+            .and_then(|()| {
+                if self.syncs() {
+                    self.fs.sync_dir(dir)
+                } else {
+                    Ok(())
+                }
+            });
+        done.map_err(|e| {
+            let _ = self.fs.remove_file(&tmp);
+            io_error(key, "writing", path, e)
+        })
+    }
+
+    /// Remove `key`, then prune directories left empty. The caller holds the key's lock.
+    pub fn delete(&self, key: &Key) -> Result<()> {
+        let loc = layout::locate(&self.root, key);
+        match self.fs.remove_file(&loc.file) {
+            Ok(()) => {}
+            Err(e) if is_absent(&e) => return Ok(()),
+            Err(e) => return Err(io_error(key, "removing", &loc.file, e)),
+        }
+        if self.syncs() {
+            self.fs
+                .sync_dir(&loc.dir)
+                .map_err(|e| io_error(key, "syncing directory", &loc.dir, e))?;
+        }
+        self.prune(key, &loc)
+    }
+
+    /// Remove the key's directories that hold nothing (but a `~seg` file), deepest first.
+    fn prune(&self, key: &Key, loc: &Location) -> Result<()> {
+        let _tree = self.tree_exclusive();
+        for (i, step) in loc.dirs.iter().enumerate().rev() {
+            let items = match self.fs.read_dir(&step.path) {
+                Ok(items) => items,
+                Err(e) if is_absent(&e) => continue,
+                Err(e) => return Err(io_error(key, "reading directory", &step.path, e)),
+            };
+            if !items.iter().all(|item| item.name == SEGMENT_FILE) {
+                break;
+            }
+            let removed = items
+                .iter()
+                .try_for_each(|item| self.fs.remove_file(&step.path.join(&item.name)))
+                .and_then(|()| self.fs.remove_dir(&step.path));
+            match removed {
+                Ok(()) => {}
+                // Not empty after all (a file we cannot see as ours): keep it.
+                Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => break,
+                Err(e) => return Err(io_error(key, "pruning directory", &step.path, e)),
+            }
+            let parent = if i == 0 {
+                &self.root
+            } else {
+                &loc.dirs[i - 1].path
+            };
+            if self.syncs() {
+                self.fs
+                    .sync_dir(parent)
+                    .map_err(|e| io_error(key, "syncing directory", parent, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Recover after a crash: remove every temp file under the root and, unless `never`,
+    /// fsync every directory, so whatever a crashed process left visible (a directory
+    /// whose parent was not yet fsynced, a rename not yet covered by a directory fsync)
+    /// is durable before new writes build on it. Returns how many temp files went.
+    pub fn recover(&self) -> io::Result<usize> {
+        let mut removed = 0;
+        let mut dirs = vec![self.root.clone()];
+        while let Some(dir) = dirs.pop() {
+            for item in self.fs.read_dir(&dir)? {
+                let path = dir.join(&item.name);
+                if item.is_dir {
+                    dirs.push(path);
+                } else if layout::is_temp(&item.name) {
+                    self.fs.remove_file(&path)?;
+                    removed += 1;
+                }
+            }
+            if self.syncs() {
+                self.fs.sync_dir(&dir)?;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// The metadata a header describes.
+pub(crate) fn meta(key: Key, header: &Header) -> Meta {
+    Meta {
+        key,
+        size: header.value_len,
+        version: header.version(),
+        last_modified: header.modified,
+    }
+}

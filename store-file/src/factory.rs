@@ -1,0 +1,111 @@
+//! The registry factory: `{"type": "file", "path": …, "sync": …}` and `file:///abs/path`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use store_core::{
+    ConfigMap, Error, Registry, Result, Store, StoreFactory, async_trait, parse_config,
+};
+
+use crate::{FileStore, SyncMode};
+
+/// Opens [`FileStore`] from `{"type": "file", "path": "/data", "sync": "always"}` or the
+/// URI `file:///data` (optionally `file:///data?sync=batch`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FileFactory;
+
+/// The file store's settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    /// The root directory (created if missing).
+    path: PathBuf,
+    /// `always` (default), `batch` or `never`.
+    #[serde(default)]
+    sync: SyncMode,
+}
+
+#[async_trait]
+impl StoreFactory for FileFactory {
+    fn type_name(&self) -> &'static str {
+        "file"
+    }
+
+    fn uri_schemes(&self) -> &'static [&'static str] {
+        &["file"]
+    }
+
+    fn config_from_uri(&self, uri: &url::Url) -> Result<ConfigMap> {
+        let mut plain = uri.clone();
+        plain.set_query(None);
+        plain.set_fragment(None);
+        let path = plain.to_file_path().map_err(|()| {
+            Error::invalid_config(
+                "uri",
+                format!("`{uri}` is not an absolute local path (use `file:///abs/path`)"),
+            )
+        })?;
+        let mut config = ConfigMap::new();
+        config.insert("type".into(), "file".into());
+        config.insert("path".into(), path.to_string_lossy().into_owned().into());
+        // Every query parameter becomes a field, so unknown ones are rejected by name.
+        for (name, value) in uri.query_pairs() {
+            config.insert(name.into_owned(), value.into_owned().into());
+        }
+        if uri.fragment().is_some() {
+            return Err(Error::invalid_config(
+                "uri",
+                format!("`{uri}`: a file store URI takes no fragment"),
+            ));
+        }
+        Ok(config)
+    }
+
+    async fn open(&self, config: &ConfigMap, _registry: &Registry) -> Result<Arc<dyn Store>> {
+        let FileConfig { path, sync } = parse_config(config)?;
+        Ok(Arc::new(FileStore::open(path, sync).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use store_core::ErrorKind;
+
+    fn uri(raw: &str) -> Result<ConfigMap> {
+        FileFactory.config_from_uri(&url::Url::parse(raw).unwrap())
+    }
+
+    #[test]
+    fn uri_maps_to_config() {
+        let config = uri("file:///data/store?sync=batch").unwrap();
+        assert_eq!(
+            serde_json::Value::Object(config),
+            serde_json::json!({"type": "file", "path": "/data/store", "sync": "batch"})
+        );
+        assert_eq!(
+            uri("file:///d#x").unwrap_err().kind(),
+            ErrorKind::InvalidConfig
+        );
+    }
+
+    #[test]
+    fn unknown_fields_and_bad_settings_are_rejected() {
+        for (config, field) in [
+            (
+                serde_json::json!({"type": "file", "path": "/d", "colour": 1}),
+                "colour",
+            ),
+            (
+                serde_json::json!({"type": "file", "path": "/d", "sync": "sometimes"}),
+                "sync",
+            ),
+            (serde_json::json!({"type": "file"}), "path"),
+        ] {
+            let err = parse_config::<FileConfig>(config.as_object().unwrap()).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+            assert!(err.to_string().contains(field), "{err}");
+        }
+    }
+}
