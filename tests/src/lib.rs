@@ -23,4 +23,5 @@ pub mod cases;
 pub mod crash;
 pub mod harness;
 pub mod probe;
+pub mod s3env;
 pub mod vectors;

@@ -1,4 +1,5 @@
-//! `strata::migrate` between every pair of backends this build has: each pair copies a
+//! `strata::migrate` between every pair of backends this build has (memory, redb, a
+//! tier, files, and S3 when a server is configured): each pair copies a
 //! mix of small, empty and 1 MiB values, verifies them by content hash, and the
 //! destination then lists exactly the source's keys with the same bytes.
 
@@ -12,7 +13,7 @@ use strata_tests::harness::runtime;
 /// A fresh store of each kind, as config maps, under `dir`.
 fn backends(dir: &std::path::Path, tag: &str) -> Vec<(&'static str, ConfigMap)> {
     let map = |v: serde_json::Value| v.as_object().unwrap().clone();
-    vec![
+    let mut all = vec![
         ("memory", map(json!({"type": "memory"}))),
         (
             "redb",
@@ -27,7 +28,15 @@ fn backends(dir: &std::path::Path, tag: &str) -> Vec<(&'static str, ConfigMap)> 
                 "backend": {"type": "redb", "path": dir.join(format!("{tag}-tier.redb"))},
             })),
         ),
-    ]
+        (
+            "file",
+            map(json!({"type": "file", "path": dir.join(format!("{tag}-files"))})),
+        ),
+    ];
+    if let Some(s3) = strata_tests::s3env::s3_config() {
+        all.push(("s3", s3));
+    }
+    all
 }
 
 fn value(i: usize) -> Bytes {

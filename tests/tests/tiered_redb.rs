@@ -1,6 +1,8 @@
-//! Tiered stores over redb: the conformance suite for cache → redb and for a durable redb
-//! frontend journaling write-behind, and the kill -9 test of that journal: every
-//! acknowledged write survives, and after `flush()` it is in the backend with its last value.
+//! Tiered stores over the persistent backends: the conformance suite for cache → redb,
+//! cache → files, a durable redb frontend journaling write-behind, redb → S3
+//! (write-behind) and the three tiers cache → redb → S3; and the kill -9 test of the
+//! write-behind journal: every acknowledged write survives, and after `flush()` it is in
+//! the backend with its last value.
 
 use std::sync::Arc;
 
@@ -66,6 +68,73 @@ mod redb_journal_over_memory {
             frontend,
             Arc::new(MemoryStore::new()),
             options(WritePolicy::WriteBehind),
+        )
+        .await
+        .unwrap();
+        Fixture::new(Arc::new(store)).with_guard(dir)
+    });
+}
+
+mod cache_over_files_write_behind {
+    use super::*;
+    strata_tests::conformance_tests!(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        let config = json!({"type": "file", "path": dir.path().join("files")});
+        let backend = strata::open(config.as_object().unwrap()).await.unwrap();
+        let store = TieredStore::open_cached(
+            CacheStore::new(64 << 20),
+            backend,
+            options(WritePolicy::WriteBehind),
+        )
+        .await
+        .unwrap();
+        Fixture::new(Arc::new(store)).with_guard(dir)
+    });
+}
+
+/// An S3 store on the test server, or `None` to skip (see `strata_tests::s3env`).
+async fn s3() -> Option<Arc<dyn Store>> {
+    let config = strata_tests::s3env::s3_config()?;
+    Some(strata::open(&config).await.expect("open S3"))
+}
+
+const NO_S3: &str = "no S3 server configured (set STRATA_S3_ENDPOINT, ...)";
+
+/// redb in front of S3, write-behind: the durable local tier journals, S3 drains.
+mod redb_over_s3_write_behind {
+    use super::*;
+    strata_tests::conformance_tests!(|| async {
+        let Some(backend) = s3().await else {
+            return Fixture::skip(NO_S3);
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let frontend = redb(&dir, "front.redb").await;
+        let store = TieredStore::open(frontend, backend, options(WritePolicy::WriteBehind))
+            .await
+            .unwrap();
+        Fixture::new(Arc::new(store)).with_guard(dir)
+    });
+}
+
+/// Three tiers: a memory cache over (redb over S3, write-behind).
+mod cache_over_redb_over_s3 {
+    use super::*;
+    strata_tests::conformance_tests!(|| async {
+        let Some(backend) = s3().await else {
+            return Fixture::skip(NO_S3);
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let middle = TieredStore::open(
+            redb(&dir, "middle.redb").await,
+            backend,
+            options(WritePolicy::WriteBehind),
+        )
+        .await
+        .unwrap();
+        let store = TieredStore::open_cached(
+            CacheStore::new(64 << 20),
+            Arc::new(middle),
+            options(WritePolicy::WriteThrough),
         )
         .await
         .unwrap();
