@@ -295,6 +295,76 @@ async fn persistence_round_trip_memory() {
     round_trip(store.clone(), store).await;
 }
 
+/// Build and flush through the store `config` describes, close everything, reopen the
+/// store from its config and the index from the store, and compare answers.
+async fn round_trip_reopening(config: store_core::ConfigMap) {
+    let base = vectors::clustered(3_000, 32, 20, 0.3, 11);
+    let queries = vectors::clustered(50, 32, 20, 0.3, 12);
+    let filter = Filter::eq("label", "c3");
+    let answers = |index: &VectorIndex| {
+        (0..queries.len())
+            .flat_map(|q| {
+                [None, Some(&filter)].map(|f| index.search(queries.row(q), K, Some(50), f).unwrap())
+            })
+            .collect::<Vec<_>>()
+    };
+    let store = strata::open(&config).await.unwrap();
+    let index = build(store.clone(), "trip", &base, Metric::L2).await;
+    for i in (0..3_000u64).step_by(17) {
+        index.delete(i);
+    }
+    assert!(index.flush().await.unwrap().committed);
+    let (len, expected, sample) = (index.len(), answers(&index), index.get(5));
+    drop(index);
+    drop(store);
+    let store = strata::open(&config).await.unwrap();
+    let again = VectorIndex::open(store, "trip").await.unwrap();
+    assert_eq!(again.len(), len);
+    assert_eq!(again.get(5), sample);
+    assert!(again.get(17).is_none());
+    assert_eq!(answers(&again), expected);
+}
+
+fn config(value: serde_json::Value) -> store_core::ConfigMap {
+    value.as_object().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persistence_round_trip_files() {
+    let dir = tempfile::tempdir().unwrap();
+    round_trip_reopening(config(
+        serde_json::json!({"type": "file", "path": dir.path()}),
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persistence_round_trip_redb() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.redb");
+    round_trip_reopening(config(serde_json::json!({"type": "redb", "path": path}))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persistence_round_trip_tiered_cache_over_redb() {
+    let dir = tempfile::tempdir().unwrap();
+    round_trip_reopening(config(serde_json::json!({
+        "type": "tiered",
+        "write_policy": "write-behind",
+        "frontend": {"type": "cache", "max_bytes": 8 << 20},
+        "backend": {"type": "redb", "path": dir.path().join("v.redb")},
+    })))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persistence_round_trip_s3() {
+    let Some(s3) = strata_tests::s3env::s3_config() else {
+        return;
+    };
+    round_trip_reopening(s3).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flush_writes_only_dirty_pages_and_open_reads_few_keys() {
     let stats = strata::stats::StatsStore::new(Arc::new(MemoryStore::new()));
