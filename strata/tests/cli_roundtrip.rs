@@ -154,6 +154,36 @@ fn count(uri: &str) -> usize {
     })
 }
 
+/// Whether two stores hold exactly the same keys with the same bytes.
+fn same_contents(a: &str, b: &str) -> bool {
+    use futures::TryStreamExt;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let (a, b) = (
+            strata::open_uri(a).await.unwrap(),
+            strata::open_uri(b).await.unwrap(),
+        );
+        let keys = |s: std::sync::Arc<dyn strata::Store>| async move {
+            s.list(strata::ListOptions::default())
+                .map_ok(|m| m.key)
+                .try_collect::<Vec<_>>()
+                .await
+                .unwrap()
+        };
+        let (ka, kb) = (keys(a.clone()).await, keys(b.clone()).await);
+        if ka != kb {
+            return false;
+        }
+        let (va, vb) = (
+            a.get_many(&ka).await.unwrap(),
+            b.get_many(&kb).await.unwrap(),
+        );
+        va.iter()
+            .zip(&vb)
+            .all(|(x, y)| x.as_ref().map(|e| &e.value) == y.as_ref().map(|e| &e.value))
+    })
+}
+
 #[test]
 fn migrate_killed_halfway_resumes_and_verifies() {
     let dir = tempfile::tempdir().unwrap();
