@@ -245,6 +245,10 @@ fn migrate_killed_halfway_resumes_and_verifies() {
     assert!(summary.contains("verified"), "{summary}");
     assert_eq!(count(&to), n);
     assert!(
+        same_contents(&from, &to),
+        "the destination differs from the source"
+    );
+    assert!(
         !checkpoint.exists(),
         "a finished run removes its checkpoint"
     );
