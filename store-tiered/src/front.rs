@@ -73,21 +73,27 @@ impl Front {
             .and_then(|entry| Envelope::decode(entry.value)))
     }
 
+    /// In typed mode, store a copy now (see [`Front::write`]); `None` otherwise.
+    pub fn write_now(&self, key: &Key, envelope: &Envelope) -> Option<Version> {
+        let cache = self.cache.as_ref()?;
+        let side = Side {
+            backend: Mutex::new(envelope.backend.clone()),
+            tombstone: envelope.tombstone,
+        };
+        let meta = cache.insert_tagged(
+            key,
+            envelope.value.clone(),
+            envelope.shown.clone(),
+            envelope.modified,
+            Arc::new(side),
+        );
+        Some(meta.version)
+    }
+
     /// Store a copy; returns the frontend's version of the record (to mark it clean later).
     pub async fn write(&self, key: &Key, envelope: &Envelope) -> Result<Version> {
-        if let Some(cache) = &self.cache {
-            let side = Side {
-                backend: Mutex::new(envelope.backend.clone()),
-                tombstone: envelope.tombstone,
-            };
-            let meta = cache.insert_tagged(
-                key,
-                envelope.value.clone(),
-                envelope.shown.clone(),
-                envelope.modified,
-                Arc::new(side),
-            );
-            return Ok(meta.version);
+        if let Some(version) = self.write_now(key, envelope) {
+            return Ok(version);
         }
         let meta = self
             .store

@@ -74,8 +74,13 @@ pub(crate) struct Queue {
 
 impl Queue {
     pub fn new(capacity: usize) -> Self {
+        // Sized up front (to a point): growing the map mid-burst costs the writers that
+        // trigger the rehash.
+        let presize = capacity.min(1 << 14);
         Queue {
             state: Mutex::new(State {
+                entries: HashMap::with_capacity(presize),
+                order: VecDeque::with_capacity(presize),
                 next_seq: 1,
                 ..State::default()
             }),
@@ -140,6 +145,36 @@ impl Queue {
             }
             changed.await;
         }
+    }
+
+    /// Queue a write if that needs no waiting: `false` (nothing queued) when the queue is
+    /// full and `key` is not already in it.
+    pub fn try_push(&self, key: &Key, op: &Op, frontend_version: &Option<Version>) -> bool {
+        let mut state = self.state();
+        let seq = state.next_seq;
+        if let Some(entry) = state.entries.get_mut(key) {
+            entry.op = op.clone();
+            entry.frontend_version = frontend_version.clone();
+            entry.seq = seq;
+        } else if state.entries.len() < self.capacity {
+            state.entries.insert(
+                key.clone(),
+                Pending {
+                    op: op.clone(),
+                    frontend_version: frontend_version.clone(),
+                    seq,
+                    oldest: seq,
+                    in_flight: false,
+                },
+            );
+            state.order.push_back(key.clone());
+        } else {
+            return false;
+        }
+        state.next_seq += 1;
+        drop(state);
+        self.work.notify_one();
+        true
     }
 
     /// The next key for the drainer, marked in flight.

@@ -6,6 +6,9 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
+use std::time::SystemTime;
+
+use bytes::Bytes;
 use store_core::{Entry, Key, Meta, Result, Store, Version};
 
 use crate::config::{ReadPolicy, TieredOptions};
@@ -41,6 +44,16 @@ fn hex(out: &mut [u8], mut n: u64) {
         *slot = b"0123456789abcdef"[(n & 0xf) as usize];
         n >>= 4;
     }
+}
+
+/// How far [`Shared::write_behind_now`] got.
+pub(crate) enum Fast {
+    /// Journaled and queued: acknowledge with this.
+    Done(Meta),
+    /// Journaled; queue this (waiting for room), then acknowledge with the meta.
+    Queue(Op, Option<Version>, Meta),
+    /// Not a cache frontend: take the general path with the value back.
+    No(Bytes),
 }
 
 /// What the frontend says about a key.
@@ -209,6 +222,38 @@ impl Shared {
                 Counters::bump(&self.counters.frontend_errors);
                 self.set_suspect(key, true);
             }
+        }
+    }
+
+    /// A write-behind overwrite completed without suspending, when the frontend is a
+    /// cache and the queue has room: `Fast::Done`. `Fast::Queue` when the frontend took it
+    /// but the queue is full (the caller must wait in [`Queue::push`]); `Fast::No` when
+    /// the frontend is not a cache.
+    pub fn write_behind_now(&self, key: &Key, value: Bytes) -> Fast {
+        let Some(queue) = &self.queue else {
+            return Fast::No(value);
+        };
+        let envelope = Envelope {
+            shown: self.next_version(),
+            backend: None,
+            modified: SystemTime::now(),
+            tombstone: false,
+            value,
+        };
+        let Some(record) = self.front.write_now(key, &envelope) else {
+            return Fast::No(envelope.value);
+        };
+        self.set_suspect(key, false);
+        let meta = envelope.meta(key);
+        let op = Op::Put {
+            value: envelope.value,
+            meta: meta.clone(),
+        };
+        let record = Some(record);
+        if queue.try_push(key, &op, &record) {
+            Fast::Done(meta)
+        } else {
+            Fast::Queue(op, record, meta)
         }
     }
 

@@ -18,7 +18,7 @@ use crate::config::{ReadPolicy, TieredOptions, Warm, WritePolicy};
 use crate::envelope::{Envelope, MAX_HEADER};
 use crate::front::Front;
 use crate::queue::{Op, Queue};
-use crate::shared::{Lookup, Shared};
+use crate::shared::{Fast, Lookup, Shared};
 use crate::stats::{Counters, TieredStats};
 use crate::{drain, list, recover, warm};
 
@@ -126,22 +126,25 @@ impl TieredStore {
     }
 
     async fn read(&self, key: &Key, want_value: bool) -> Result<Option<Entry>> {
-        let shared = &self.shared;
-        // The hit path of a cache frontend without revalidation is synchronous: keep it
-        // free of awaits so the future `async_trait` boxes stays small.
-        if let Some(hit) = shared.cached_hit(key) {
-            Counters::bump(&shared.counters.hits);
+        // The hit path of a cache frontend without revalidation is synchronous; the rest
+        // lives in its own boxed future, so the future `async_trait` boxes for every read
+        // stays small (its size is that of its largest path).
+        if let Some(hit) = self.shared.cached_hit(key) {
+            Counters::bump(&self.shared.counters.hits);
             return Ok(hit);
         }
+        Box::pin(self.read_general(key, want_value)).await
+    }
+
+    async fn read_general(&self, key: &Key, want_value: bool) -> Result<Option<Entry>> {
+        let shared = &self.shared;
         if let Lookup::Hit(envelope) = shared.lookup(key).await
             && (self.frontend_only_reads() || shared.still_current(&envelope, key).await?)
         {
             Counters::bump(&shared.counters.hits);
             return Ok((!envelope.tombstone).then(|| envelope.entry(key)));
         }
-        // The miss path lives in its own boxed future, so the future of every hit stays
-        // small (it is boxed by `async_trait`, and its size is the largest path's).
-        Box::pin(self.read_miss(key, want_value)).await
+        self.read_miss(key, want_value).await
     }
 
     async fn read_miss(&self, key: &Key, want_value: bool) -> Result<Option<Entry>> {
@@ -293,8 +296,19 @@ impl Store for TieredStore {
         let (_guard, _) = self.shared.locks.lock(key).await;
         let policy = self.shared.options.write_policy;
         if policy == WritePolicy::WriteBehind && mode == PutMode::Overwrite {
-            // The hot path, kept out of the boxed slow paths so its own future is small.
-            return self.put_behind_overwrite(key, value).await;
+            // The hot path: with a cache frontend it completes without suspending, and
+            // everything else is boxed so this future stays small.
+            return match self.shared.write_behind_now(key, value) {
+                Fast::Done(meta) => Ok(meta),
+                Fast::Queue(op, record, meta) => {
+                    // `Fast::Queue` only comes from a store that has a queue.
+                    if let Some(queue) = &self.shared.queue {
+                        Box::pin(queue.push(key.clone(), op, record)).await;
+                    }
+                    Ok(meta)
+                }
+                Fast::No(value) => Box::pin(self.put_behind_overwrite(key, value)).await,
+            };
         }
         match policy {
             WritePolicy::FrontendOnly => Box::pin(self.put_frontend_only(key, value, mode)).await,
