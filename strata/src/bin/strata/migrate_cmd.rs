@@ -34,17 +34,28 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<u8> {
         ProgressBar::with_draw_target(Some(total_keys), ProgressDrawTarget::stderr())
     };
     bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} keys  {per_sec}  {msg}  ETA {eta}")
+        ProgressStyle::with_template("{bar:30} {human_pos}/{human_len} keys  {msg}  ETA {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    // A resumed run starts the bar where the checkpoint says the last one stopped.
+    let already = if args.resume {
+        resumed_count(&checkpoint)
+    } else {
+        0
+    };
+    bar.set_position(already);
     let started = std::time::Instant::now();
     let bytes_done = std::sync::atomic::AtomicU64::new(0);
+    let keys_done = std::sync::atomic::AtomicU64::new(0);
     let progress = |keys: u64, bytes: u64| {
         let done = bytes_done.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed) + bytes;
-        let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-3) / (1 << 20) as f64;
+        let n = keys_done.fetch_add(keys, std::sync::atomic::Ordering::Relaxed) + keys;
+        let secs = started.elapsed().as_secs_f64().max(1e-3);
         bar.inc(keys);
         bar.set_message(format!(
-            "{rate:.1} MiB/s of {:.1} MiB",
+            "{:.0} keys/s  {:.1} MiB/s  ({:.1} MiB in all)",
+            n as f64 / secs,
+            done as f64 / secs / (1 << 20) as f64,
             total_bytes as f64 / (1 << 20) as f64
         ));
     };
@@ -101,4 +112,14 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<u8> {
     } else {
         crate::exit::VERIFY_FAILED
     })
+}
+
+/// How many keys the checkpoint says earlier runs copied (0 if it cannot be read; the
+/// migration itself reports a damaged checkpoint).
+fn resumed_count(checkpoint: &std::path::Path) -> u64 {
+    std::fs::read_to_string(checkpoint)
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|cp| cp.get("copied")?.as_u64())
+        .unwrap_or(0)
 }
