@@ -50,6 +50,7 @@ pub struct ProbeStore {
     fail_reads: AtomicBool,
     fail_writes: AtomicBool,
     latency_micros: AtomicU64,
+    declared: std::sync::Mutex<Option<Capabilities>>,
 }
 
 impl ProbeStore {
@@ -61,7 +62,14 @@ impl ProbeStore {
             fail_reads: AtomicBool::new(false),
             fail_writes: AtomicBool::new(false),
             latency_micros: AtomicU64::new(0),
+            declared: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Report `capabilities` instead of the wrapped store's (say, to stand in for a
+    /// durable store with a memory one in an in-process crash test).
+    pub fn declare(&self, capabilities: Capabilities) {
+        *self.declared.lock().unwrap_or_else(|p| p.into_inner()) = Some(capabilities);
     }
 
     /// Make `get`, `head` and `list` fail (a retryable `Unavailable`) until turned off.
@@ -107,7 +115,8 @@ impl ProbeStore {
 #[async_trait]
 impl Store for ProbeStore {
     fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
+        let declared = *self.declared.lock().unwrap_or_else(|p| p.into_inner());
+        declared.unwrap_or_else(|| self.inner.capabilities())
     }
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {

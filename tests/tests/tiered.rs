@@ -311,7 +311,12 @@ async fn write_behind_keeps_per_key_order_and_deletes() {
 /// backend is down), so only the frontend's journal can bring them back.
 #[test]
 fn write_behind_requeues_its_journal_after_a_crash() {
-    let frontend = Arc::new(DurableMemory(MemoryStore::new()));
+    // A memory store standing in for a durable frontend (the kill -9 test uses real ones).
+    let frontend = ProbeStore::new(Arc::new(MemoryStore::new()));
+    frontend.declare(store_core::Capabilities {
+        durability: store_core::Durability::ProcessCrash,
+        ..frontend.capabilities()
+    });
     let backend = ProbeStore::new(Arc::new(MemoryStore::new()));
     backend.set_down(true);
     {
@@ -358,44 +363,6 @@ fn write_behind_requeues_its_journal_after_a_crash() {
             assert_eq!(got, expect, "{k}");
         }
     });
-}
-
-/// A memory store that claims to survive a process crash, standing in for a durable
-/// frontend in the in-process crash test (the kill -9 test uses real ones).
-#[derive(Debug)]
-struct DurableMemory(MemoryStore);
-
-#[store_core::async_trait]
-impl Store for DurableMemory {
-    fn capabilities(&self) -> store_core::Capabilities {
-        store_core::Capabilities {
-            durability: store_core::Durability::ProcessCrash,
-            ..self.0.capabilities()
-        }
-    }
-    async fn get(&self, key: &Key) -> store_core::Result<Option<store_core::Entry>> {
-        self.0.get(key).await
-    }
-    async fn head(&self, key: &Key) -> store_core::Result<Option<store_core::Meta>> {
-        self.0.head(key).await
-    }
-    async fn put(
-        &self,
-        key: &Key,
-        value: Bytes,
-        mode: PutMode,
-    ) -> store_core::Result<store_core::Meta> {
-        self.0.put(key, value, mode).await
-    }
-    async fn delete(&self, key: &Key) -> store_core::Result<()> {
-        self.0.delete(key).await
-    }
-    fn list(
-        &self,
-        options: ListOptions,
-    ) -> futures::stream::BoxStream<'static, store_core::Result<store_core::Meta>> {
-        self.0.list(options)
-    }
 }
 
 #[tokio::test]

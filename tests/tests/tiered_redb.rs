@@ -26,36 +26,24 @@ fn options(write_policy: WritePolicy) -> TieredOptions {
     }
 }
 
-mod cache_over_redb_write_through {
-    use super::*;
-    strata_tests::conformance_tests!(|| async {
-        let dir = tempfile::tempdir().unwrap();
-        let backend = redb(&dir, "back.redb").await;
-        let store = TieredStore::open_cached(
-            CacheStore::new(64 << 20),
-            backend,
-            options(WritePolicy::WriteThrough),
-        )
+/// A 64 MiB cache over a fresh redb store, with `policy`.
+async fn cache_over_redb(policy: WritePolicy) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = redb(&dir, "back.redb").await;
+    let store = TieredStore::open_cached(CacheStore::new(64 << 20), backend, options(policy))
         .await
         .unwrap();
-        Fixture::new(Arc::new(store)).with_guard(dir)
-    });
+    Fixture::new(Arc::new(store)).with_guard(dir)
+}
+
+mod cache_over_redb_write_through {
+    use super::*;
+    strata_tests::conformance_tests!(|| cache_over_redb(WritePolicy::WriteThrough));
 }
 
 mod cache_over_redb_write_behind {
     use super::*;
-    strata_tests::conformance_tests!(|| async {
-        let dir = tempfile::tempdir().unwrap();
-        let backend = redb(&dir, "back.redb").await;
-        let store = TieredStore::open_cached(
-            CacheStore::new(64 << 20),
-            backend,
-            options(WritePolicy::WriteBehind),
-        )
-        .await
-        .unwrap();
-        Fixture::new(Arc::new(store)).with_guard(dir)
-    });
+    strata_tests::conformance_tests!(|| cache_over_redb(WritePolicy::WriteBehind));
 }
 
 /// A durable frontend: write-behind journals in redb, drains to memory.
