@@ -365,6 +365,69 @@ async fn persistence_round_trip_s3() {
     round_trip_reopening(s3).await;
 }
 
+/// An index on a cache in front of S3: once the cache is warm, reopening and querying
+/// make no S3 reads at all; a cold cache reads the manifest and each page once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warm_tiered_s3_queries_make_no_backend_reads() {
+    use strata::stats::{Op, StatsStore};
+    let Some(s3) = strata_tests::s3env::s3_config() else {
+        return;
+    };
+    let backend = StatsStore::new(strata::open(&s3).await.unwrap());
+    let counters = backend.stats();
+    let backend: Arc<dyn Store> = Arc::new(backend);
+    let tier = |backend: Arc<dyn Store>| async move {
+        let store = store_tiered::TieredStore::open_cached(
+            store_memory::CacheStore::new(64 << 20),
+            backend,
+            store_tiered::TieredOptions::default(),
+        )
+        .await
+        .unwrap();
+        Arc::new(store) as Arc<dyn Store>
+    };
+    let reads = || {
+        let s = counters.snapshot();
+        [Op::Get, Op::GetMany, Op::Head, Op::List]
+            .map(|op| s.op(op).requests)
+            .iter()
+            .sum::<u64>()
+    };
+    let base = vectors::clustered(2_000, 16, 10, 0.3, 5);
+    let warm = tier(backend.clone()).await;
+    let index = build(warm.clone(), "s3warm", &base, Metric::L2).await;
+    index.flush().await.unwrap();
+    let pages = index.slots().div_ceil(index.config().nodes_per_page) as u64;
+    drop(index);
+
+    let before = reads();
+    let again = VectorIndex::open(warm, "s3warm").await.unwrap();
+    for i in (0..base.len()).step_by(20) {
+        assert_eq!(
+            again.search(base.row(i), 1, Some(32), None).unwrap()[0].id,
+            i as u64
+        );
+    }
+    assert_eq!(
+        reads(),
+        before,
+        "a warm cache answers the reopen; queries read nothing"
+    );
+
+    let before = reads();
+    let cold = VectorIndex::open(tier(backend).await, "s3warm")
+        .await
+        .unwrap();
+    let cold_reads = reads() - before;
+    assert!(
+        cold_reads >= 1 && cold_reads <= pages + 1,
+        "a cold reopen reads the manifest and each page once: {cold_reads} reads for {pages} pages"
+    );
+    let before = reads();
+    cold.search(base.row(3), 1, None, None).unwrap();
+    assert_eq!(reads(), before);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flush_writes_only_dirty_pages_and_open_reads_few_keys() {
     let stats = strata::stats::StatsStore::new(Arc::new(MemoryStore::new()));
