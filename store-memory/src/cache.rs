@@ -125,6 +125,24 @@ impl CacheStore {
         meta
     }
 
+    /// Replace the tag of the entry under `key` if its version is still `version`
+    /// (atomically with respect to every other write); returns whether it did. For a
+    /// wrapper recording something learnt about a write after the fact.
+    pub fn retag_if(&self, key: &Key, version: &Version, tag: Tag) -> bool {
+        let _guard = self.inner.stripe(key);
+        match self.inner.cache.get(key) {
+            Some(record) if &record.shown == version => {
+                let record = Record {
+                    tag: Some(tag),
+                    ..record
+                };
+                self.inner.cache.insert(key.clone(), record);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The entry under `key` and the tag it was inserted with (if any).
     pub fn get_tagged(&self, key: &Key) -> Option<(Entry, Option<Tag>)> {
         self.inner.cache.get(key).map(|r| {

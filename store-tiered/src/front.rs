@@ -6,7 +6,7 @@
 //! decodes nothing and allocates nothing, and marking a drained write clean is a field
 //! update rather than a second insert.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use store_core::{Entry, ErrorKind, Key, PutMode, Result, Store, Version};
 use store_memory::{CacheStore, Tag};
@@ -18,12 +18,15 @@ pub(crate) struct Front {
     /// The frontend through the `Store` trait (also in typed mode: flush, capabilities).
     pub store: Arc<dyn Store>,
     cache: Option<CacheStore>,
+    /// The tag of every write-behind put not yet drained, shared: the put path allocates
+    /// nothing for it, and the drainer re-tags the entry once the backend has it.
+    dirty: Tag,
 }
 
-/// What the typed mode keeps beside a cached value.
+/// What the typed mode keeps beside a cached value (immutable; replaced, not changed).
 #[derive(Debug)]
 struct Side {
-    backend: Mutex<Option<Version>>,
+    backend: Option<Version>,
     tombstone: bool,
 }
 
@@ -33,7 +36,25 @@ fn side(tag: &Option<Tag>) -> Option<&Side> {
 
 impl Front {
     pub fn new(store: Arc<dyn Store>, cache: Option<CacheStore>) -> Self {
-        Front { store, cache }
+        let dirty: Tag = Arc::new(Side {
+            backend: None,
+            tombstone: false,
+        });
+        Front {
+            store,
+            cache,
+            dirty,
+        }
+    }
+
+    fn tag(&self, envelope: &Envelope) -> Tag {
+        if envelope.backend.is_none() && !envelope.tombstone {
+            return self.dirty.clone();
+        }
+        Arc::new(Side {
+            backend: envelope.backend.clone(),
+            tombstone: envelope.tombstone,
+        })
     }
 
     /// In typed mode, answer a read now: `Some(Some(entry))` a hit, `Some(None)` a
@@ -53,11 +74,7 @@ impl Front {
             let Some(side) = side(&tag) else {
                 return Ok(None); // written through the trait by someone else
             };
-            let backend = side
-                .backend
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone();
+            let backend = side.backend.clone();
             return Ok(Some(Envelope {
                 shown: entry.meta.version,
                 backend,
@@ -76,16 +93,12 @@ impl Front {
     /// In typed mode, store a copy now (see [`Front::write`]); `None` otherwise.
     pub fn write_now(&self, key: &Key, envelope: &Envelope) -> Option<Version> {
         let cache = self.cache.as_ref()?;
-        let side = Side {
-            backend: Mutex::new(envelope.backend.clone()),
-            tombstone: envelope.tombstone,
-        };
         let meta = cache.insert_tagged(
             key,
             envelope.value.clone(),
             envelope.shown.clone(),
             envelope.modified,
-            Arc::new(side),
+            self.tag(envelope),
         );
         Some(meta.version)
     }
@@ -106,14 +119,8 @@ impl Front {
     /// nothing if a newer write replaced that record.
     pub async fn mark_clean(&self, key: &Key, record: &Version, clean: &Envelope) -> Result<()> {
         if let Some(cache) = &self.cache {
-            if let Some((entry, tag)) = cache.get_tagged(key)
-                && &entry.meta.version == record
-                && let Some(side) = side(&tag)
-            {
-                // If the record was replaced since `get_tagged`, this updates a tag nobody
-                // holds any more: harmless.
-                *side.backend.lock().unwrap_or_else(|p| p.into_inner()) = clean.backend.clone();
-            }
+            // A newer write replaced the record: it stays as it is.
+            cache.retag_if(key, record, self.tag(clean));
             return Ok(());
         }
         match self

@@ -147,21 +147,26 @@ impl Queue {
         }
     }
 
-    /// Queue a write if that needs no waiting: `false` (nothing queued) when the queue is
+    /// Queue a write if that needs no waiting; hands the write back when the queue is
     /// full and `key` is not already in it.
-    pub fn try_push(&self, key: &Key, op: &Op, frontend_version: &Option<Version>) -> bool {
+    pub fn try_push(
+        &self,
+        key: &Key,
+        op: Op,
+        frontend_version: Option<Version>,
+    ) -> Result<(), (Op, Option<Version>)> {
         let mut state = self.state();
         let seq = state.next_seq;
         if let Some(entry) = state.entries.get_mut(key) {
-            entry.op = op.clone();
-            entry.frontend_version = frontend_version.clone();
+            entry.op = op;
+            entry.frontend_version = frontend_version;
             entry.seq = seq;
         } else if state.entries.len() < self.capacity {
             state.entries.insert(
                 key.clone(),
                 Pending {
-                    op: op.clone(),
-                    frontend_version: frontend_version.clone(),
+                    op,
+                    frontend_version,
                     seq,
                     oldest: seq,
                     in_flight: false,
@@ -169,12 +174,12 @@ impl Queue {
             );
             state.order.push_back(key.clone());
         } else {
-            return false;
+            return Err((op, frontend_version));
         }
         state.next_seq += 1;
         drop(state);
         self.work.notify_one();
-        true
+        Ok(())
     }
 
     /// The next key for the drainer, marked in flight.

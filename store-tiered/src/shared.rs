@@ -249,11 +249,9 @@ impl Shared {
             value: envelope.value,
             meta: meta.clone(),
         };
-        let record = Some(record);
-        if queue.try_push(key, &op, &record) {
-            Fast::Done(meta)
-        } else {
-            Fast::Queue(op, record, meta)
+        match queue.try_push(key, op, Some(record)) {
+            Ok(()) => Fast::Done(meta),
+            Err((op, record)) => Fast::Queue(op, record, meta),
         }
     }
 
