@@ -509,24 +509,14 @@ impl Graph {
     /// Replace `n`'s link to the deleted `gone` by the best of its other links and
     /// `gone`'s links (the repair step that keeps recall from decaying under deletes).
     fn relink(&mut self, n: u32, level: usize, gone: u32, gone_links: &[u32]) {
-        let mut pool: Vec<u32> = self
+        let pool: Vec<u32> = self
             .neighbors(n, level)
             .iter()
             .chain(gone_links)
             .copied()
             .filter(|&s| s != n && s != gone && !self.deleted[s as usize])
             .collect();
-        pool.sort_unstable();
-        pool.dedup();
-        let base = self.vector(n);
-        let mut cands: Vec<Cand> = pool
-            .into_iter()
-            .map(|s| Cand {
-                d: self.raw_distance(base, self.vector(s)),
-                slot: s,
-            })
-            .collect();
-        cands.sort_unstable();
+        let cands = self.ranked(n, pool);
         let chosen = self.select(&cands, self.capacity(level));
         self.set_neighbors(n, level, &chosen);
     }
@@ -594,9 +584,15 @@ impl Graph {
                 pool.push(s);
             }
         }
+        let cands = self.ranked(slot, pool);
+        self.select(&cands, self.capacity(level))
+    }
+
+    /// The distinct slots of `pool` as candidates for `from`'s links, nearest first.
+    fn ranked(&self, from: u32, mut pool: Vec<u32>) -> Vec<Cand> {
         pool.sort_unstable();
         pool.dedup();
-        let base = self.vector(slot);
+        let base = self.vector(from);
         let mut cands: Vec<Cand> = pool
             .into_iter()
             .map(|s| Cand {
@@ -605,6 +601,6 @@ impl Graph {
             })
             .collect();
         cands.sort_unstable();
-        self.select(&cands, self.capacity(level))
+        cands
     }
 }
