@@ -10,8 +10,10 @@ use store_core::{
 use store_memory::MemoryStore;
 use strata_tests::harness::{Fixture, run_suite, runtime};
 
-/// A broken store: claims conditional puts but always overwrites. Its `get` yields once,
-/// as any store doing real I/O would, so that racing read-modify-writes interleave.
+/// A broken store: claims conditional puts but always overwrites. Its `get` takes a
+/// millisecond, as a store doing real I/O might, so racing read-modify-writes overlap
+/// for certain (a bare yield left that to the scheduler, and a loaded machine once ran
+/// the racers one after another).
 #[derive(Debug)]
 struct IgnoresPutMode(MemoryStore);
 
@@ -22,7 +24,7 @@ impl Store for IgnoresPutMode {
     }
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
         let entry = self.0.get(key).await;
-        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         entry
     }
     async fn head(&self, key: &Key) -> Result<Option<Meta>> {
