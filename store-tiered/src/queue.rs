@@ -5,7 +5,7 @@
 //! drainer in the order they first became pending. The number of pending keys is bounded:
 //! a write that would exceed it waits (backpressure) instead of being dropped.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -57,6 +57,9 @@ pub(crate) enum Claim {
 struct State {
     entries: HashMap<Key, Pending>,
     order: VecDeque<Key>,
+    /// Every entry's `oldest`, counted: `flush` asks for the smallest without scanning
+    /// the whole map on every drained write.
+    oldest: BTreeMap<u64, u32>,
     next_seq: u64,
     error_epoch: u64,
     last_error: Option<(ErrorKind, String, bool)>,
@@ -130,6 +133,7 @@ impl Queue {
                             },
                         );
                         state.order.push_back(key);
+                        state.add_oldest(seq);
                         state.next_seq += 1;
                         drop(state);
                         self.work.notify_one();
@@ -173,6 +177,7 @@ impl Queue {
                 },
             );
             state.order.push_back(key.clone());
+            state.add_oldest(seq);
         } else {
             return Err((op, frontend_version));
         }
@@ -222,13 +227,17 @@ impl Queue {
     pub fn complete(&self, job: &Job) {
         let mut state = self.state();
         if let Some(entry) = state.entries.get_mut(&job.key) {
+            let was = entry.oldest;
             if entry.seq == job.seq {
                 state.entries.remove(&job.key);
+                state.remove_oldest(was);
             } else {
                 // A newer write arrived meanwhile: it goes to the back of the line.
                 entry.in_flight = false;
                 entry.oldest = job.seq + 1;
                 state.order.push_back(job.key.clone());
+                state.remove_oldest(was);
+                state.add_oldest(job.seq + 1);
                 drop(state);
                 self.work.notify_one();
             }
@@ -304,12 +313,31 @@ impl Queue {
             )
             .with_retryable(*retryable));
         }
-        Ok(state.entries.values().all(|e| e.oldest > seq))
+        Ok(state
+            .oldest
+            .keys()
+            .next()
+            .is_none_or(|&oldest| oldest > seq))
     }
 
     /// Whether nothing is pending.
     pub fn is_empty(&self) -> bool {
         self.state().entries.is_empty()
+    }
+}
+
+impl State {
+    fn add_oldest(&mut self, seq: u64) {
+        *self.oldest.entry(seq).or_insert(0) += 1;
+    }
+
+    fn remove_oldest(&mut self, seq: u64) {
+        if let Some(count) = self.oldest.get_mut(&seq) {
+            *count -= 1;
+            if *count == 0 {
+                self.oldest.remove(&seq);
+            }
+        }
     }
 }
 
@@ -319,5 +347,50 @@ fn job(key: Key, entry: &Pending) -> Job {
         op: entry.op.clone(),
         frontend_version: entry.frontend_version.clone(),
         seq: entry.seq,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(v: &'static str) -> Op {
+        let key = Key::new("k").unwrap();
+        Op::Put {
+            value: Bytes::from_static(v.as_bytes()),
+            meta: Meta {
+                key,
+                size: v.len() as u64,
+                version: Version::new(v),
+                last_modified: std::time::SystemTime::UNIX_EPOCH,
+            },
+        }
+    }
+
+    #[test]
+    fn flush_waits_for_writes_coalesced_while_in_flight() {
+        let queue = Queue::new(4);
+        let key = Key::new("k").unwrap();
+        let other = Key::new("other").unwrap();
+        assert!(queue.try_push(&key, put("a"), None).is_ok()); // seq 1
+        let first = queue.take_next().unwrap();
+        assert!(queue.try_push(&key, put("b"), None).is_ok()); // seq 2, coalesced
+        assert!(queue.try_push(&other, put("c"), None).is_ok()); // seq 3
+        let (seq, epoch) = queue.mark();
+        assert_eq!(seq, 3);
+        assert!(!queue.flushed(1, epoch).unwrap());
+        queue.complete(&first);
+        // seq 1 is in the backend; seq 2 (same key) and 3 are not.
+        assert!(queue.flushed(1, epoch).unwrap());
+        assert!(!queue.flushed(2, epoch).unwrap());
+        let other_job = queue.take_next().unwrap();
+        assert_eq!(other_job.key, other);
+        queue.complete(&other_job);
+        assert!(!queue.flushed(3, epoch).unwrap(), "seq 2 is still pending");
+        let second = queue.take_next().unwrap();
+        assert_eq!(second.seq, 2);
+        queue.complete(&second);
+        assert!(queue.flushed(3, epoch).unwrap());
+        assert!(queue.is_empty());
     }
 }
