@@ -261,13 +261,7 @@ impl Graph {
             return Vec::new();
         };
         with_scratch(|scratch| {
-            let mut cur = Cand {
-                d: self.raw_distance(q, self.vector(entry)),
-                slot: entry,
-            };
-            for l in ((level as usize + 1)..=self.max_level as usize).rev() {
-                cur = self.greedy(q, cur, l);
-            }
+            let cur = self.descend(q, entry, level as usize + 1);
             let top = level.min(self.max_level) as usize;
             let mut out = vec![Vec::new(); top + 1];
             let mut eps = vec![cur];
@@ -360,6 +354,19 @@ impl Graph {
     }
 
     /// Greedy descent on an upper layer: move to a nearer neighbour until none is nearer.
+    /// Greedy descent from `entry` through the layers above `down_to - 1`: the closest
+    /// node to `q` found on layer `down_to` (or `entry` when that is above the top).
+    fn descend(&self, q: &[f32], entry: u32, down_to: usize) -> Cand {
+        let mut cur = Cand {
+            d: self.raw_distance(q, self.vector(entry)),
+            slot: entry,
+        };
+        for l in (down_to..=self.max_level as usize).rev() {
+            cur = self.greedy(q, cur, l);
+        }
+        cur
+    }
+
     pub(crate) fn greedy(&self, q: &[f32], mut cur: Cand, level: usize) -> Cand {
         loop {
             let mut moved = false;
@@ -453,13 +460,7 @@ impl Graph {
             return Vec::new();
         };
         with_scratch(|scratch| {
-            let mut cur = Cand {
-                d: self.raw_distance(q, self.vector(entry)),
-                slot: entry,
-            };
-            for l in (1..=self.max_level as usize).rev() {
-                cur = self.greedy(q, cur, l);
-            }
+            let cur = self.descend(q, entry, 1);
             self.search_layer(q, &[cur], ef.max(k), 0, scratch, accept);
             let mut out: Vec<Cand> = scratch.results.drain().collect();
             out.sort_unstable();
