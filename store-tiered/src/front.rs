@@ -90,6 +90,11 @@ impl Front {
             .and_then(|entry| Envelope::decode(entry.value)))
     }
 
+    /// Whether the frontend is a `CacheStore` used in typed mode.
+    pub fn is_typed(&self) -> bool {
+        self.cache.is_some()
+    }
+
     /// In typed mode, store a copy now (see [`Front::write`]); `None` otherwise.
     pub fn write_now(&self, key: &Key, envelope: &Envelope) -> Option<Version> {
         let cache = self.cache.as_ref()?;

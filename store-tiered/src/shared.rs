@@ -46,14 +46,24 @@ fn hex(out: &mut [u8], mut n: u64) {
     }
 }
 
+/// The queued operation for a put `envelope`, and the metadata its caller is shown.
+pub(crate) fn put_op(key: &Key, envelope: Envelope) -> (Op, Meta) {
+    let meta = envelope.meta(key);
+    let op = Op::Put {
+        value: envelope.value,
+        meta: meta.clone(),
+    };
+    (op, meta)
+}
+
 /// How far [`Shared::write_behind_now`] got.
 pub(crate) enum Fast {
     /// Journaled and queued: acknowledge with this.
     Done(Meta),
     /// Journaled; queue this (waiting for room), then acknowledge with the meta.
     Queue(Op, Option<Version>, Meta),
-    /// Not a cache frontend: take the general path with the value back.
-    No(Bytes),
+    /// Not a cache frontend: take the general path with the write back.
+    No(Envelope),
 }
 
 /// What the frontend says about a key.
@@ -229,29 +239,29 @@ impl Shared {
     /// cache and the queue has room: `Fast::Done`. `Fast::Queue` when the frontend took it
     /// but the queue is full (the caller must wait in [`Queue::push`]); `Fast::No` when
     /// the frontend is not a cache.
-    pub fn write_behind_now(&self, key: &Key, value: Bytes) -> Fast {
-        let Some(queue) = &self.queue else {
-            return Fast::No(value);
+    pub fn write_behind_now(&self, key: &Key, envelope: Envelope) -> Fast {
+        let Some(queue) = self.queue.as_ref().filter(|_| self.front.is_typed()) else {
+            return Fast::No(envelope);
         };
-        let envelope = Envelope {
+        let Some(record) = self.front.write_now(key, &envelope) else {
+            return Fast::No(envelope);
+        };
+        self.set_suspect(key, false);
+        let (op, meta) = put_op(key, envelope);
+        match queue.try_push(key, op, Some(record)) {
+            Ok(()) => Fast::Done(meta),
+            Err((op, record)) => Fast::Queue(op, record, meta),
+        }
+    }
+
+    /// A new write of `value` the backend has not seen: dirty, with a fresh version.
+    pub fn new_write(&self, value: Bytes) -> Envelope {
+        Envelope {
             shown: self.next_version(),
             backend: None,
             modified: SystemTime::now(),
             tombstone: false,
             value,
-        };
-        let Some(record) = self.front.write_now(key, &envelope) else {
-            return Fast::No(envelope.value);
-        };
-        self.set_suspect(key, false);
-        let meta = envelope.meta(key);
-        let op = Op::Put {
-            value: envelope.value,
-            meta: meta.clone(),
-        };
-        match queue.try_push(key, op, Some(record)) {
-            Ok(()) => Fast::Done(meta),
-            Err((op, record)) => Fast::Queue(op, record, meta),
         }
     }
 

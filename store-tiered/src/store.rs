@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::SystemTime;
 
 use bytes::Bytes;
 use futures::stream::BoxStream;
@@ -18,7 +17,7 @@ use crate::config::{ReadPolicy, TieredOptions, Warm, WritePolicy};
 use crate::envelope::{Envelope, MAX_HEADER};
 use crate::front::Front;
 use crate::queue::{Op, Queue};
-use crate::shared::{Fast, Lookup, Shared};
+use crate::shared::{Fast, Lookup, Shared, put_op};
 use crate::stats::{Counters, TieredStats};
 use crate::{drain, list, recover, warm};
 
@@ -173,41 +172,21 @@ impl TieredStore {
             _ => None,
         };
         check_mode(key, current.as_ref(), &mode)?;
-        let envelope = Envelope {
-            shown: shared.next_version(),
-            backend: None,
-            modified: SystemTime::now(),
-            tombstone: false,
-            value,
-        };
+        let envelope = shared.new_write(value);
         shared.front.write(key, &envelope).await?;
         Ok(envelope.meta(key))
     }
 
     /// A write-behind overwrite: journal it in the frontend, queue it, acknowledge.
-    async fn put_behind_overwrite(&self, key: &Key, value: Bytes) -> Result<Meta> {
-        let shared = &self.shared;
-        let envelope = Envelope {
-            shown: shared.next_version(),
-            backend: None,
-            modified: SystemTime::now(),
-            tombstone: false,
-            value: value.clone(),
-        };
-        let meta = envelope.meta(key);
-        let op = Op::Put {
-            value,
-            meta: meta.clone(),
-        };
-        shared.write_behind(key, op, envelope).await?;
+    async fn put_behind_overwrite(&self, key: &Key, envelope: Envelope) -> Result<Meta> {
+        let (op, meta) = put_op(key, envelope.clone());
+        self.shared.write_behind(key, op, envelope).await?;
         Ok(meta)
     }
 
+    /// A conditional write-behind put (overwrites take `put_behind_overwrite`).
     async fn put_write_behind(&self, key: &Key, value: Bytes, mode: PutMode) -> Result<Meta> {
         let shared = &self.shared;
-        if mode == PutMode::Overwrite {
-            return self.put_behind_overwrite(key, value).await;
-        }
         // Conditional: the backend decides, after this key's earlier writes reach it.
         shared.drain_key(key).await?;
         let mode = match mode {
@@ -298,7 +277,8 @@ impl Store for TieredStore {
         if policy == WritePolicy::WriteBehind && mode == PutMode::Overwrite {
             // The hot path: with a cache frontend it completes without suspending, and
             // everything else is boxed so this future stays small.
-            return match self.shared.write_behind_now(key, value) {
+            let envelope = self.shared.new_write(value);
+            return match self.shared.write_behind_now(key, envelope) {
                 Fast::Done(meta) => Ok(meta),
                 Fast::Queue(op, record, meta) => {
                     // `Fast::Queue` only comes from a store that has a queue.
@@ -307,7 +287,7 @@ impl Store for TieredStore {
                     }
                     Ok(meta)
                 }
-                Fast::No(value) => Box::pin(self.put_behind_overwrite(key, value)).await,
+                Fast::No(envelope) => Box::pin(self.put_behind_overwrite(key, envelope)).await,
             };
         }
         match policy {
