@@ -1,6 +1,5 @@
 //! `CacheStore`: a bounded in-memory store that evicts (moka, weighed by bytes).
 
-use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
@@ -56,10 +55,32 @@ struct Record {
     tag: Option<Tag>,
 }
 
-/// Data a wrapper attaches to one cached write, handed back by [`CacheStore::get_tagged`].
-pub type Tag = Arc<dyn Any + Send + Sync>;
+/// What a wrapper attaches to one cached write, handed back by [`CacheStore::get_tagged`]:
+/// flag bits of its own and an optional second version (a tiered store keeps its backend's
+/// version here). Held inline, so a hit on an entry whose tag has no version copies a
+/// word rather than touching a shared reference count.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tag {
+    /// The wrapper's flags; the cache never reads them.
+    pub flags: u32,
+    /// A version the wrapper keeps beside the shown one.
+    pub version: Option<Version>,
+}
 
 impl Record {
+    /// The record as an entry, moving its parts rather than cloning them.
+    fn into_entry(self, key: &Key) -> Entry {
+        Entry {
+            meta: Meta {
+                key: key.clone(),
+                size: self.value.len() as u64,
+                version: self.shown,
+                last_modified: self.modified,
+            },
+            value: self.value,
+        }
+    }
+
     fn meta(&self, key: &Key) -> Meta {
         Meta {
             key: key.clone(),
@@ -112,7 +133,7 @@ impl CacheStore {
         version: Version,
         modified: SystemTime,
         tag: Tag,
-    ) -> Meta {
+    ) {
         let _guard = self.inner.stripe(key);
         let record = Record {
             value,
@@ -120,9 +141,7 @@ impl CacheStore {
             modified,
             tag: Some(tag),
         };
-        let meta = record.meta(key);
         self.inner.cache.insert(key.clone(), record);
-        meta
     }
 
     /// Replace the tag of the entry under `key` if its version is still `version`
@@ -145,12 +164,9 @@ impl CacheStore {
 
     /// The entry under `key` and the tag it was inserted with (if any).
     pub fn get_tagged(&self, key: &Key) -> Option<(Entry, Option<Tag>)> {
-        self.inner.cache.get(key).map(|r| {
-            let entry = Entry {
-                meta: r.meta(key),
-                value: r.value,
-            };
-            (entry, r.tag)
+        self.inner.cache.get(key).map(|mut r| {
+            let tag = r.tag.take();
+            (r.into_entry(key), tag)
         })
     }
 
@@ -237,10 +253,7 @@ impl Store for CacheStore {
     }
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
-        Ok(self.inner.cache.get(key).map(|r| Entry {
-            meta: r.meta(key),
-            value: r.value,
-        }))
+        Ok(self.inner.cache.get(key).map(|r| r.into_entry(key)))
     }
 
     async fn head(&self, key: &Key) -> Result<Option<Meta>> {

@@ -2,9 +2,10 @@
 //!
 //! Any `Store` can be a frontend: envelopes are then encoded into its values. A
 //! [`CacheStore`] frontend is used in typed mode instead: the value is cached as is, with
-//! the shown version and a small tag (backend version, tombstone) beside it, so a hit
-//! decodes nothing and allocates nothing, and marking a drained write clean is a field
-//! update rather than a second insert.
+//! the shown version and a small inline tag (flags, and the backend version when it is not
+//! the shown one) beside it, so a hit decodes nothing, allocates nothing and touches no
+//! shared reference count, and marking a drained write clean swaps the tag rather
+//! than re-encoding the value.
 
 use std::sync::Arc;
 
@@ -18,51 +19,55 @@ pub(crate) struct Front {
     /// The frontend through the `Store` trait (also in typed mode: flush, capabilities).
     pub store: Arc<dyn Store>,
     cache: Option<CacheStore>,
-    /// The tag of every write-behind put not yet drained, shared: the put path allocates
-    /// nothing for it, and the drainer re-tags the entry once the backend has it.
-    dirty: Tag,
 }
 
-/// What the typed mode keeps beside a cached value (immutable; replaced, not changed).
-#[derive(Debug)]
-struct Side {
-    backend: Option<Version>,
-    tombstone: bool,
+// The typed mode's tag flags. The common cases carry no version of their own, so reading
+// or writing them touches no reference count: a write not yet in the backend (`DIRTY`),
+// and a copy whose backend version is the shown one (`SAME`: every write-through write
+// and fill).
+const TOMBSTONE: u32 = 1;
+const DIRTY: u32 = 2;
+const SAME: u32 = 4;
+
+fn tag(envelope: &Envelope) -> Tag {
+    let tombstone = if envelope.tombstone { TOMBSTONE } else { 0 };
+    match &envelope.backend {
+        None => Tag {
+            flags: DIRTY | tombstone,
+            version: None,
+        },
+        Some(backend) if *backend == envelope.shown => Tag {
+            flags: SAME | tombstone,
+            version: None,
+        },
+        Some(backend) => Tag {
+            flags: tombstone,
+            version: Some(backend.clone()),
+        },
+    }
 }
 
-fn side(tag: &Option<Tag>) -> Option<&Side> {
-    tag.as_ref()?.downcast_ref::<Side>()
+/// The backend version a tag records for a copy shown as `shown`.
+fn backend(tag: Tag, shown: &Version) -> Option<Version> {
+    if tag.flags & DIRTY != 0 {
+        None
+    } else if tag.flags & SAME != 0 {
+        Some(shown.clone())
+    } else {
+        tag.version
+    }
 }
 
 impl Front {
     pub fn new(store: Arc<dyn Store>, cache: Option<CacheStore>) -> Self {
-        let dirty: Tag = Arc::new(Side {
-            backend: None,
-            tombstone: false,
-        });
-        Front {
-            store,
-            cache,
-            dirty,
-        }
-    }
-
-    fn tag(&self, envelope: &Envelope) -> Tag {
-        if envelope.backend.is_none() && !envelope.tombstone {
-            return self.dirty.clone();
-        }
-        Arc::new(Side {
-            backend: envelope.backend.clone(),
-            tombstone: envelope.tombstone,
-        })
+        Front { store, cache }
     }
 
     /// In typed mode, answer a read now: `Some(Some(entry))` a hit, `Some(None)` a
     /// tombstone hit. `None` if not in typed mode or the cache has nothing usable.
     pub fn hit_now(&self, key: &Key) -> Option<Option<Entry>> {
         let (entry, tag) = self.cache.as_ref()?.get_tagged(key)?;
-        let side = side(&tag)?;
-        Some((!side.tombstone).then_some(entry))
+        Some((tag?.flags & TOMBSTONE == 0).then_some(entry))
     }
 
     /// The frontend's copy of `key`, if usable.
@@ -71,15 +76,15 @@ impl Front {
             let Some((entry, tag)) = cache.get_tagged(key) else {
                 return Ok(None);
             };
-            let Some(side) = side(&tag) else {
+            let Some(tag) = tag else {
                 return Ok(None); // written through the trait by someone else
             };
-            let backend = side.backend.clone();
+            let tombstone = tag.flags & TOMBSTONE != 0;
             return Ok(Some(Envelope {
+                backend: backend(tag, &entry.meta.version),
                 shown: entry.meta.version,
-                backend,
                 modified: entry.meta.last_modified,
-                tombstone: side.tombstone,
+                tombstone,
                 value: entry.value,
             }));
         }
@@ -98,14 +103,14 @@ impl Front {
     /// In typed mode, store a copy now (see [`Front::write`]); `None` otherwise.
     pub fn write_now(&self, key: &Key, envelope: &Envelope) -> Option<Version> {
         let cache = self.cache.as_ref()?;
-        let meta = cache.insert_tagged(
+        cache.insert_tagged(
             key,
             envelope.value.clone(),
             envelope.shown.clone(),
             envelope.modified,
-            self.tag(envelope),
+            tag(envelope),
         );
-        Some(meta.version)
+        Some(envelope.shown.clone())
     }
 
     /// Store a copy; returns the frontend's version of the record (to mark it clean later).
@@ -125,7 +130,7 @@ impl Front {
     pub async fn mark_clean(&self, key: &Key, record: &Version, clean: &Envelope) -> Result<()> {
         if let Some(cache) = &self.cache {
             // A newer write replaced the record: it stays as it is.
-            cache.retag_if(key, record, self.tag(clean));
+            cache.retag_if(key, record, tag(clean));
             return Ok(());
         }
         match self
