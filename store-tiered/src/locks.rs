@@ -20,14 +20,16 @@ const STRIPES: usize = 1024;
 #[derive(Debug)]
 pub(crate) struct KeyLocks {
     stripes: Box<[Mutex<()>]>,
-    hasher: std::collections::hash_map::RandomState,
+    /// foldhash, not SipHash: every write hashes its key here, and a colliding stripe
+    /// only costs waiting, never correctness.
+    hasher: foldhash::fast::RandomState,
 }
 
 impl Default for KeyLocks {
     fn default() -> Self {
         KeyLocks {
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
-            hasher: std::collections::hash_map::RandomState::new(),
+            hasher: foldhash::fast::RandomState::default(),
         }
     }
 }

@@ -5,7 +5,7 @@
 //! drainer in the order they first became pending. The number of pending keys is bounded:
 //! a write that would exceed it waits (backpressure) instead of being dropped.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -53,13 +53,25 @@ pub(crate) enum Claim {
     Claimed(Job),
 }
 
+/// One `flush` in progress: it waits for every write up to `seq`.
+#[derive(Debug)]
+struct Mark {
+    id: u64,
+    seq: u64,
+    /// Entries still holding a write up to `seq`. Every entry pending when the flush
+    /// began holds one, and later entries never do, so the flush starts from the map's
+    /// size and counts down as entries move past `seq`: pushes pay nothing for flushes.
+    waiting: usize,
+}
+
 #[derive(Debug, Default)]
 struct State {
-    entries: HashMap<Key, Pending>,
+    /// A fast keyed hasher (foldhash, randomly seeded per map): a write-behind put hashes
+    /// its key here on the hot path, where SipHash cost more than the map work itself.
+    entries: HashMap<Key, Box<Pending>, foldhash::fast::RandomState>,
     order: VecDeque<Key>,
-    /// Every entry's `oldest`, counted: `flush` asks for the smallest without scanning
-    /// the whole map on every drained write.
-    oldest: BTreeMap<u64, u32>,
+    marks: Vec<Mark>,
+    next_mark: u64,
     next_seq: u64,
     error_epoch: u64,
     last_error: Option<(ErrorKind, String, bool)>,
@@ -82,7 +94,7 @@ impl Queue {
         let presize = capacity.min(1 << 14);
         Queue {
             state: Mutex::new(State {
-                entries: HashMap::with_capacity(presize),
+                entries: HashMap::with_capacity_and_hasher(presize, Default::default()),
                 order: VecDeque::with_capacity(presize),
                 next_seq: 1,
                 ..State::default()
@@ -124,16 +136,15 @@ impl Queue {
                     if !full {
                         state.entries.insert(
                             key.clone(),
-                            Pending {
+                            Box::new(Pending {
                                 op: op.take().unwrap_or(Op::Delete),
                                 frontend_version: frontend_version.take().flatten(),
                                 seq,
                                 oldest: seq,
                                 in_flight: false,
-                            },
+                            }),
                         );
                         state.order.push_back(key);
-                        state.add_oldest(seq);
                         state.next_seq += 1;
                         drop(state);
                         self.work.notify_one();
@@ -168,16 +179,15 @@ impl Queue {
         } else if state.entries.len() < self.capacity {
             state.entries.insert(
                 key.clone(),
-                Pending {
+                Box::new(Pending {
                     op,
                     frontend_version,
                     seq,
                     oldest: seq,
                     in_flight: false,
-                },
+                }),
             );
             state.order.push_back(key.clone());
-            state.add_oldest(seq);
         } else {
             return Err((op, frontend_version));
         }
@@ -230,14 +240,13 @@ impl Queue {
             let was = entry.oldest;
             if entry.seq == job.seq {
                 state.entries.remove(&job.key);
-                state.remove_oldest(was);
+                state.moved_past(was, u64::MAX);
             } else {
                 // A newer write arrived meanwhile: it goes to the back of the line.
                 entry.in_flight = false;
                 entry.oldest = job.seq + 1;
                 state.order.push_back(job.key.clone());
-                state.remove_oldest(was);
-                state.add_oldest(job.seq + 1);
+                state.moved_past(was, job.seq + 1);
                 drop(state);
                 self.work.notify_one();
             }
@@ -294,17 +303,30 @@ impl Queue {
         self.state().entries.len()
     }
 
-    /// The sequence number of the newest acknowledged write and the error epoch now.
-    pub fn mark(&self) -> (u64, u64) {
-        let state = self.state();
-        (state.next_seq - 1, state.error_epoch)
+    /// Start a flush: it waits for every write acknowledged until now. Poll it with
+    /// [`Queue::flushed`]; dropping it (done or abandoned) unregisters it.
+    pub fn mark(&self) -> FlushMark<'_> {
+        let mut state = self.state();
+        let id = state.next_mark;
+        state.next_mark += 1;
+        let mark = Mark {
+            id,
+            seq: state.next_seq - 1,
+            waiting: state.entries.len(),
+        };
+        state.marks.push(mark);
+        FlushMark {
+            queue: self,
+            id,
+            epoch: state.error_epoch,
+        }
     }
 
-    /// `Ok(true)` once every write up to `seq` is in the backend; an error if an attempt
-    /// failed after `epoch`.
-    pub fn flushed(&self, seq: u64, epoch: u64) -> Result<bool, Error> {
+    /// `Ok(true)` once every write up to the mark is in the backend; an error if an
+    /// attempt failed after the mark was taken.
+    pub fn flushed(&self, mark: &FlushMark<'_>) -> Result<bool, Error> {
         let state = self.state();
-        if state.error_epoch > epoch
+        if state.error_epoch > mark.epoch
             && let Some((kind, message, retryable)) = &state.last_error
         {
             return Err(Error::new(
@@ -314,10 +336,10 @@ impl Queue {
             .with_retryable(*retryable));
         }
         Ok(state
-            .oldest
-            .keys()
-            .next()
-            .is_none_or(|&oldest| oldest > seq))
+            .marks
+            .iter()
+            .find(|m| m.id == mark.id)
+            .is_none_or(|m| m.waiting == 0))
     }
 
     /// Whether nothing is pending.
@@ -327,17 +349,28 @@ impl Queue {
 }
 
 impl State {
-    fn add_oldest(&mut self, seq: u64) {
-        *self.oldest.entry(seq).or_insert(0) += 1;
-    }
-
-    fn remove_oldest(&mut self, seq: u64) {
-        if let Some(count) = self.oldest.get_mut(&seq) {
-            *count -= 1;
-            if *count == 0 {
-                self.oldest.remove(&seq);
+    /// An entry's oldest pending write moved from `was` to `now` (`u64::MAX`: removed):
+    /// flushes waiting for a write in between no longer wait for this entry.
+    fn moved_past(&mut self, was: u64, now: u64) {
+        for mark in &mut self.marks {
+            if was <= mark.seq && mark.seq < now {
+                mark.waiting = mark.waiting.saturating_sub(1);
             }
         }
+    }
+}
+
+/// A flush in progress (see [`Queue::mark`]).
+pub(crate) struct FlushMark<'a> {
+    queue: &'a Queue,
+    id: u64,
+    /// The error epoch when the flush began: later failures are reported to it.
+    epoch: u64,
+}
+
+impl Drop for FlushMark<'_> {
+    fn drop(&mut self) {
+        self.queue.state().marks.retain(|m| m.id != self.id);
     }
 }
 
@@ -376,21 +409,26 @@ mod tests {
         let first = queue.take_next().unwrap();
         assert!(queue.try_push(&key, put("b"), None).is_ok()); // seq 2, coalesced
         assert!(queue.try_push(&other, put("c"), None).is_ok()); // seq 3
-        let (seq, epoch) = queue.mark();
-        assert_eq!(seq, 3);
-        assert!(!queue.flushed(1, epoch).unwrap());
+        let upto_3 = queue.mark();
+        assert!(!queue.flushed(&upto_3).unwrap());
         queue.complete(&first);
         // seq 1 is in the backend; seq 2 (same key) and 3 are not.
-        assert!(queue.flushed(1, epoch).unwrap());
-        assert!(!queue.flushed(2, epoch).unwrap());
+        assert!(!queue.flushed(&upto_3).unwrap());
         let other_job = queue.take_next().unwrap();
         assert_eq!(other_job.key, other);
         queue.complete(&other_job);
-        assert!(!queue.flushed(3, epoch).unwrap(), "seq 2 is still pending");
+        assert!(!queue.flushed(&upto_3).unwrap(), "seq 2 is still pending");
+        // A write after the mark: the flush does not wait for it.
+        assert!(queue.try_push(&other, put("d"), None).is_ok()); // seq 4
         let second = queue.take_next().unwrap();
         assert_eq!(second.seq, 2);
         queue.complete(&second);
-        assert!(queue.flushed(3, epoch).unwrap());
-        assert!(queue.is_empty());
+        assert!(queue.flushed(&upto_3).unwrap());
+        assert!(!queue.is_empty(), "seq 4 is still pending");
+        drop(upto_3);
+        assert!(
+            queue.state().marks.is_empty(),
+            "a dropped flush unregisters"
+        );
     }
 }

@@ -325,12 +325,12 @@ impl Store for TieredStore {
     async fn flush(&self) -> Result<()> {
         let shared = &self.shared;
         if let Some(queue) = &shared.queue {
-            let (seq, epoch) = queue.mark();
+            let mark = queue.mark();
             loop {
                 let changed = queue.changed.notified();
                 tokio::pin!(changed);
                 changed.as_mut().enable();
-                if queue.flushed(seq, epoch)? {
+                if queue.flushed(&mark)? {
                     break;
                 }
                 changed.await;
