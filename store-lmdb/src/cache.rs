@@ -7,7 +7,10 @@
 //! after each commit), so a slow reader cannot put back a value a newer write replaced.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher;
 use std::sync::{Mutex, MutexGuard};
+
+use foldhash::fast::RandomState;
 
 use store_core::{Entry, Key, Meta};
 
@@ -17,18 +20,46 @@ const OVERHEAD: usize = 96;
 
 pub(crate) struct ValueCache {
     shards: Vec<Mutex<Shard>>,
+    /// One keyed hasher for shard choice and every shard's map (foldhash: the writer
+    /// thread hashes each written key here, where SipHash showed up in profiles).
+    hasher: RandomState,
     shard_budget: usize,
     /// Values larger than this are never cached (one huge value must not flush the rest).
     max_entry: usize,
 }
 
-#[derive(Default)]
 struct Shard {
-    map: HashMap<Key, Entry>,
-    /// Insertion order for FIFO eviction; may hold keys since removed or re-inserted.
-    order: VecDeque<Key>,
+    /// Each entry with the stamp of its slot in `order`.
+    map: HashMap<Key, (Entry, u64), RandomState>,
+    /// Insertion order for FIFO eviction. A slot whose stamp is not its key's current one
+    /// (the key was removed, or removed and inserted again) is stale and skipped; an
+    /// overwrite keeps the key's slot, so a hot key never piles up slots.
+    order: VecDeque<(Key, u64)>,
+    next_stamp: u64,
     bytes: usize,
     generation: u64,
+}
+
+impl Shard {
+    fn new(hasher: RandomState) -> Self {
+        Shard {
+            map: HashMap::with_hasher(hasher),
+            order: VecDeque::new(),
+            next_stamp: 0,
+            bytes: 0,
+            generation: 0,
+        }
+    }
+
+    fn is_current(&self, key: &Key, stamp: u64) -> bool {
+        self.map.get(key).is_some_and(|(_, s)| *s == stamp)
+    }
+
+    fn remove(&mut self, key: &Key) {
+        if let Some((old, _)) = self.map.remove(key) {
+            self.bytes -= cost(key, &old);
+        }
+    }
 }
 
 /// A shard's generation, read before a miss's read transaction begins.
@@ -47,8 +78,12 @@ impl ValueCache {
     pub(crate) fn new(budget: u64) -> Self {
         let budget = usize::try_from(budget).unwrap_or(usize::MAX);
         let shard_budget = budget / SHARDS;
+        let hasher = RandomState::default();
         ValueCache {
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(Shard::new(hasher.clone())))
+                .collect(),
+            hasher,
             shard_budget,
             max_entry: shard_budget / 4,
         }
@@ -59,13 +94,9 @@ impl ValueCache {
     }
 
     fn shard_of(&self, key: &Key) -> usize {
-        use std::hash::{BuildHasher, Hasher};
-        // A fixed hasher: the shard only spreads lock contention.
-        let mut h =
-            std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
-                .build_hasher();
-        h.write(key.as_str().as_bytes());
-        (h.finish() as usize) % SHARDS
+        // The map hashes with the same hasher; the high bits pick the shard, so keys in a
+        // shard still differ in the bits its map uses.
+        ((self.hasher.hash_one(key) >> 32) as usize) % SHARDS
     }
 
     fn lock(&self, shard: usize) -> MutexGuard<'_, Shard> {
@@ -78,7 +109,10 @@ impl ValueCache {
         if !self.enabled() {
             return None;
         }
-        self.lock(self.shard_of(key)).map.get(key).cloned()
+        self.lock(self.shard_of(key))
+            .map
+            .get(key)
+            .map(|(entry, _)| entry.clone())
     }
 
     pub(crate) fn head(&self, key: &Key) -> Option<Meta> {
@@ -88,7 +122,7 @@ impl ValueCache {
         self.lock(self.shard_of(key))
             .map
             .get(key)
-            .map(|e| e.meta.clone())
+            .map(|(entry, _)| entry.meta.clone())
     }
 
     /// Taken before a miss's read transaction begins.
@@ -121,37 +155,38 @@ impl ValueCache {
         }
         let mut shard = self.lock(self.shard_of(key));
         shard.generation += 1;
-        if let Some(old) = shard.map.remove(key) {
-            shard.bytes -= cost(key, &old);
-        }
-        if let Some(entry) = entry
-            && entry.value.len() <= self.max_entry
-        {
-            self.insert_locked(&mut shard, entry);
+        match entry {
+            Some(entry) if entry.value.len() <= self.max_entry => {
+                self.insert_locked(&mut shard, entry)
+            }
+            _ => shard.remove(key),
         }
     }
 
     fn insert_locked(&self, shard: &mut Shard, entry: Entry) {
         let key = entry.meta.key.clone();
-        let added = cost(&key, &entry);
-        if let Some(old) = shard.map.insert(key.clone(), entry) {
+        shard.bytes += cost(&key, &entry);
+        if let Some((slot, _)) = shard.map.get_mut(&key) {
+            let old = std::mem::replace(slot, entry);
             shard.bytes -= cost(&key, &old);
         } else {
-            shard.order.push_back(key);
+            let stamp = shard.next_stamp;
+            shard.next_stamp += 1;
+            shard.map.insert(key.clone(), (entry, stamp));
+            shard.order.push_back((key, stamp));
         }
-        shard.bytes += added;
         while shard.bytes > self.shard_budget {
-            let Some(victim) = shard.order.pop_front() else {
+            let Some((victim, stamp)) = shard.order.pop_front() else {
                 break;
             };
-            if let Some(old) = shard.map.remove(&victim) {
-                shard.bytes -= cost(&victim, &old);
+            if shard.is_current(&victim, stamp) {
+                shard.remove(&victim);
             }
         }
-        // Keys removed by writes linger in `order`; rebuild it before it grows unbounded.
+        // Removed keys leave stale slots; drop them before they outnumber the live ones.
         if shard.order.len() > 2 * shard.map.len() + 64 {
             let Shard { map, order, .. } = shard;
-            order.retain(|k| map.contains_key(k));
+            order.retain(|(k, s)| map.get(k).is_some_and(|(_, current)| current == s));
         }
     }
 }
@@ -199,6 +234,37 @@ mod tests {
             assert!(shard.bytes <= cache.shard_budget);
             assert!(shard.order.len() <= 2 * shard.map.len() + 64);
         }
+    }
+
+    #[test]
+    fn overwriting_a_hot_key_keeps_one_slot() {
+        let cache = ValueCache::new(1 << 20);
+        let k = Key::new("hot").unwrap();
+        for version in 0..10_000 {
+            cache.written(&k, Some(entry("hot", b"v", version)));
+        }
+        let shard = cache.lock(cache.shard_of(&k));
+        assert_eq!(shard.map.len(), 1);
+        assert_eq!(
+            shard.order.len(),
+            1,
+            "an overwrite must not add an eviction slot"
+        );
+        assert_eq!(shard.bytes, cost(&k, &shard.map[&k].0));
+    }
+
+    #[test]
+    fn removed_and_reinserted_keys_leave_no_stale_slots_behind() {
+        let cache = ValueCache::new(1 << 20);
+        let k = Key::new("k").unwrap();
+        for version in 0..10_000 {
+            cache.written(&k, Some(entry("k", b"v", version)));
+            cache.written(&k, None);
+        }
+        cache.written(&k, Some(entry("k", b"v", 1)));
+        let shard = cache.lock(cache.shard_of(&k));
+        assert!(shard.order.len() <= 2 * shard.map.len() + 64);
+        assert_eq!(shard.map.len(), 1);
     }
 
     #[test]
