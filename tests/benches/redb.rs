@@ -430,10 +430,19 @@ fn main() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
+    // `REDB_BENCH=reads` (or group, million) runs one section, for profiling.
+    let only = std::env::var("REDB_BENCH").ok();
+    let run = |name: &str| only.as_deref().is_none_or(|o| o == name);
     rt.block_on(async {
-        section_trait_vs_raw(dir.path()).await;
-        section_group_commit(dir.path()).await;
-        section_million(dir.path()).await;
+        if run("reads") {
+            section_trait_vs_raw(dir.path()).await;
+        }
+        if run("group") {
+            section_group_commit(dir.path()).await;
+        }
+        if run("million") {
+            section_million(dir.path()).await;
+        }
     });
     println!("\ntotal {:.0} s", started.elapsed().as_secs_f64());
 }
