@@ -34,11 +34,8 @@ pub(crate) async fn run(weak: Weak<Shared>, work: Arc<Notify>) {
             return;
         };
         let limit = shared.options.drain_concurrency.max(1);
-        while running.len() < limit {
-            match queue.take_next() {
-                Some(job) => running.push(drain_until_done(shared.clone(), job)),
-                None => break,
-            }
+        for job in queue.take_up_to(limit.saturating_sub(running.len())) {
+            running.push(drain_until_done(shared.clone(), job));
         }
         if running.is_empty() {
             if shared.closed.load(Ordering::Acquire) && queue.is_empty() {
@@ -88,15 +85,19 @@ async fn drain_until_done(shared: Arc<Shared>, mut job: Job) {
 /// Write one job to the backend, then mark its journal record in the frontend clean.
 pub(crate) async fn apply(shared: &Shared, job: &Job) -> Result<()> {
     let envelope = match &job.op {
-        Op::Put { value, meta } => {
+        Op::Put {
+            value,
+            version,
+            modified,
+        } => {
             let written = shared
                 .backend
                 .put(&job.key, value.clone(), PutMode::Overwrite)
                 .await?;
             Envelope {
-                shown: meta.version.clone(),
+                shown: version.clone(),
                 backend: Some(written.version),
-                modified: meta.last_modified,
+                modified: *modified,
                 tombstone: false,
                 value: value.clone(),
             }

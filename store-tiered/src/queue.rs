@@ -5,8 +5,10 @@
 //! drainer in the order they first became pending. The number of pending keys is bounded:
 //! a write that would exceed it waits (backpressure) instead of being dropped.
 
+use std::collections::hash_map::Entry as Slot;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use store_core::{Error, ErrorKind, Key, ListOptions, Meta, Version};
@@ -15,10 +17,34 @@ use tokio::sync::Notify;
 /// A write the backend has not seen yet.
 #[derive(Clone, Debug)]
 pub(crate) enum Op {
-    /// Put this value; `meta` is what the caller was told.
-    Put { value: Bytes, meta: Meta },
+    /// Put this value; `version` and `modified` are what the caller was told. (Not a whole
+    /// `Meta`: the key and size are known already, and a smaller entry is a cheaper push.)
+    Put {
+        value: Bytes,
+        version: Version,
+        modified: SystemTime,
+    },
     /// Delete the key.
     Delete,
+}
+
+impl Op {
+    /// The metadata the caller was told for a put; `None` for a delete.
+    pub fn meta(&self, key: &Key) -> Option<Meta> {
+        match self {
+            Op::Put {
+                value,
+                version,
+                modified,
+            } => Some(Meta {
+                key: key.clone(),
+                size: value.len() as u64,
+                version: version.clone(),
+                last_modified: *modified,
+            }),
+            Op::Delete => None,
+        }
+    }
 }
 
 /// One unit of drain work: a key's latest write and the sequence number it had.
@@ -170,45 +196,59 @@ impl Queue {
         op: Op,
         frontend_version: Option<Version>,
     ) -> Result<(), (Op, Option<Version>)> {
-        let mut state = self.state();
+        let mut guard = self.state();
+        let state = &mut *guard;
         let seq = state.next_seq;
-        if let Some(entry) = state.entries.get_mut(key) {
-            entry.op = op;
-            entry.frontend_version = frontend_version;
-            entry.seq = seq;
-        } else if state.entries.len() < self.capacity {
-            state.entries.insert(
-                key.clone(),
-                Box::new(Pending {
+        let room = state.entries.len() < self.capacity;
+        // One hash and one probe whether the key is new or coalesces.
+        match state.entries.entry(key.clone()) {
+            Slot::Occupied(mut slot) => {
+                let entry = slot.get_mut();
+                entry.op = op;
+                entry.frontend_version = frontend_version;
+                entry.seq = seq;
+            }
+            Slot::Vacant(slot) if room => {
+                slot.insert(Box::new(Pending {
                     op,
                     frontend_version,
                     seq,
                     oldest: seq,
                     in_flight: false,
-                }),
-            );
-            state.order.push_back(key.clone());
-        } else {
-            return Err((op, frontend_version));
+                }));
+                state.order.push_back(key.clone());
+            }
+            Slot::Vacant(_) => return Err((op, frontend_version)),
         }
         state.next_seq += 1;
-        drop(state);
+        drop(guard);
         self.work.notify_one();
         Ok(())
     }
 
     /// The next key for the drainer, marked in flight.
+    #[cfg(test)]
     pub fn take_next(&self) -> Option<Job> {
+        self.take_up_to(1).pop()
+    }
+
+    /// Up to `n` keys for the drainer, oldest first, marked in flight. One lock for the
+    /// lot: the drainer refills many slots at once, and every lock it takes is one the
+    /// writers pushing on another core may have to wait for.
+    pub fn take_up_to(&self, n: usize) -> Vec<Job> {
+        let mut jobs = Vec::new();
         let mut state = self.state();
-        while let Some(key) = state.order.pop_front() {
+        while jobs.len() < n
+            && let Some(key) = state.order.pop_front()
+        {
             if let Some(entry) = state.entries.get_mut(&key)
                 && !entry.in_flight
             {
                 entry.in_flight = true;
-                return Some(job(key, entry));
+                jobs.push(job(key, entry));
             }
         }
-        None
+        jobs
     }
 
     /// Claim `key`'s pending write for the caller (a conditional put must drain it first).
@@ -286,13 +326,7 @@ impl Queue {
             .entries
             .iter()
             .filter(|(key, _)| options.admits(key))
-            .map(|(key, entry)| {
-                let meta = match &entry.op {
-                    Op::Put { meta, .. } => Some(meta.clone()),
-                    Op::Delete => None,
-                };
-                (key.clone(), meta)
-            })
+            .map(|(key, entry)| (key.clone(), entry.op.meta(key)))
             .collect();
         out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         out
@@ -388,15 +422,10 @@ mod tests {
     use super::*;
 
     fn put(v: &'static str) -> Op {
-        let key = Key::new("k").unwrap();
         Op::Put {
             value: Bytes::from_static(v.as_bytes()),
-            meta: Meta {
-                key,
-                size: v.len() as u64,
-                version: Version::new(v),
-                last_modified: std::time::SystemTime::UNIX_EPOCH,
-            },
+            version: Version::new(v),
+            modified: SystemTime::UNIX_EPOCH,
         }
     }
 

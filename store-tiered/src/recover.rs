@@ -40,8 +40,9 @@ pub(crate) async fn requeue_journal(shared: &Shared) -> Result<u64> {
             Op::Delete
         } else {
             Op::Put {
-                meta: envelope.meta(&meta.key),
                 value: envelope.value,
+                version: envelope.shown,
+                modified: envelope.modified,
             }
         };
         queue.push(meta.key, op, Some(record)).await;

@@ -51,7 +51,8 @@ pub(crate) fn put_op(key: &Key, envelope: Envelope) -> (Op, Meta) {
     let meta = envelope.meta(key);
     let op = Op::Put {
         value: envelope.value,
-        meta: meta.clone(),
+        version: envelope.shown,
+        modified: envelope.modified,
     };
     (op, meta)
 }
@@ -180,8 +181,10 @@ impl Shared {
 
     /// The pending write-behind write for `key`, as an answer to a read.
     pub fn pending(&self, key: &Key) -> Option<Option<Entry>> {
-        match self.queue.as_ref()?.lookup(key)? {
-            Op::Put { value, meta } => Some(Some(Entry { value, meta })),
+        let op = self.queue.as_ref()?.lookup(key)?;
+        let meta = op.meta(key);
+        match op {
+            Op::Put { value, .. } => Some(meta.map(|meta| Entry { value, meta })),
             Op::Delete => Some(None),
         }
     }
