@@ -1,10 +1,10 @@
 //! Versions, metadata, put modes and listing options.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use smol_str::SmolStr;
 
 use crate::key::{Key, Prefix};
 
@@ -12,39 +12,35 @@ use crate::key::{Key, Prefix};
 ///
 /// Compare versions only for equality, and only versions of the same key from the same
 /// store; their text is backend-specific (a counter, an ETag, ...).
-///
-/// Tokens of up to 23 bytes (counters, the tiered store's write-behind versions) are held
-/// inline, longer ones (S3 ETags) in a shared string: making a version is on every write's
-/// path, and an allocation there cost as much as the rest of a cached write's bookkeeping.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Version(SmolStr);
+pub struct Version(Arc<str>);
 
 impl Version {
     /// Wrap a backend's version token.
     pub fn new(token: impl AsRef<str>) -> Self {
-        Version(SmolStr::new(token.as_ref()))
+        Version(Arc::from(token.as_ref()))
     }
 
     /// A version from a monotonically increasing counter.
     pub fn from_u64(n: u64) -> Self {
-        Version(smol_str::format_smolstr!("{n}"))
+        Version::new(n.to_string())
     }
 
     /// The token as text.
     pub fn as_str(&self) -> &str {
-        self.0.as_str()
+        &self.0
     }
 }
 
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
+        f.pad(&self.0)
     }
 }
 
 impl fmt::Debug for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Version({})", self.as_str())
+        write!(f, "Version({})", &*self.0)
     }
 }
 
