@@ -122,16 +122,41 @@ impl<F: Fs> Engine<F> {
     /// The value and metadata at `key`, verified against its checksums.
     pub fn get(&self, key: &Key) -> Result<Option<Entry>> {
         let loc = layout::locate(&self.root, key);
-        let bytes = match self.fs.read(&loc.file) {
+        self.entry_from(key, &loc.file, self.fs.read(&loc.file))
+    }
+
+    /// [`Engine::get`] if it needs no disk I/O (the file is in the page cache); `None`
+    /// if it would, to be retried with `get` on the blocking pool.
+    pub fn get_nowait(&self, key: &Key) -> Option<Result<Option<Entry>>> {
+        let loc = layout::locate(&self.root, key);
+        let read = self.fs.read_nowait(&loc.file, None)?;
+        Some(self.entry_from(key, &loc.file, read.map(|(bytes, _)| bytes)))
+    }
+
+    /// [`Engine::head`] if it needs no disk I/O; `None` if it would.
+    pub fn head_nowait(&self, key: &Key) -> Option<Result<Option<Meta>>> {
+        let loc = layout::locate(&self.root, key);
+        let read = self.fs.read_nowait(&loc.file, Some(format::MAX_HEADER))?;
+        let header = self.header_from(key, &loc.file, read);
+        Some(header.map(|header| header.map(|header| meta(key.clone(), &header))))
+    }
+
+    /// Decode and verify a whole value file as read (or not) from `path`.
+    fn entry_from(
+        &self,
+        key: &Key,
+        path: &Path,
+        read: io::Result<Vec<u8>>,
+    ) -> Result<Option<Entry>> {
+        let bytes = match read {
             Ok(bytes) => bytes,
             Err(e) if is_absent(&e) => return Ok(None),
-            Err(e) => return Err(io_error(key, "reading", &loc.file, e)),
+            Err(e) => return Err(io_error(key, "reading", path, e)),
         };
-        let header = self.check_header(key, &loc.file, &bytes)?;
-        format::check_len(&header, bytes.len() as u64)
-            .map_err(|why| corrupted(key, &loc.file, &why))?;
+        let header = self.check_header(key, path, &bytes)?;
+        format::check_len(&header, bytes.len() as u64).map_err(|why| corrupted(key, path, &why))?;
         let value = Bytes::from(bytes).slice(header.len..);
-        format::check_value(&header, &value).map_err(|why| corrupted(key, &loc.file, &why))?;
+        format::check_value(&header, &value).map_err(|why| corrupted(key, path, &why))?;
         Ok(Some(Entry {
             value,
             meta: meta(key.clone(), &header),
@@ -149,7 +174,17 @@ impl<F: Fs> Engine<F> {
 
     /// The verified header of the value file at `path`, if there is one.
     pub fn read_header(&self, key: &Key, path: &Path) -> Result<Option<Header>> {
-        let (bytes, len) = match self.fs.read_head(path, format::MAX_HEADER) {
+        self.header_from(key, path, self.fs.read_head(path, format::MAX_HEADER))
+    }
+
+    /// Decode and verify a header as read (or not) from `path`, with the file's length.
+    fn header_from(
+        &self,
+        key: &Key,
+        path: &Path,
+        read: io::Result<(Vec<u8>, u64)>,
+    ) -> Result<Option<Header>> {
+        let (bytes, len) = match read {
             Ok(read) => read,
             Err(e) if is_absent(&e) => return Ok(None),
             Err(e) => return Err(io_error(key, "reading", path, e)),

@@ -41,6 +41,12 @@ pub(crate) trait Fs: Send + Sync + 'static {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
     /// Up to `max` leading bytes of the file, and its length.
     fn read_head(&self, path: &Path, max: usize) -> io::Result<(Vec<u8>, u64)>;
+    /// Up to `max` leading bytes (all if `None`) and the length, only if reading them
+    /// needs no disk I/O (see `nowait.rs`); `None` means "use the blocking calls".
+    fn read_nowait(&self, path: &Path, max: Option<usize>) -> Option<io::Result<(Vec<u8>, u64)>> {
+        let _ = (path, max);
+        None
+    }
     /// Whether a file or directory exists at `path`.
     fn exists(&self, path: &Path) -> io::Result<bool>;
     /// The entries of a directory, unsorted.
@@ -110,6 +116,11 @@ impl Fs for RealFs {
         }
         buf.truncate(filled);
         Ok((buf, len))
+    }
+
+    #[cfg(target_os = "linux")]
+    fn read_nowait(&self, path: &Path, max: Option<usize>) -> Option<io::Result<(Vec<u8>, u64)>> {
+        crate::nowait::read(path, max)
     }
 
     fn exists(&self, path: &Path) -> io::Result<bool> {

@@ -201,11 +201,18 @@ impl Store for FileStore {
     }
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
+        // In the page cache: answered here, without the blocking pool (see `nowait.rs`).
+        if let Some(answer) = self.inner.engine.get_nowait(key) {
+            return answer;
+        }
         let key = key.clone();
         self.blocking(move |engine| engine.get(&key)).await
     }
 
     async fn head(&self, key: &Key) -> Result<Option<Meta>> {
+        if let Some(answer) = self.inner.engine.head_nowait(key) {
+            return answer;
+        }
         let key = key.clone();
         self.blocking(move |engine| engine.head(&key)).await
     }
