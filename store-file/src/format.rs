@@ -17,6 +17,14 @@ const MAGIC: &[u8; 4] = b"STRF";
 const FORMAT: u8 = 1;
 const FIXED: usize = 4 + 1 + 1 + 2 + 8 + 4 + 16 + 8;
 
+/// CRC32C (Castagnoli, "CRC-32/ISCSI"). crc-fast folds with carry-less multiplies
+/// (AVX-512/PCLMULQDQ, NEON) where the `crc32c` crate runs the CRC32 instruction: 0.6 us
+/// instead of 2.6 us for 64 KiB here, which is most of a cached 64 KiB `get`. Same values.
+fn crc32c(bytes: &[u8]) -> u32 {
+    // The algorithm's width is 32 bits: the u64 never holds more.
+    crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32Iscsi, bytes) as u32
+}
+
 /// The longest header there is; reading this many bytes always covers the header.
 pub(crate) const MAX_HEADER: usize = FIXED + MAX_KEY_LEN + 4;
 
@@ -57,11 +65,11 @@ pub(crate) fn encode(key: &Key, value: &[u8], version: u128, modified: SystemTim
     // Keys are at most MAX_KEY_LEN (1024) bytes, so the length fits.
     out.extend_from_slice(&(key.len() as u16).to_le_bytes());
     out.extend_from_slice(&(value.len() as u64).to_le_bytes());
-    out.extend_from_slice(&crc32c::crc32c(value).to_le_bytes());
+    out.extend_from_slice(&crc32c(value).to_le_bytes());
     out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&nanos.to_le_bytes());
     out.extend_from_slice(key);
-    let crc = crc32c::crc32c(&out);
+    let crc = crc32c(&out);
     out.extend_from_slice(&crc.to_le_bytes());
     out
 }
@@ -87,7 +95,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Header, String> {
         return Err(format!("header cut short (key length {key_len})"));
     }
     let stored = u32::from_le_bytes(take(&bytes[len - 4..]));
-    if crc32c::crc32c(&bytes[..len - 4]) != stored {
+    if crc32c(&bytes[..len - 4]) != stored {
         return Err("header checksum mismatch".into());
     }
     let key = std::str::from_utf8(&bytes[FIXED..FIXED + key_len])
@@ -124,7 +132,7 @@ pub(crate) fn check_len(header: &Header, file_len: u64) -> Result<(), String> {
 
 /// Check the value's checksum.
 pub(crate) fn check_value(header: &Header, value: &[u8]) -> Result<(), String> {
-    if crc32c::crc32c(value) != header.value_crc {
+    if crc32c(value) != header.value_crc {
         return Err("value checksum mismatch".into());
     }
     Ok(())
@@ -133,6 +141,13 @@ pub(crate) fn check_value(header: &Header, value: &[u8]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checksum_is_crc32c() {
+        // The standard check value of CRC-32C: files written by any build stay readable.
+        assert_eq!(crc32c(b"123456789"), 0xE306_9283);
+        assert_eq!(crc32c(b""), 0);
+    }
 
     #[test]
     fn round_trip_and_every_bit_flip_is_caught() {
