@@ -135,55 +135,24 @@ impl Queue {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queue a write, waiting while the queue is full. Returns its sequence number.
-    pub async fn push(&self, key: Key, op: Op, frontend_version: Option<Version>) -> u64 {
-        let mut op = Some(op);
-        let mut frontend_version = Some(frontend_version);
+    /// Queue a write, waiting while the queue is full.
+    pub async fn push(&self, key: &Key, op: Op, frontend_version: Option<Version>) {
+        let mut write = (op, frontend_version);
         loop {
             // Register for wake-ups only when the queue is full: registering costs more
             // than the rest of a push.
+            write = match self.try_push(key, write.0, write.1) {
+                Ok(()) => return,
+                Err(write) => write,
+            };
             let changed = self.changed.notified();
             tokio::pin!(changed);
-            let mut registered = false;
-            loop {
-                {
-                    let mut state = self.state();
-                    let seq = state.next_seq;
-                    let full = state.entries.len() >= self.capacity;
-                    if let Some(entry) = state.entries.get_mut(&key) {
-                        entry.op = op.take().unwrap_or(Op::Delete);
-                        entry.frontend_version = frontend_version.take().flatten();
-                        entry.seq = seq;
-                        state.next_seq += 1;
-                        drop(state);
-                        self.work.notify_one();
-                        return seq;
-                    }
-                    if !full {
-                        state.entries.insert(
-                            key.clone(),
-                            Box::new(Pending {
-                                op: op.take().unwrap_or(Op::Delete),
-                                frontend_version: frontend_version.take().flatten(),
-                                seq,
-                                oldest: seq,
-                                in_flight: false,
-                            }),
-                        );
-                        state.order.push_back(key);
-                        state.next_seq += 1;
-                        drop(state);
-                        self.work.notify_one();
-                        return seq;
-                    }
-                }
-                if registered {
-                    break;
-                }
-                // Full: register, then look again so a slot freed meanwhile is not missed.
-                changed.as_mut().enable();
-                registered = true;
-            }
+            changed.as_mut().enable();
+            // Registered: look again so a slot freed meanwhile is not missed.
+            write = match self.try_push(key, write.0, write.1) {
+                Ok(()) => return,
+                Err(write) => write,
+            };
             changed.await;
         }
     }

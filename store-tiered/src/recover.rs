@@ -45,7 +45,7 @@ pub(crate) async fn requeue_journal(shared: &Shared) -> Result<u64> {
                 modified: envelope.modified,
             }
         };
-        queue.push(meta.key, op, Some(record)).await;
+        queue.push(&meta.key, op, Some(record)).await;
         queued += 1;
     }
     if queued > 0 {

@@ -273,7 +273,7 @@ impl Shared {
         let record = self.front.write(key, &envelope).await?;
         self.set_suspect(key, false);
         if let Some(queue) = &self.queue {
-            queue.push(key.clone(), op, Some(record)).await;
+            queue.push(key, op, Some(record)).await;
         }
         Ok(())
     }

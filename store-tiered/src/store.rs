@@ -283,7 +283,7 @@ impl Store for TieredStore {
                 Fast::Queue(op, record, meta) => {
                     // `Fast::Queue` only comes from a store that has a queue.
                     if let Some(queue) = &self.shared.queue {
-                        Box::pin(queue.push(key.clone(), op, record)).await;
+                        Box::pin(queue.push(key, op, record)).await;
                     }
                     Ok(meta)
                 }
