@@ -61,6 +61,7 @@ mod locks;
 mod queue;
 mod recover;
 mod shared;
+mod slots;
 mod stats;
 mod store;
 mod warm;

@@ -4,15 +4,19 @@
 //! key never has two backend writes in flight (per-key order). Keys are handed to the
 //! drainer in the order they first became pending. The number of pending keys is bounded:
 //! a write that would exceed it waits (backpressure) instead of being dropped.
+//!
+//! Entries live in [`Slots`], reserved when the queue is made and reused as entries
+//! drain: a write-behind put allocates nothing of its own.
 
-use std::collections::hash_map::Entry as Slot;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use store_core::{Error, ErrorKind, Key, ListOptions, Meta, Version};
 use tokio::sync::Notify;
+
+use crate::slots::{SlotEntry, Slots};
 
 /// A write the backend has not seen yet.
 #[derive(Clone, Debug)]
@@ -66,6 +70,8 @@ struct Pending {
     seq: u64,
     /// No write older than this is still waiting in this entry (for `flush`).
     oldest: u64,
+    /// The stamp of this entry's latest place in the drainer's line (see [`Place`]).
+    queued: u64,
     in_flight: bool,
 }
 
@@ -90,12 +96,24 @@ struct Mark {
     waiting: usize,
 }
 
-#[derive(Debug, Default)]
+/// A spot in the drainer's line: an entry's slab slot, and a stamp that entry recorded
+/// when it was lined up. Slots are reused and entries line up again (after a retry, or a
+/// write that arrived while in flight), so a place whose stamp is no longer its slot's
+/// is stale and skipped.
+#[derive(Clone, Copy, Debug, Default)]
+struct Place {
+    slot: usize,
+    stamp: u64,
+}
+
+/// Entries reserved (and touched) up front, at most: beyond this the slab grows on demand.
+const RESERVE_MAX: usize = 1 << 16;
+
+#[derive(Debug)]
 struct State {
-    /// A fast keyed hasher (foldhash, randomly seeded per map): a write-behind put hashes
-    /// its key here on the hot path, where SipHash cost more than the map work itself.
-    entries: HashMap<Key, Box<Pending>, foldhash::fast::RandomState>,
-    order: VecDeque<Key>,
+    entries: Slots<Pending>,
+    /// The drainer's line, oldest first.
+    order: VecDeque<Place>,
     marks: Vec<Mark>,
     next_mark: u64,
     next_seq: u64,
@@ -115,15 +133,24 @@ pub(crate) struct Queue {
 
 impl Queue {
     pub fn new(capacity: usize) -> Self {
-        // Sized up front (to a point): growing the map mid-burst costs the writers that
-        // trigger the rehash.
-        let presize = capacity.min(1 << 14);
+        // Sized up front (to a point): growing mid-burst costs the writers that trigger it.
+        let reserve = capacity.clamp(1, RESERVE_MAX);
         Queue {
             state: Mutex::new(State {
-                entries: HashMap::with_capacity_and_hasher(presize, Default::default()),
-                order: VecDeque::with_capacity(presize),
+                entries: Slots::touched(reserve, || Pending {
+                    op: Op::Delete,
+                    frontend_version: None,
+                    seq: 0,
+                    oldest: 0,
+                    queued: 0,
+                    in_flight: false,
+                }),
+                order: touched_line(reserve),
+                marks: Vec::new(),
+                next_mark: 0,
                 next_seq: 1,
-                ..State::default()
+                error_epoch: 0,
+                last_error: None,
             }),
             capacity: capacity.max(1),
             work: Arc::new(Notify::new()),
@@ -170,24 +197,24 @@ impl Queue {
         let seq = state.next_seq;
         let room = state.entries.len() < self.capacity;
         // One hash and one probe whether the key is new or coalesces.
-        match state.entries.entry(key.clone()) {
-            Slot::Occupied(mut slot) => {
-                let entry = slot.get_mut();
+        match state.entries.entry(key) {
+            SlotEntry::Occupied(entry) => {
                 entry.op = op;
                 entry.frontend_version = frontend_version;
                 entry.seq = seq;
             }
-            Slot::Vacant(slot) if room => {
-                slot.insert(Box::new(Pending {
+            SlotEntry::Vacant(room_for_key) if room => {
+                let slot = room_for_key.insert(Pending {
                     op,
                     frontend_version,
                     seq,
                     oldest: seq,
+                    queued: seq,
                     in_flight: false,
-                }));
-                state.order.push_back(key.clone());
+                });
+                state.order.push_back(Place { slot, stamp: seq });
             }
-            Slot::Vacant(_) => return Err((op, frontend_version)),
+            SlotEntry::Vacant(_) => return Err((op, frontend_version)),
         }
         state.next_seq += 1;
         drop(guard);
@@ -208,9 +235,10 @@ impl Queue {
         let mut jobs = Vec::new();
         let mut state = self.state();
         while jobs.len() < n
-            && let Some(key) = state.order.pop_front()
+            && let Some(place) = state.order.pop_front()
         {
-            if let Some(entry) = state.entries.get_mut(&key)
+            if let Some((key, entry)) = state.entries.get_mut(place.slot)
+                && entry.queued == place.stamp
                 && !entry.in_flight
             {
                 entry.in_flight = true;
@@ -223,21 +251,21 @@ impl Queue {
     /// Claim `key`'s pending write for the caller (a conditional put must drain it first).
     pub fn claim(&self, key: &Key) -> Claim {
         let mut state = self.state();
-        match state.entries.get_mut(key) {
+        match state.entries.find_mut(key) {
             None => Claim::Clear,
-            Some(entry) if entry.in_flight => Claim::Busy,
-            Some(entry) => {
+            Some((_, entry)) if entry.in_flight => Claim::Busy,
+            Some((_, entry)) => {
                 entry.in_flight = true;
-                Claim::Claimed(job(key.clone(), entry))
+                Claim::Claimed(job(key, entry))
             }
         }
     }
 
     /// The latest write for a job's key (writes that arrived while it was being retried).
     pub fn refresh(&self, job: &Job) -> Job {
-        let state = self.state();
-        match state.entries.get(&job.key) {
-            Some(entry) => self::job(job.key.clone(), entry),
+        let mut state = self.state();
+        match state.entries.find_mut(&job.key) {
+            Some((_, entry)) => self::job(&job.key, entry),
             None => job.clone(),
         }
     }
@@ -245,16 +273,16 @@ impl Queue {
     /// The job's write reached the backend.
     pub fn complete(&self, job: &Job) {
         let mut state = self.state();
-        if let Some(entry) = state.entries.get_mut(&job.key) {
+        if let Some((slot, entry)) = state.entries.find_mut(&job.key) {
             let was = entry.oldest;
             if entry.seq == job.seq {
-                state.entries.remove(&job.key);
+                state.entries.remove(slot);
                 state.moved_past(was, u64::MAX);
             } else {
                 // A newer write arrived meanwhile: it goes to the back of the line.
                 entry.in_flight = false;
                 entry.oldest = job.seq + 1;
-                state.order.push_back(job.key.clone());
+                state.line_up(slot);
                 state.moved_past(was, job.seq + 1);
                 drop(state);
                 self.work.notify_one();
@@ -266,9 +294,9 @@ impl Queue {
     /// The caller gives a claimed job back without writing it (its attempt failed).
     pub fn release(&self, job: &Job) {
         let mut state = self.state();
-        if let Some(entry) = state.entries.get_mut(&job.key) {
+        if let Some((slot, entry)) = state.entries.find_mut(&job.key) {
             entry.in_flight = false;
-            state.order.push_back(job.key.clone());
+            state.line_up(slot);
         }
         drop(state);
         self.work.notify_one();
@@ -285,7 +313,10 @@ impl Queue {
 
     /// The key's pending write, if any: reads must see it before the backend does.
     pub fn lookup(&self, key: &Key) -> Option<Op> {
-        self.state().entries.get(key).map(|e| e.op.clone())
+        self.state()
+            .entries
+            .find_mut(key)
+            .map(|(_, e)| e.op.clone())
     }
 
     /// Pending writes that `options` admits, in key order (`None` is a delete).
@@ -352,6 +383,17 @@ impl Queue {
 }
 
 impl State {
+    /// Put the entry in `slot` at the back of the drainer's line.
+    fn line_up(&mut self, slot: usize) {
+        if let Some((_, entry)) = self.entries.get_mut(slot) {
+            entry.queued = entry.seq;
+            self.order.push_back(Place {
+                slot,
+                stamp: entry.seq,
+            });
+        }
+    }
+
     /// An entry's oldest pending write moved from `was` to `now` (`u64::MAX`: removed):
     /// flushes waiting for a write in between no longer wait for this entry.
     fn moved_past(&mut self, was: u64, now: u64) {
@@ -377,9 +419,17 @@ impl Drop for FlushMark<'_> {
     }
 }
 
-fn job(key: Key, entry: &Pending) -> Job {
+/// The drainer's line with room for `n` places, written once (see [`Slots::touched`]).
+fn touched_line(n: usize) -> VecDeque<Place> {
+    let mut line = VecDeque::with_capacity(n);
+    line.resize(n, Place::default());
+    line.clear();
+    line
+}
+
+fn job(key: &Key, entry: &Pending) -> Job {
     Job {
-        key,
+        key: key.clone(),
         op: entry.op.clone(),
         frontend_version: entry.frontend_version.clone(),
         seq: entry.seq,
@@ -428,5 +478,33 @@ mod tests {
             queue.state().marks.is_empty(),
             "a dropped flush unregisters"
         );
+    }
+
+    #[test]
+    fn a_reused_slot_is_not_taken_for_its_old_place_in_line() {
+        let queue = Queue::new(2);
+        let [a, b, c] = ["a", "b", "c"].map(|k| Key::new(k).unwrap());
+        assert!(queue.try_push(&a, put("a1"), None).is_ok());
+        // A conditional put claims `a` and writes it itself: its place stays in line.
+        let Claim::Claimed(job) = queue.claim(&a) else {
+            panic!("a is pending and not in flight");
+        };
+        assert!(queue.try_push(&c, put("c1"), None).is_ok());
+        queue.complete(&job);
+        // `b` gets the slot `a` had, and `a`'s old place, ahead of `c`, names it too.
+        assert!(queue.try_push(&b, put("b1"), None).is_ok());
+        let first = queue.take_up_to(1);
+        assert_eq!(first[0].key, c, "c became pending before b");
+        let rest = queue.take_up_to(8);
+        assert_eq!(rest.len(), 1, "b once");
+        assert_eq!(rest[0].key, b);
+        // Released after a failed attempt, `b` lines up again and is taken again.
+        queue.release(&rest[0]);
+        let again = queue.take_up_to(8);
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].key, b);
+        queue.complete(&again[0]);
+        queue.complete(&first[0]);
+        assert!(queue.is_empty());
     }
 }
