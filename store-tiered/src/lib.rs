@@ -56,6 +56,7 @@ mod drain;
 mod envelope;
 mod factory;
 mod front;
+mod inbox;
 mod list;
 mod locks;
 mod queue;

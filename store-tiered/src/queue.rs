@@ -5,8 +5,10 @@
 //! drainer in the order they first became pending. The number of pending keys is bounded:
 //! a write that would exceed it waits (backpressure) instead of being dropped.
 //!
-//! Entries live in [`Slots`], reserved when the queue is made and reused as entries
-//! drain: a write-behind put allocates nothing of its own.
+//! A put appends its write to the [`Inbox`]; writes are filed under their keys later, in
+//! arrival order, by the next operation that needs the index. Entries live in [`Slots`],
+//! reserved when the queue is made and reused as entries drain: a write-behind put
+//! allocates nothing of its own.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -16,6 +18,7 @@ use bytes::Bytes;
 use store_core::{Error, ErrorKind, Key, ListOptions, Meta, Version};
 use tokio::sync::Notify;
 
+use crate::inbox::{Inbox, Write, touched_vec, touched_writes};
 use crate::slots::{SlotEntry, Slots};
 
 /// A write the backend has not seen yet.
@@ -116,14 +119,17 @@ struct State {
     order: VecDeque<Place>,
     marks: Vec<Mark>,
     next_mark: u64,
-    next_seq: u64,
     error_epoch: u64,
     last_error: Option<(ErrorKind, String, bool)>,
+    /// An empty batch with room, swapped with the inbox's writes when they are filed.
+    spare: Vec<Write>,
 }
 
+/// Locks are taken in this order: `state`, then `inbox`. A put takes only `inbox`.
 #[derive(Debug)]
 pub(crate) struct Queue {
     state: Mutex<State>,
+    inbox: Mutex<Inbox>,
     capacity: usize,
     /// Wakes the drainer: there is new work.
     pub work: Arc<Notify>,
@@ -145,13 +151,14 @@ impl Queue {
                     queued: 0,
                     in_flight: false,
                 }),
-                order: touched_line(reserve),
+                order: VecDeque::from(touched_vec(reserve, Place::default)),
                 marks: Vec::new(),
                 next_mark: 0,
-                next_seq: 1,
                 error_epoch: 0,
                 last_error: None,
+                spare: touched_writes(reserve),
             }),
+            inbox: Mutex::new(Inbox::new(reserve)),
             capacity: capacity.max(1),
             work: Arc::new(Notify::new()),
             changed: Notify::new(),
@@ -160,6 +167,26 @@ impl Queue {
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn inbox(&self) -> std::sync::MutexGuard<'_, Inbox> {
+        self.inbox.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The state with every write appended so far filed in it. The inbox is locked only
+    /// to swap its writes out, so puts are not held up while they are filed.
+    fn filed(&self) -> std::sync::MutexGuard<'_, State> {
+        let mut state = self.state();
+        let mut batch = std::mem::take(&mut state.spare);
+        std::mem::swap(&mut self.inbox().writes, &mut batch);
+        if !batch.is_empty() {
+            let coalesced = state.file_all(&mut batch);
+            if coalesced > 0 {
+                self.inbox().pending -= coalesced;
+            }
+        }
+        state.spare = batch;
+        state
     }
 
     /// Queue a write, waiting while the queue is full.
@@ -192,32 +219,26 @@ impl Queue {
         op: Op,
         frontend_version: Option<Version>,
     ) -> Result<(), (Op, Option<Version>)> {
-        let mut guard = self.state();
-        let state = &mut *guard;
-        let seq = state.next_seq;
-        let room = state.entries.len() < self.capacity;
-        // One hash and one probe whether the key is new or coalesces.
-        match state.entries.entry(key) {
-            SlotEntry::Occupied(entry) => {
-                entry.op = op;
-                entry.frontend_version = frontend_version;
-                entry.seq = seq;
-            }
-            SlotEntry::Vacant(room_for_key) if room => {
-                let slot = room_for_key.insert(Pending {
-                    op,
-                    frontend_version,
-                    seq,
-                    oldest: seq,
-                    queued: seq,
-                    in_flight: false,
-                });
-                state.order.push_back(Place { slot, stamp: seq });
-            }
-            SlotEntry::Vacant(_) => return Err((op, frontend_version)),
+        let mut inbox = self.inbox();
+        if inbox.pending < self.capacity {
+            inbox.append(key, op, frontend_version);
+            drop(inbox);
+            self.work.notify_one();
+            return Ok(());
         }
-        state.next_seq += 1;
-        drop(guard);
+        drop(inbox);
+        // Full by the count, which counts writes to keys already pending until they are
+        // filed: file everything (holding the inbox, so the count is exact) and see
+        // whether `key` is pending, when this write only replaces its latest one.
+        let mut state = self.state();
+        let mut inbox = self.inbox();
+        inbox.pending -= state.file_all(&mut inbox.writes);
+        if inbox.pending >= self.capacity && state.entries.find_mut(key).is_none() {
+            return Err((op, frontend_version));
+        }
+        inbox.append(key, op, frontend_version);
+        drop(state);
+        drop(inbox);
         self.work.notify_one();
         Ok(())
     }
@@ -233,7 +254,7 @@ impl Queue {
     /// writers pushing on another core may have to wait for.
     pub fn take_up_to(&self, n: usize) -> Vec<Job> {
         let mut jobs = Vec::new();
-        let mut state = self.state();
+        let mut state = self.filed();
         while jobs.len() < n
             && let Some(place) = state.order.pop_front()
         {
@@ -250,7 +271,7 @@ impl Queue {
 
     /// Claim `key`'s pending write for the caller (a conditional put must drain it first).
     pub fn claim(&self, key: &Key) -> Claim {
-        let mut state = self.state();
+        let mut state = self.filed();
         match state.entries.find_mut(key) {
             None => Claim::Clear,
             Some((_, entry)) if entry.in_flight => Claim::Busy,
@@ -263,7 +284,7 @@ impl Queue {
 
     /// The latest write for a job's key (writes that arrived while it was being retried).
     pub fn refresh(&self, job: &Job) -> Job {
-        let mut state = self.state();
+        let mut state = self.filed();
         match state.entries.find_mut(&job.key) {
             Some((_, entry)) => self::job(&job.key, entry),
             None => job.clone(),
@@ -278,6 +299,7 @@ impl Queue {
             if entry.seq == job.seq {
                 state.entries.remove(slot);
                 state.moved_past(was, u64::MAX);
+                self.inbox().pending -= 1;
             } else {
                 // A newer write arrived meanwhile: it goes to the back of the line.
                 entry.in_flight = false;
@@ -313,7 +335,7 @@ impl Queue {
 
     /// The key's pending write, if any: reads must see it before the backend does.
     pub fn lookup(&self, key: &Key) -> Option<Op> {
-        self.state()
+        self.filed()
             .entries
             .find_mut(key)
             .map(|(_, e)| e.op.clone())
@@ -321,7 +343,7 @@ impl Queue {
 
     /// Pending writes that `options` admits, in key order (`None` is a delete).
     pub fn snapshot(&self, options: &ListOptions) -> Vec<(Key, Option<Meta>)> {
-        let state = self.state();
+        let state = self.filed();
         let mut out: Vec<(Key, Option<Meta>)> = state
             .entries
             .iter()
@@ -334,20 +356,24 @@ impl Queue {
 
     /// How many keys wait for the backend.
     pub fn depth(&self) -> usize {
-        self.state().entries.len()
+        self.filed().entries.len()
     }
 
     /// Start a flush: it waits for every write acknowledged until now. Poll it with
     /// [`Queue::flushed`]; dropping it (done or abandoned) unregisters it.
     pub fn mark(&self) -> FlushMark<'_> {
         let mut state = self.state();
+        // Everything acknowledged so far filed, and nothing appended meanwhile.
+        let mut inbox = self.inbox();
+        inbox.pending -= state.file_all(&mut inbox.writes);
         let id = state.next_mark;
         state.next_mark += 1;
         let mark = Mark {
             id,
-            seq: state.next_seq - 1,
+            seq: inbox.next_seq - 1,
             waiting: state.entries.len(),
         };
+        drop(inbox);
         state.marks.push(mark);
         FlushMark {
             queue: self,
@@ -378,11 +404,49 @@ impl Queue {
 
     /// Whether nothing is pending.
     pub fn is_empty(&self) -> bool {
-        self.state().entries.is_empty()
+        self.inbox().pending == 0
     }
 }
 
 impl State {
+    /// File `writes` (emptying it); returns how many replaced a pending write.
+    fn file_all(&mut self, writes: &mut Vec<Write>) -> usize {
+        writes
+            .drain(..)
+            .fold(0, |n, write| n + usize::from(!self.file(write)))
+    }
+
+    /// File a write under its key, in arrival order; returns whether the key was new
+    /// (`false`: the write replaced the key's pending one).
+    fn file(&mut self, write: Write) -> bool {
+        let Write {
+            key,
+            op,
+            frontend_version,
+            seq,
+        } = write;
+        match self.entries.entry(&key) {
+            SlotEntry::Occupied(entry) => {
+                entry.op = op;
+                entry.frontend_version = frontend_version;
+                entry.seq = seq;
+                false
+            }
+            SlotEntry::Vacant(room) => {
+                let slot = room.insert(Pending {
+                    op,
+                    frontend_version,
+                    seq,
+                    oldest: seq,
+                    queued: seq,
+                    in_flight: false,
+                });
+                self.order.push_back(Place { slot, stamp: seq });
+                true
+            }
+        }
+    }
+
     /// Put the entry in `slot` at the back of the drainer's line.
     fn line_up(&mut self, slot: usize) {
         if let Some((_, entry)) = self.entries.get_mut(slot) {
@@ -417,14 +481,6 @@ impl Drop for FlushMark<'_> {
     fn drop(&mut self) {
         self.queue.state().marks.retain(|m| m.id != self.id);
     }
-}
-
-/// The drainer's line with room for `n` places, written once (see [`Slots::touched`]).
-fn touched_line(n: usize) -> VecDeque<Place> {
-    let mut line = VecDeque::with_capacity(n);
-    line.resize(n, Place::default());
-    line.clear();
-    line
 }
 
 fn job(key: &Key, entry: &Pending) -> Job {
@@ -506,5 +562,108 @@ mod tests {
         queue.complete(&again[0]);
         queue.complete(&first[0]);
         assert!(queue.is_empty());
+    }
+
+    #[test]
+    fn capacity_counts_keys_not_writes() {
+        let queue = Queue::new(2);
+        let [a, b, c] = ["a", "b", "c"].map(|k| Key::new(k).unwrap());
+        for v in ["a1", "a2", "a3", "a4"] {
+            assert!(queue.try_push(&a, put(v), None).is_ok(), "{v} coalesces");
+        }
+        assert!(queue.try_push(&b, put("b1"), None).is_ok());
+        assert!(
+            queue.try_push(&c, put("c1"), None).is_err(),
+            "a third key waits"
+        );
+        assert!(
+            queue.try_push(&a, put("a5"), None).is_ok(),
+            "a pending key may change"
+        );
+        assert_eq!(queue.depth(), 2);
+        let jobs = queue.take_up_to(8);
+        let latest: Vec<_> = jobs.iter().map(|j| (j.key.as_str(), j.seq)).collect();
+        assert_eq!(
+            latest,
+            [("a", 6), ("b", 5)],
+            "each key's latest write, oldest key first"
+        );
+        for job in &jobs {
+            queue.complete(job);
+        }
+        assert!(queue.is_empty());
+        assert!(queue.try_push(&c, put("c2"), None).is_ok(), "room again");
+    }
+
+    /// Writers on several threads against a drainer on another, with a queue far smaller
+    /// than the writes: the backend sees each key's writes in order and ends with its
+    /// last one, and nothing is left behind.
+    #[test]
+    fn concurrent_writers_and_a_drainer_keep_per_key_order() {
+        use std::collections::HashMap;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        const WRITERS: usize = 4;
+        const WRITES: u64 = 5_000;
+        let queue = Arc::new(Queue::new(8));
+        let done = Arc::new(AtomicUsize::new(0));
+        let drainer = {
+            let (queue, done) = (queue.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut backend: HashMap<Key, u64> = HashMap::new();
+                loop {
+                    let finished = done.load(Ordering::Acquire) == WRITERS;
+                    let jobs = queue.take_up_to(3);
+                    if jobs.is_empty() && finished && queue.is_empty() {
+                        return backend;
+                    }
+                    // The backend takes a while: writes arrive for keys in flight.
+                    std::thread::sleep(std::time::Duration::from_micros(20));
+                    for job in jobs {
+                        let Op::Put { value, .. } = &job.op else {
+                            panic!("only puts here");
+                        };
+                        let n: u64 = std::str::from_utf8(value).unwrap().parse().unwrap();
+                        let old = backend.insert(job.key.clone(), n);
+                        assert!(old < Some(n), "{}: {old:?} then {n}", job.key);
+                        queue.complete(&job);
+                    }
+                    std::thread::yield_now();
+                }
+            })
+        };
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let (queue, done) = (queue.clone(), done.clone());
+                std::thread::spawn(move || {
+                    for n in 1..=WRITES {
+                        let key = Key::new(format!("w{w}/k{}", n % 4)).unwrap();
+                        let mut op = Op::Put {
+                            value: Bytes::from(n.to_string()),
+                            version: Version::new(n.to_string()),
+                            modified: SystemTime::UNIX_EPOCH,
+                        };
+                        while let Err((back, _)) = queue.try_push(&key, op, None) {
+                            op = back;
+                            std::thread::yield_now();
+                        }
+                    }
+                    done.fetch_add(1, Ordering::Release);
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        let backend = drainer.join().unwrap();
+        for w in 0..WRITERS {
+            for k in 0..4u64 {
+                let last = (1..=WRITES).rev().find(|n| n % 4 == k).unwrap();
+                let key = Key::new(format!("w{w}/k{k}")).unwrap();
+                assert_eq!(backend.get(&key), Some(&last), "{key}");
+            }
+        }
+        assert_eq!(queue.inbox().pending, 0);
+        assert_eq!(queue.depth(), 0);
     }
 }

@@ -79,11 +79,6 @@ impl<T> Slots<T> {
         self.slab.len()
     }
 
-    /// Whether no key has a value.
-    pub fn is_empty(&self) -> bool {
-        self.slab.is_empty()
-    }
-
     /// `key`'s slot, found or vacant: one hash and one probe either way.
     pub fn entry<'a>(&'a mut self, key: &'a Key) -> SlotEntry<'a, T> {
         let hash = self.hash(key);
@@ -157,7 +152,7 @@ mod tests {
     #[test]
     fn finds_reuses_and_forgets_slots() {
         let mut slots: Slots<u32> = Slots::touched(4, || 0);
-        assert!(slots.is_empty(), "touching leaves nothing behind");
+        assert_eq!(slots.len(), 0, "touching leaves nothing behind");
         let a = match slots.entry(&key("a")) {
             SlotEntry::Vacant(room) => room.insert(1),
             SlotEntry::Occupied(_) => panic!("a is new"),
