@@ -163,6 +163,7 @@ impl CacheStore {
     }
 
     /// The entry under `key` and the tag it was inserted with (if any).
+    #[inline]
     pub fn get_tagged(&self, key: &Key) -> Option<(Entry, Option<Tag>)> {
         self.inner.cache.get(key).map(|mut r| {
             let tag = r.tag.take();

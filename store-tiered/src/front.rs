@@ -65,6 +65,7 @@ impl Front {
 
     /// In typed mode, answer a read now: `Some(Some(entry))` a hit, `Some(None)` a
     /// tombstone hit. `None` if not in typed mode or the cache has nothing usable.
+    #[inline]
     pub fn hit_now(&self, key: &Key) -> Option<Option<Entry>> {
         let (entry, tag) = self.cache.as_ref()?.get_tagged(key)?;
         Some((tag?.flags & TOMBSTONE == 0).then_some(entry))

@@ -112,6 +112,7 @@ impl Shared {
         Version::new(std::str::from_utf8(&buf).unwrap_or("wb"))
     }
 
+    #[inline]
     fn is_suspect(&self, key: &Key) -> bool {
         self.suspect_count.load(Ordering::Acquire) > 0
             && self
@@ -154,6 +155,7 @@ impl Shared {
 
     /// A typed-cache hit, answered without an await, when no revalidation is needed;
     /// `None` means "take the general path" (not necessarily a miss).
+    #[inline]
     pub fn cached_hit(&self, key: &Key) -> Option<Option<Entry>> {
         if self.options.read_policy == ReadPolicy::Revalidate || self.is_suspect(key) {
             return None;

@@ -124,15 +124,17 @@ impl TieredStore {
             || self.shared.options.write_policy == WritePolicy::FrontendOnly
     }
 
-    async fn read(&self, key: &Key, want_value: bool) -> Result<Option<Entry>> {
-        // The hit path of a cache frontend without revalidation is synchronous; the rest
-        // lives in its own boxed future, so the future `async_trait` boxes for every read
-        // stays small (its size is that of its largest path).
-        if let Some(hit) = self.shared.cached_hit(key) {
-            Counters::bump(&self.shared.counters.hits);
-            return Ok(hit);
-        }
-        Box::pin(self.read_general(key, want_value)).await
+    /// The hit path of a cache frontend without revalidation: synchronous, and called
+    /// from `get` and `head` directly rather than through a shared async fn, because each
+    /// nested future moves the ~100-byte answer once more (with the helpers below it
+    /// inlined, a hit went from 1,669 to 1,586 instructions; the bare cache takes 1,460).
+    /// The rest lives in its own boxed future, so the future `async_trait` boxes for
+    /// every read stays small (its size is that of its largest path).
+    #[inline]
+    fn hit_now(&self, key: &Key) -> Option<Option<Entry>> {
+        let hit = self.shared.cached_hit(key)?;
+        Counters::bump(&self.shared.counters.hits);
+        Some(hit)
     }
 
     async fn read_general(&self, key: &Key, want_value: bool) -> Result<Option<Entry>> {
@@ -264,11 +266,18 @@ impl Store for TieredStore {
     }
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
-        self.read(key, true).await
+        match self.hit_now(key) {
+            Some(hit) => Ok(hit),
+            None => Box::pin(self.read_general(key, true)).await,
+        }
     }
 
     async fn head(&self, key: &Key) -> Result<Option<Meta>> {
-        Ok(self.read(key, false).await?.map(|entry| entry.meta))
+        let entry = match self.hit_now(key) {
+            Some(hit) => hit,
+            None => Box::pin(self.read_general(key, false)).await?,
+        };
+        Ok(entry.map(|entry| entry.meta))
     }
 
     async fn put(&self, key: &Key, value: Bytes, mode: PutMode) -> Result<Meta> {
