@@ -69,6 +69,7 @@ pub struct Tag {
 
 impl Record {
     /// The record as an entry, moving its parts rather than cloning them.
+    #[inline]
     fn into_entry(self, key: &Key) -> Entry {
         Entry {
             meta: Meta {
@@ -169,6 +170,15 @@ impl CacheStore {
             let tag = r.tag.take();
             (r.into_entry(key), tag)
         })
+    }
+
+    /// The entry under `key` and the flags of the tag it was inserted with (if any): for
+    /// a wrapper's hit path, which needs no more of the tag than its flags.
+    #[inline]
+    pub fn get_flagged(&self, key: &Key) -> Option<(Entry, Option<u32>)> {
+        let record = self.inner.cache.get(key)?;
+        let flags = record.tag.as_ref().map(|tag| tag.flags);
+        Some((record.into_entry(key), flags))
     }
 
     /// The capacity in bytes this cache was built with.

@@ -67,8 +67,12 @@ impl Front {
     /// tombstone hit. `None` if not in typed mode or the cache has nothing usable.
     #[inline]
     pub fn hit_now(&self, key: &Key) -> Option<Option<Entry>> {
-        let (entry, tag) = self.cache.as_ref()?.get_tagged(key)?;
-        Some((tag?.flags & TOMBSTONE == 0).then_some(entry))
+        let (entry, flags) = self.cache.as_ref()?.get_flagged(key)?;
+        if flags? & TOMBSTONE == 0 {
+            Some(Some(entry))
+        } else {
+            Some(None)
+        }
     }
 
     /// The frontend's copy of `key`, if usable.
