@@ -66,9 +66,10 @@ pub struct TieredOptions {
     /// What to copy into the frontend on open.
     pub warm: Warm,
     /// At most this many keys wait for the backend (write-behind); more writes wait.
-    /// Room for the first 65,536 of them (about 170 bytes each: 1.7 MB at the default
-    /// 10,000) is reserved and written when the store opens, so a burst of writes does
-    /// not pay for fresh memory; past that the queue grows as needed.
+    /// Room for the first 65,536 of them is reserved and written when the store opens
+    /// (about 375 bytes each: 3.8 MB at the default 10,000, 25 MB at 65,536 or more), so
+    /// a burst of writes does not pay for fresh memory; past that the queue grows as
+    /// needed.
     pub queue_capacity: usize,
     /// At most this many backend writes run at once (write-behind).
     pub drain_concurrency: usize,
