@@ -10,21 +10,12 @@
 
 use store_core::{Key, Version};
 
-use crate::queue::Op;
-
-/// An acknowledged write waiting to be filed.
-#[derive(Debug)]
-pub(crate) struct Write {
-    pub key: Key,
-    pub op: Op,
-    pub frontend_version: Option<Version>,
-    pub seq: u64,
-}
+use crate::queue::{Job, Op};
 
 #[derive(Debug)]
 pub(crate) struct Inbox {
-    /// Writes since the last filing, oldest first.
-    pub writes: Vec<Write>,
+    /// Writes since the last filing, oldest first, each as the job it may become.
+    pub writes: Vec<Job>,
     /// The sequence number the next write gets.
     pub next_seq: u64,
     /// Keys filed in the index plus writes not filed yet: at least the number of distinct
@@ -48,7 +39,7 @@ impl Inbox {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.pending += 1;
-        self.writes.push(Write {
+        self.writes.push(Job {
             key: key.clone(),
             op,
             frontend_version,
@@ -58,9 +49,9 @@ impl Inbox {
 }
 
 /// An empty vector with room for `n` writes, written once (see [`touched_vec`]).
-pub(crate) fn touched_writes(n: usize) -> Vec<Write> {
+pub(crate) fn touched_writes(n: usize) -> Vec<Job> {
     match Key::new("touch") {
-        Ok(key) => touched_vec(n, || Write {
+        Ok(key) => touched_vec(n, || Job {
             key: key.clone(),
             op: Op::Delete,
             frontend_version: None,

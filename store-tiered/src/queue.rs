@@ -18,7 +18,7 @@ use bytes::Bytes;
 use store_core::{Error, ErrorKind, Key, ListOptions, Meta, Version};
 use tokio::sync::Notify;
 
-use crate::inbox::{Inbox, Write, touched_vec, touched_writes};
+use crate::inbox::{Inbox, touched_vec, touched_writes};
 use crate::slots::{SlotEntry, Slots};
 
 /// A write the backend has not seen yet.
@@ -54,7 +54,8 @@ impl Op {
     }
 }
 
-/// One unit of drain work: a key's latest write and the sequence number it had.
+/// A write and its sequence number: as appended to the inbox, and as handed to the
+/// drainer (then the latest write of its key).
 #[derive(Clone, Debug)]
 pub(crate) struct Job {
     pub key: Key,
@@ -122,7 +123,7 @@ struct State {
     error_epoch: u64,
     last_error: Option<(ErrorKind, String, bool)>,
     /// An empty batch with room, swapped with the inbox's writes when they are filed.
-    spare: Vec<Write>,
+    spare: Vec<Job>,
 }
 
 /// Locks are taken in this order: `state`, then `inbox`. A put takes only `inbox`.
@@ -232,7 +233,7 @@ impl Queue {
         // whether `key` is pending, when this write only replaces its latest one.
         let mut state = self.state();
         let mut inbox = self.inbox();
-        inbox.pending -= state.file_all(&mut inbox.writes);
+        state.file_inbox(&mut inbox);
         if inbox.pending >= self.capacity && state.entries.find_mut(key).is_none() {
             return Err((op, frontend_version));
         }
@@ -365,7 +366,7 @@ impl Queue {
         let mut state = self.state();
         // Everything acknowledged so far filed, and nothing appended meanwhile.
         let mut inbox = self.inbox();
-        inbox.pending -= state.file_all(&mut inbox.writes);
+        state.file_inbox(&mut inbox);
         let id = state.next_mark;
         state.next_mark += 1;
         let mark = Mark {
@@ -409,8 +410,13 @@ impl Queue {
 }
 
 impl State {
+    /// File every write in the inbox, keeping its count of pending keys exact.
+    fn file_inbox(&mut self, inbox: &mut Inbox) {
+        inbox.pending -= self.file_all(&mut inbox.writes);
+    }
+
     /// File `writes` (emptying it); returns how many replaced a pending write.
-    fn file_all(&mut self, writes: &mut Vec<Write>) -> usize {
+    fn file_all(&mut self, writes: &mut Vec<Job>) -> usize {
         writes
             .drain(..)
             .fold(0, |n, write| n + usize::from(!self.file(write)))
@@ -418,8 +424,8 @@ impl State {
 
     /// File a write under its key, in arrival order; returns whether the key was new
     /// (`false`: the write replaced the key's pending one).
-    fn file(&mut self, write: Write) -> bool {
-        let Write {
+    fn file(&mut self, write: Job) -> bool {
+        let Job {
             key,
             op,
             frontend_version,

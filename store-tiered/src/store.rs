@@ -126,8 +126,8 @@ impl TieredStore {
 
     /// The hit path of a cache frontend without revalidation: synchronous, and called
     /// from `get` and `head` directly rather than through a shared async fn, because each
-    /// nested future moves the ~100-byte answer once more (with the helpers below it
-    /// inlined, a hit went from 1,669 to 1,586 instructions; the bare cache takes 1,460).
+    /// nested future moves the ~100-byte answer once more (see BENCHMARKS.md for what
+    /// each step saved).
     /// The rest lives in its own boxed future, so the future `async_trait` boxes for
     /// every read stays small (its size is that of its largest path).
     #[inline(always)]
@@ -267,7 +267,7 @@ impl Store for TieredStore {
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
         // Not a `match`: its scrutinee would live across the await below, and the boxed
-        // future would carry room for a whole entry (120 bytes instead of 24).
+        // future would carry room for a whole entry (120 bytes instead of 32).
         if let Some(hit) = self.hit_now(key) {
             return Ok(hit);
         }
