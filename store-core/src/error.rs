@@ -35,6 +35,8 @@ pub enum ErrorKind {
     /// An argument that is not a key or a config failed validation (a vector of the wrong
     /// length, a non-finite number, ...). Rejected before any I/O.
     InvalidInput,
+    /// The backend refused access: bad credentials, missing permissions, an ACL.
+    PermissionDenied,
 }
 
 impl ErrorKind {
@@ -54,6 +56,7 @@ impl ErrorKind {
             ErrorKind::NotFound => "not found",
             ErrorKind::Locked => "locked",
             ErrorKind::InvalidInput => "invalid input",
+            ErrorKind::PermissionDenied => "permission denied",
         }
     }
 

@@ -47,7 +47,7 @@ pub use ext::{COPY_BATCH, CopyReport, StoreExt, UPDATE_MAX_ATTEMPTS, decode_cbor
 pub use key::{Key, MAX_KEY_LEN, Prefix};
 pub use meta::{Entry, ListOptions, Meta, PutMode, PutOp, Version};
 pub use registry::{Registry, StoreFactory};
-pub use store::{DEFAULT_BATCH_CONCURRENCY, Store};
+pub use store::{DEFAULT_BATCH_CONCURRENCY, Store, locations_overlap};
 
 /// Re-exported so implementers use the same versions as the trait.
 pub use async_trait::async_trait;

@@ -79,16 +79,43 @@ pub trait StoreFactory: Send + Sync + 'static {
 /// assert!(registry.open(&bad).await.unwrap_err().to_string().contains("colour"));
 /// # });
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Registry {
     by_type: BTreeMap<&'static str, Arc<dyn StoreFactory>>,
     by_scheme: BTreeMap<&'static str, Arc<dyn StoreFactory>>,
+    create_missing: bool,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry {
+            by_type: BTreeMap::new(),
+            by_scheme: BTreeMap::new(),
+            create_missing: true,
+        }
+    }
 }
 
 impl Registry {
     /// An empty registry.
     pub fn new() -> Self {
         Registry::default()
+    }
+
+    /// Whether stores opened through this registry create what they need (a database file,
+    /// a root directory) when it does not exist yet. On by default; a store's own `create`
+    /// config field, where it has one, overrides it.
+    pub fn creates_missing(&self) -> bool {
+        self.create_missing
+    }
+
+    /// Set [`creates_missing`](Self::creates_missing). Tools that only read (`strata get`,
+    /// `list`, a migration's source) turn it off, so a mistyped path fails with `NotFound`
+    /// instead of creating an empty store there. Nested stores (a tiered store's tiers) are
+    /// opened through the same registry and follow the same setting.
+    pub fn with_creates_missing(mut self, create: bool) -> Self {
+        self.create_missing = create;
+        self
     }
 
     /// Add a factory under its type name, aliases and URI schemes (replacing earlier ones).
@@ -154,6 +181,7 @@ impl fmt::Debug for Registry {
         f.debug_struct("Registry")
             .field("types", &self.type_names())
             .field("schemes", &self.by_scheme.keys().collect::<Vec<_>>())
+            .field("create_missing", &self.create_missing)
             .finish()
     }
 }

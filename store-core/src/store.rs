@@ -24,7 +24,12 @@ pub const DEFAULT_BATCH_CONCURRENCY: usize = 16;
 /// - `put` returns the new [`Meta`]; `PutMode::Create` and `PutMode::Update` are atomic
 ///   (as declared by [`Capabilities::conditional_puts`]);
 /// - `delete` of a missing key succeeds;
-/// - `list` yields keys in ascending byte order;
+/// - `list` yields keys in ascending byte order. An error ends the stream, with one
+///   exception: a single damaged entry (stored bytes that fail their checksum or format
+///   check) is yielded as an `Err` of kind [`Corrupted`](crate::ErrorKind::Corrupted) that
+///   names its key ([`Error::key`](crate::Error::key)), and the stream goes on with the
+///   next entry, so a caller may report and skip it. Callers that stop at the first error
+///   (`try_collect`, [`StoreExt::copy_all`](crate::StoreExt::copy_all)) still stop there;
 /// - `flush` is a durability barrier: when it returns, every write acknowledged before it
 ///   is as durable as [`Capabilities::durability`] says.
 #[async_trait]
@@ -47,7 +52,8 @@ pub trait Store: Send + Sync + Debug {
     /// Stream the metadata of the keys `options` selects, in ascending key order.
     ///
     /// The stream is `'static` so it can outlive the borrow of the store (backends keep
-    /// shared handles). Errors end the stream.
+    /// shared handles). Errors end the stream, except a `Corrupted` error naming the key of
+    /// one damaged entry, after which the stream continues (see the trait docs).
     fn list(&self, options: ListOptions) -> BoxStream<'static, Result<Meta>>;
 
     /// Get several keys; the result has one slot per key, in the same order.
@@ -94,4 +100,37 @@ pub trait Store: Send + Sync + Debug {
     async fn flush(&self) -> Result<()> {
         Ok(())
     }
+
+    /// The physical places this store keeps its data in, as URIs: a canonical file path
+    /// (`file:///srv/data/`, `redb:///srv/db.redb`), a bucket and prefix
+    /// (`s3://bucket/prefix/`). Two stores share data when a location of one equals or
+    /// contains a location of the other ([`locations_overlap`](crate::locations_overlap));
+    /// stacks (a tiered store's tiers) refuse such pairs, because each tier would overwrite
+    /// the other's entries.
+    ///
+    /// Wrappers return the locations of the stores they wrap. The default, empty, is for
+    /// stores that own their memory and share it with no other store.
+    fn locations(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Whether two locations (as returned by [`Store::locations`]) share data: they are equal,
+/// or one contains the other at a `/` boundary (`s3://b/p/` contains `s3://b/p/q/`).
+///
+/// ```
+/// use store_core::locations_overlap;
+/// assert!(locations_overlap("s3://b/p/", "s3://b/p/q/"));
+/// assert!(locations_overlap("redb:///d/x.redb", "redb:///d/x.redb"));
+/// assert!(!locations_overlap("s3://b/p/", "s3://b/pq/"));
+/// assert!(!locations_overlap("file:///d/a/", "file:///d/ab/"));
+/// ```
+pub fn locations_overlap(a: &str, b: &str) -> bool {
+    let contains = |outer: &str, inner: &str| {
+        inner.starts_with(outer)
+            && (outer.ends_with('/')
+                || inner[outer.len()..].starts_with('/')
+                || inner.len() == outer.len())
+    };
+    contains(a, b) || contains(b, a)
 }
