@@ -51,12 +51,17 @@
 //! ```
 #![deny(missing_docs)]
 
+#[cfg(any(test, feature = "fuzzing"))]
+mod checks;
 mod config;
 mod drain;
 mod envelope;
 mod factory;
 mod front;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod inbox;
+mod keyset;
 mod list;
 mod locks;
 mod queue;
