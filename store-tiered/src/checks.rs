@@ -115,20 +115,34 @@ pub(crate) enum Mutation {
 
 #[cfg(test)]
 impl Mutation {
-    pub fn apply(&self, bytes: &mut Vec<u8>) {
-        let len = bytes.len();
-        match self {
-            _ if len == 0 => {
-                if let Mutation::Extend(more) = self {
-                    bytes.extend_from_slice(more);
-                }
+    /// A few mutations of any kind.
+    pub fn some() -> impl proptest::strategy::Strategy<Value = Vec<Mutation>> {
+        use proptest::prelude::*;
+        let one = prop_oneof![
+            (any::<usize>(), any::<u8>()).prop_map(|(at, bit)| Mutation::Flip { at, bit }),
+            (any::<usize>(), any::<u8>()).prop_map(|(at, byte)| Mutation::Set { at, byte }),
+            (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Mutation::Swap { a, b }),
+            any::<usize>().prop_map(Mutation::Truncate),
+            proptest::collection::vec(any::<u8>(), 1..16).prop_map(Mutation::Extend),
+        ];
+        proptest::collection::vec(one, 1..4)
+    }
+
+    /// `bytes` with every mutation applied.
+    pub fn apply_all(mutations: &[Mutation], bytes: &[u8]) -> Vec<u8> {
+        let mut out = bytes.to_vec();
+        for mutation in mutations {
+            let len = out.len();
+            match mutation {
+                Mutation::Extend(more) => out.extend_from_slice(more),
+                _ if len == 0 => {}
+                Mutation::Flip { at, bit } => out[at % len] ^= 1 << (bit % 8),
+                Mutation::Set { at, byte } => out[at % len] = *byte,
+                Mutation::Swap { a, b } => out.swap(a % len, b % len),
+                Mutation::Truncate(n) => out.truncate(n % len),
             }
-            Mutation::Flip { at, bit } => bytes[at % len] ^= 1 << (bit % 8),
-            Mutation::Set { at, byte } => bytes[at % len] = *byte,
-            Mutation::Swap { a, b } => bytes.swap(a % len, b % len),
-            Mutation::Truncate(n) => bytes.truncate(n % len),
-            Mutation::Extend(more) => bytes.extend_from_slice(more),
         }
+        out
     }
 }
 
@@ -137,10 +151,7 @@ impl Mutation {
 #[cfg(test)]
 pub(crate) fn damaged_envelope(key: &Key, envelope: &Envelope, mutations: &[Mutation]) {
     let good = envelope.encode(key).to_vec();
-    let mut bad = good.clone();
-    for mutation in mutations {
-        mutation.apply(&mut bad);
-    }
+    let bad = Mutation::apply_all(mutations, &good);
     if bad != good {
         assert!(
             journal(key, &bad).is_none(),
