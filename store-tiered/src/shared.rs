@@ -268,7 +268,9 @@ impl Shared {
         let Some(record) = self.front.write_now(key, &envelope) else {
             return Fast::No(envelope);
         };
-        self.wrote_frontend(key);
+        // A cache is never durable, so it has no journal to find damaged: only the one
+        // set to clear on this hot path.
+        self.suspects.set(key, false);
         let (op, meta) = put_op(key, envelope);
         match queue.try_push(key, op, Some(record)) {
             Ok(()) => Fast::Done(meta),
