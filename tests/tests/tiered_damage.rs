@@ -288,6 +288,51 @@ fn recovery_skips_damaged_journal_records_and_replays_every_healthy_one() {
     });
 }
 
+/// A journal record as builds before checksums wrote it (format 1): a dirty put.
+fn format_1_dirty_put(shown: &str, value: &[u8]) -> Bytes {
+    let mut out = b"STv1".to_vec();
+    out.push(0); // flags: no backend version yet, not a tombstone
+    out.extend_from_slice(&(shown.len() as u16).to_be_bytes());
+    out.extend_from_slice(shown.as_bytes());
+    out.extend_from_slice(&0u16.to_be_bytes());
+    out.extend_from_slice(&1_700_000_000_000_000_000u64.to_be_bytes());
+    out.extend_from_slice(value);
+    Bytes::from(out)
+}
+
+#[tokio::test]
+async fn a_journal_written_before_checksums_still_replays() {
+    let frontend = durable_memory();
+    let k = key("legacy/1");
+    frontend
+        .put(
+            &k,
+            format_1_dirty_put("wb-old", b"kept"),
+            PutMode::Overwrite,
+        )
+        .await
+        .unwrap();
+    let backend = Arc::new(MemoryStore::new());
+    let tiered = TieredStore::open(
+        frontend.clone(),
+        backend.clone(),
+        options(WritePolicy::WriteBehind),
+    )
+    .await
+    .unwrap();
+    let got = tiered.get(&k).await.unwrap().unwrap();
+    assert_eq!(
+        (got.value.as_ref(), got.meta.version.as_str()),
+        (&b"kept"[..], "wb-old")
+    );
+    tiered.flush().await.unwrap();
+    assert_eq!(backend.get(&k).await.unwrap().unwrap().value, "kept");
+    assert_eq!(tiered.stats().corrupted, 0);
+    // Marked clean, the record is rewritten in the checksummed format.
+    let record = frontend.get(&k).await.unwrap().unwrap().value;
+    assert!(record.starts_with(b"STv2"));
+}
+
 /// A backend whose listing reports one damaged entry (as the list contract allows).
 #[derive(Debug)]
 struct DamagedListing {
