@@ -4,20 +4,63 @@
 //! truth), so every value the tiered store puts in its frontend carries a small header:
 //! the version shown to callers, the backend's version once known, and the write time.
 //! Reading a hit then needs no second lookup, and the header survives in a durable
-//! frontend across restarts.
+//! frontend across restarts, where the dirty ones are the write-behind journal.
+//!
+//! Layout (integers big-endian), format 2, written by this build:
+//!
+//! ```text
+//! "STv2" | CRC32C u32 of (key bytes ‖ everything after this field) | flags u8
+//! | shown length u16 | shown | backend length u16 | backend | modified (ns since the epoch) u64
+//! | value
+//! ```
+//!
+//! Flags: bit 0 the backend version is known, bit 1 tombstone, bit 2 the backend version
+//! is the shown one (then the backend field is empty). The checksum covers the key the
+//! record is stored under, so a record moved to another key is damaged too. Format 1
+//! (`"STv1"`, the same without the checksum) is still read, so journals written by earlier
+//! builds replay; nothing can tell a damaged format-1 record from a good one, and each
+//! is rewritten in format 2 the next time its key is written.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use store_core::{Entry, Key, Meta, Version};
+use store_core::{Entry, Error, Key, Meta, Version};
 
-const MAGIC: &[u8; 4] = b"STv1";
+const MAGIC: &[u8; 4] = b"STv2";
+const MAGIC_V1: &[u8; 4] = b"STv1";
+const FLAG_BACKEND: u8 = 1;
+const FLAG_TOMBSTONE: u8 = 2;
+const FLAG_SAME: u8 = 4;
 
 /// The most header bytes an envelope adds (two versions of at most `u16::MAX` bytes).
-pub const MAX_HEADER: u64 = 4 + 1 + 2 + 2 + 8 + 2 * u16::MAX as u64;
+pub const MAX_HEADER: u64 = 4 + 4 + 1 + 2 + 2 + 8 + 2 * u16::MAX as u64;
+
+/// Why frontend bytes are not a usable envelope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Undecodable {
+    /// No envelope magic: not written by a tiered store (or its magic is what got damaged).
+    Foreign,
+    /// An envelope that fails its checksum or a format check.
+    Damaged(&'static str),
+}
+
+impl Undecodable {
+    /// The `Corrupted` error for a frontend record at `key` that does not decode.
+    pub fn error(self, key: &Key) -> Error {
+        match self {
+            Undecodable::Foreign => Error::corrupted(
+                key,
+                "the frontend holds a value that is not a tiered-store record",
+            ),
+            Undecodable::Damaged(why) => {
+                Error::corrupted(key, format!("the frontend's record is damaged: {why}"))
+            }
+        }
+    }
+}
 
 /// A decoded frontend value.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Envelope {
     /// The version callers were given for this value.
     pub shown: Version,
@@ -30,6 +73,15 @@ pub struct Envelope {
     pub tombstone: bool,
     /// The value itself.
     pub value: Bytes,
+}
+
+/// CRC32C (Castagnoli), as the file store uses, of the key and the bytes after the field.
+pub(crate) fn checksum(key: &Key, rest: &[u8]) -> u32 {
+    let mut digest = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc32Iscsi);
+    digest.update(key.as_str().as_bytes());
+    digest.update(rest);
+    // The algorithm's width is 32 bits: the u64 never holds more.
+    digest.finalize() as u32
 }
 
 impl Envelope {
@@ -86,8 +138,8 @@ impl Envelope {
         self.backend.is_none()
     }
 
-    /// The bytes to store in the frontend.
-    pub fn encode(&self) -> Bytes {
+    /// The bytes to store in the frontend at `key` (format 2).
+    pub fn encode(&self, key: &Key) -> Bytes {
         let shown = clip(self.shown.as_str());
         // Usually the backend's version is the one shown: store it once (and decoding then
         // allocates one version, which matters on the hit path).
@@ -97,13 +149,16 @@ impl Envelope {
             Some(v) => Some(clip(v.as_str())),
             None => None,
         };
+        let backend_len = backend.map_or(0, str::len);
         let mut buf = BytesMut::with_capacity(
-            4 + 1 + 4 + 8 + shown.len() + backend.map_or(0, str::len) + self.value.len(),
+            4 + 4 + 1 + 2 + 2 + 8 + shown.len() + backend_len + self.value.len(),
         );
         buf.put_slice(MAGIC);
-        buf.put_u8(
-            u8::from(backend.is_some()) | (u8::from(self.tombstone) << 1) | (u8::from(same) << 2),
-        );
+        buf.put_u32(0); // the checksum, once the rest is known
+        let flags = (if backend.is_some() { FLAG_BACKEND } else { 0 })
+            | (if self.tombstone { FLAG_TOMBSTONE } else { 0 })
+            | (if same { FLAG_SAME } else { 0 });
+        buf.put_u8(flags);
         buf.put_u16(shown.len() as u16);
         buf.put_slice(shown.as_bytes());
         let backend = backend.unwrap_or("");
@@ -115,49 +170,83 @@ impl Envelope {
             .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
         buf.put_u64(nanos);
         buf.put_slice(&self.value);
+        let crc = checksum(key, &buf[8..]);
+        buf[4..8].copy_from_slice(&crc.to_be_bytes());
         buf.freeze()
     }
 
-    /// Decode frontend bytes; `None` if they are not an envelope (someone else wrote the
-    /// frontend directly), which the tiered store treats as a miss.
-    pub fn decode(bytes: Bytes) -> Option<Self> {
+    /// Decode the frontend's bytes at `key`. Bytes without an envelope magic are
+    /// [`Undecodable::Foreign`]; an envelope that fails its checksum or any format check
+    /// is [`Undecodable::Damaged`]. Only the exact encoding of an envelope decodes.
+    pub fn decode(key: &Key, bytes: Bytes) -> Result<Self, Undecodable> {
+        use Undecodable::Damaged;
+        let magic = bytes.get(..4).ok_or(Undecodable::Foreign)?;
+        let at: usize = if magic == MAGIC {
+            let stored = bytes
+                .get(4..8)
+                .ok_or(Damaged("truncated in its checksum"))?;
+            let rest = &bytes[8..];
+            if u32::from_be_bytes(stored.try_into().map_err(|_| Damaged("checksum"))?)
+                != checksum(key, rest)
+            {
+                return Err(Damaged("checksum mismatch"));
+            }
+            8
+        } else if magic == MAGIC_V1 {
+            4
+        } else {
+            return Err(Undecodable::Foreign);
+        };
         // Parse the header from a plain slice: slicing `Bytes` per field would cost an
         // atomic reference-count round trip each, on the hit path.
         let raw: &[u8] = &bytes;
-        let mut at = 0usize;
-        let mut take = |n: usize| -> Option<&[u8]> {
-            let end = at.checked_add(n).filter(|end| *end <= raw.len())?;
+        let mut at = at;
+        let mut take = |n: usize| -> Result<&[u8], Undecodable> {
+            let end = at
+                .checked_add(n)
+                .filter(|end| *end <= raw.len())
+                .ok_or(Damaged("truncated header"))?;
             let out = &raw[at..end];
             at = end;
-            Some(out)
+            Ok(out)
         };
-        if take(4)? != MAGIC {
-            return None;
-        }
         let flags = take(1)?[0];
-        if flags > 0b111 {
-            return None;
+        if flags > FLAG_BACKEND | FLAG_TOMBSTONE | FLAG_SAME
+            || (flags & FLAG_SAME != 0 && flags & FLAG_BACKEND == 0)
+        {
+            return Err(Damaged("unknown flags"));
         }
-        let len = u16::from_be_bytes(take(2)?.try_into().ok()?) as usize;
-        let shown = Version::new(std::str::from_utf8(take(len)?).ok()?);
-        let len = u16::from_be_bytes(take(2)?.try_into().ok()?) as usize;
+        let len = u16::from_be_bytes(take(2)?.try_into().map_err(|_| Damaged("length"))?) as usize;
+        let shown = Version::new(utf8(take(len)?)?);
+        let len = u16::from_be_bytes(take(2)?.try_into().map_err(|_| Damaged("length"))?) as usize;
         let backend_raw = take(len)?;
-        let backend = if flags & 0b100 != 0 {
+        let backend = if flags & FLAG_SAME != 0 {
             Some(shown.clone())
-        } else if flags & 1 == 1 {
-            Some(Version::new(std::str::from_utf8(backend_raw).ok()?))
+        } else if flags & FLAG_BACKEND != 0 {
+            Some(Version::new(utf8(backend_raw)?))
         } else {
             None
         };
-        let nanos = u64::from_be_bytes(take(8)?.try_into().ok()?);
-        Some(Envelope {
+        // Only the encoder's own output decodes: the field is empty unless it holds a
+        // version of its own, and that is never the shown one (that is `FLAG_SAME`).
+        let own = flags & (FLAG_SAME | FLAG_BACKEND) == FLAG_BACKEND;
+        if (!own && !backend_raw.is_empty()) || (own && backend.as_ref() == Some(&shown)) {
+            return Err(Damaged("the backend version disagrees with its flags"));
+        }
+        let nanos = take(8)?;
+        let nanos = u64::from_be_bytes(nanos.try_into().map_err(|_| Damaged("time"))?);
+        Ok(Envelope {
             shown,
             backend,
             modified: UNIX_EPOCH + Duration::from_nanos(nanos),
-            tombstone: flags & 0b10 != 0,
+            tombstone: flags & FLAG_TOMBSTONE != 0,
             value: bytes.slice(at..),
         })
     }
+}
+
+fn utf8(raw: &[u8]) -> Result<&str, Undecodable> {
+    std::str::from_utf8(raw).map_err(|_| Undecodable::Damaged("a version is not UTF-8"))
 }
 
 // Versions longer than a u16 length are not produced by any backend we know; clipping at
@@ -174,60 +263,4 @@ fn clip(s: &str) -> &str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn roundtrip_keeps_everything() {
-        let env = Envelope {
-            shown: Version::new("wb.1.2"),
-            backend: Some(Version::new("\"etag\"")),
-            modified: UNIX_EPOCH + Duration::from_nanos(1_700_000_000_123_456_789),
-            tombstone: false,
-            value: Bytes::from_static(b"\0value\xff"),
-        };
-        let back = Envelope::decode(env.encode()).expect("decodes");
-        let same = Envelope {
-            backend: Some(env.shown.clone()),
-            ..env.clone()
-        };
-        let same_back = Envelope::decode(same.encode()).expect("decodes");
-        assert_eq!(same_back.backend, Some(env.shown.clone()));
-        assert!(same.encode().len() < env.encode().len());
-        assert_eq!(back.shown, env.shown);
-        assert_eq!(back.backend, env.backend);
-        assert_eq!(back.modified, env.modified);
-        assert_eq!(back.value, env.value);
-        let none = Envelope {
-            backend: None,
-            ..env
-        };
-        let back = Envelope::decode(none.encode()).unwrap();
-        assert_eq!(back.backend, None);
-        assert!(back.dirty() && !back.tombstone);
-        let gone = Envelope {
-            tombstone: true,
-            ..back
-        };
-        assert!(Envelope::decode(gone.encode()).unwrap().tombstone);
-    }
-
-    #[test]
-    fn foreign_or_truncated_bytes_are_not_envelopes() {
-        assert!(Envelope::decode(Bytes::from_static(b"plain value")).is_none());
-        let env = Envelope {
-            shown: Version::new("1"),
-            backend: None,
-            modified: UNIX_EPOCH,
-            tombstone: false,
-            value: Bytes::new(),
-        };
-        let bytes = env.encode();
-        for cut in 0..bytes.len() {
-            assert!(
-                Envelope::decode(bytes.slice(..cut)).is_none(),
-                "cut at {cut}"
-            );
-        }
-    }
-}
+mod tests;

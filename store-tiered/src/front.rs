@@ -75,7 +75,10 @@ impl Front {
         }
     }
 
-    /// The frontend's copy of `key`, if usable.
+    /// The frontend's copy of `key`. A record that does not decode (damaged, or not
+    /// written by a tiered store) is a `Corrupted` error naming the key, as is the
+    /// frontend's own report of a damaged entry: `Shared::lookup` decides what the policy
+    /// makes of it.
     pub async fn read(&self, key: &Key) -> Result<Option<Envelope>> {
         if let Some(cache) = &self.cache {
             let Some((entry, tag)) = cache.get_tagged(key) else {
@@ -93,11 +96,14 @@ impl Front {
                 value: entry.value,
             }));
         }
-        Ok(self
-            .store
-            .get(key)
-            .await?
-            .and_then(|entry| Envelope::decode(entry.value)))
+        match self.store.get(key).await? {
+            None => Ok(None),
+            // Verified here, once per read from the store: typed-mode hits above hold
+            // values this process put there and decode nothing.
+            Some(entry) => Envelope::decode(key, entry.value)
+                .map(Some)
+                .map_err(|why| why.error(key)),
+        }
     }
 
     /// Whether the frontend is a `CacheStore` used in typed mode.
@@ -125,7 +131,7 @@ impl Front {
         }
         let meta = self
             .store
-            .put(key, envelope.encode(), PutMode::Overwrite)
+            .put(key, envelope.encode(key), PutMode::Overwrite)
             .await?;
         Ok(meta.version)
     }
@@ -140,7 +146,7 @@ impl Front {
         }
         match self
             .store
-            .put(key, clean.encode(), PutMode::Update(record.clone()))
+            .put(key, clean.encode(key), PutMode::Update(record.clone()))
             .await
         {
             Err(error) if error.kind() == ErrorKind::VersionMismatch => Ok(()),

@@ -30,6 +30,16 @@
 //! `file` or `redb` the dirty records are a journal, re-queued when the store reopens), then
 //! what the backend survives. Frontend-only: what the frontend survives.
 //!
+//! **Damage.** Every envelope carries a CRC32C of itself and its key, verified whenever it
+//! is read from the frontend store (a cache frontend in typed mode holds values, not
+//! bytes, and verifies nothing). A damaged record is never served: under write-through and
+//! write-around the backend holds every write, so the read goes there and the copy is
+//! replaced; otherwise the record may be the only copy of an acknowledged write, and reads
+//! of the key fail `Corrupted` naming it until the key is written again. Reopening under
+//! write-behind skips damaged journal records (and requeues every healthy one); listings
+//! report their keys as `Corrupted` entries and go on. [`TieredStats::corrupted`] counts
+//! what was found.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use store_core::{Key, PutMode, Store};
@@ -51,12 +61,17 @@
 //! ```
 #![deny(missing_docs)]
 
+#[cfg(any(test, feature = "fuzzing"))]
+mod checks;
 mod config;
 mod drain;
 mod envelope;
 mod factory;
 mod front;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod inbox;
+mod keyset;
 mod list;
 mod locks;
 mod queue;

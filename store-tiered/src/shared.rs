@@ -1,19 +1,18 @@
 //! The state a tiered store shares with its background tasks, and the per-key steps
 //! (frontend lookup, miss handling, frontend updates) its operations are built from.
 
-use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use store_core::{Entry, Key, Meta, Result, Store, Version};
+use store_core::{Entry, Error, ErrorKind, Key, Meta, Result, Store, Version};
 
-use crate::config::{ReadPolicy, TieredOptions};
+use crate::config::{ReadPolicy, TieredOptions, WritePolicy};
 use crate::envelope::Envelope;
 use crate::front::Front;
+use crate::keyset::KeySet;
 use crate::locks::KeyLocks;
 use crate::queue::{Op, Queue};
 use crate::stats::Counters;
@@ -31,8 +30,11 @@ pub(crate) struct Shared {
     pub closed: AtomicBool,
     /// Keys whose frontend copy may be stale because the frontend failed both a write and
     /// the invalidation after it; reads of them bypass the frontend until it recovers.
-    suspects: Mutex<HashSet<Key>>,
-    suspect_count: AtomicUsize,
+    suspects: KeySet,
+    /// Keys whose journal record recovery found damaged (so the write it held may be in
+    /// neither the queue nor the backend), until the key is written again: listings report
+    /// them, as reads of them do.
+    pub damaged_journal: KeySet,
     /// Versions for write-behind acknowledgements: a random per-process prefix and a counter,
     /// so they never repeat across restarts.
     version_prefix: u64,
@@ -91,8 +93,8 @@ impl Shared {
             counters,
             queue,
             closed: AtomicBool::new(false),
-            suspects: Mutex::new(HashSet::new()),
-            suspect_count: AtomicUsize::new(0),
+            suspects: KeySet::default(),
+            damaged_journal: KeySet::default(),
             version_prefix: rand::random(),
             version_clock: AtomicU64::new(0),
         }
@@ -114,43 +116,58 @@ impl Shared {
 
     #[inline]
     fn is_suspect(&self, key: &Key) -> bool {
-        self.suspect_count.load(Ordering::Acquire) > 0
-            && self
-                .suspects
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .contains(key)
+        self.suspects.contains(key)
     }
 
-    fn set_suspect(&self, key: &Key, suspect: bool) {
-        if !suspect && self.suspect_count.load(Ordering::Acquire) == 0 {
-            return;
-        }
-        let mut set = self.suspects.lock().unwrap_or_else(|p| p.into_inner());
-        let changed = if suspect {
-            set.insert(key.clone())
-        } else {
-            set.remove(key)
-        };
-        if changed {
-            self.suspect_count.store(set.len(), Ordering::Release);
-        }
+    /// The frontend holds the latest write to `key` again (or nothing for it): its copy can
+    /// be trusted, and a damaged journal record there is gone.
+    fn wrote_frontend(&self, key: &Key) {
+        self.suspects.set(key, false);
+        self.damaged_journal.set(key, false);
     }
 
-    /// Read the frontend's copy. Errors count and read as a miss: the backend still has
-    /// the truth.
-    pub async fn lookup(&self, key: &Key) -> Lookup {
+    /// Whether every frontend record is a copy of what the backend holds, and reads go to
+    /// the backend when the frontend cannot answer (write-through and write-around, unless
+    /// reads are frontend-only).
+    pub fn frontend_holds_copies(&self) -> bool {
+        matches!(
+            self.options.write_policy,
+            WritePolicy::WriteThrough | WritePolicy::WriteAround
+        ) && self.options.read_policy != ReadPolicy::FrontendOnly
+    }
+
+    /// Read the frontend's copy. A failed read counts and reads as a miss: the backend
+    /// still has the truth. A damaged record (see [`Shared::damaged`]) is a `Corrupted`
+    /// error unless the backend or the queue is known to hold what it held.
+    pub async fn lookup(&self, key: &Key) -> Result<Lookup> {
         if self.is_suspect(key) {
-            return Lookup::Miss;
+            return Ok(Lookup::Miss);
         }
         match self.front.read(key).await {
-            Ok(Some(envelope)) => Lookup::Hit(envelope),
-            Ok(None) => Lookup::Miss,
+            Ok(Some(envelope)) => Ok(Lookup::Hit(envelope)),
+            Ok(None) => Ok(Lookup::Miss),
+            Err(error) if error.kind() == ErrorKind::Corrupted => self.damaged(key, error),
             Err(_) => {
                 Counters::bump(&self.counters.frontend_errors);
-                Lookup::Miss
+                Ok(Lookup::Miss)
             }
         }
+    }
+
+    /// The frontend's record of `key` is damaged. Under write-through and write-around the
+    /// frontend only ever holds copies of what the backend has, so the read goes there
+    /// (and a `get` replaces the damaged copy). Otherwise the record may be the only copy
+    /// of an acknowledged write (a write-behind journal record, a frontend-only value):
+    /// guessing would serve an older value, so the error stands, naming the key, until the
+    /// key is written again. A pending write-behind write is newer than any record and
+    /// still answers.
+    fn damaged(&self, key: &Key, error: Error) -> Result<Lookup> {
+        Counters::bump(&self.counters.corrupted);
+        if self.frontend_holds_copies() || self.pending(key).is_some() {
+            tracing::warn!(%key, %error, "tiered: damaged frontend copy; reading the backend");
+            return Ok(Lookup::Miss);
+        }
+        Err(error)
     }
 
     /// A typed-cache hit, answered without an await, when no revalidation is needed;
@@ -218,7 +235,7 @@ impl Shared {
     pub async fn store_frontend(&self, key: &Key, envelope: &Envelope) -> bool {
         match self.front.write(key, envelope).await {
             Ok(_) => {
-                self.set_suspect(key, false);
+                self.wrote_frontend(key);
                 true
             }
             Err(_) => {
@@ -232,10 +249,10 @@ impl Shared {
     /// Drop the frontend's copy (the backend has a newer truth).
     pub async fn invalidate_frontend(&self, key: &Key) {
         match self.front.delete(key).await {
-            Ok(()) => self.set_suspect(key, false),
+            Ok(()) => self.wrote_frontend(key),
             Err(_) => {
                 Counters::bump(&self.counters.frontend_errors);
-                self.set_suspect(key, true);
+                self.suspects.set(key, true);
             }
         }
     }
@@ -251,7 +268,9 @@ impl Shared {
         let Some(record) = self.front.write_now(key, &envelope) else {
             return Fast::No(envelope);
         };
-        self.set_suspect(key, false);
+        // A cache is never durable, so it has no journal to find damaged: only the one
+        // set to clear on this hot path.
+        self.suspects.set(key, false);
         let (op, meta) = put_op(key, envelope);
         match queue.try_push(key, op, Some(record)) {
             Ok(()) => Fast::Done(meta),
@@ -273,7 +292,7 @@ impl Shared {
     /// A write-behind write: journal it in the frontend, then queue it.
     pub async fn write_behind(&self, key: &Key, op: Op, envelope: Envelope) -> Result<()> {
         let record = self.front.write(key, &envelope).await?;
-        self.set_suspect(key, false);
+        self.wrote_frontend(key);
         if let Some(queue) = &self.queue {
             queue.push(key, op, Some(record)).await;
         }
@@ -308,7 +327,7 @@ impl Shared {
     /// The backend version a caller's `expected` version stands for. Callers hold versions
     /// we showed them; for write-behind writes those are not the backend's own.
     pub async fn backend_version(&self, key: &Key, expected: &Version) -> Result<Version> {
-        if let Lookup::Hit(envelope) = self.lookup(key).await
+        if let Lookup::Hit(envelope) = self.lookup(key).await?
             && !envelope.tombstone
             && &envelope.shown == expected
         {
@@ -325,13 +344,13 @@ impl Shared {
 
     /// The metadata a caller sees for a backend listing entry: the frontend's shown version
     /// when its copy is the backend's current one (write-behind), else the backend's.
-    pub async fn shown_meta(&self, meta: Meta) -> Meta {
-        if let Lookup::Hit(envelope) = self.lookup(&meta.key).await
+    pub async fn shown_meta(&self, meta: Meta) -> Result<Meta> {
+        if let Lookup::Hit(envelope) = self.lookup(&meta.key).await?
             && !envelope.tombstone
             && envelope.backend.as_ref().is_none_or(|v| v == &meta.version)
         {
-            return envelope.meta(&meta.key);
+            return Ok(envelope.meta(&meta.key));
         }
-        meta
+        Ok(meta)
     }
 }

@@ -26,6 +26,9 @@ pub struct TieredStats {
     pub backend_errors: u64,
     /// Failed frontend calls (they never fail an operation the backend completed).
     pub frontend_errors: u64,
+    /// Damaged frontend records met: by reads (a `Corrupted` error, or a read of the
+    /// backend when it holds every write) and by write-behind recovery, which skips them.
+    pub corrupted: u64,
 }
 
 #[derive(Debug, Default)]
@@ -38,6 +41,7 @@ pub(crate) struct Counters {
     pub drained: AtomicU64,
     pub backend_errors: AtomicU64,
     pub frontend_errors: AtomicU64,
+    pub corrupted: AtomicU64,
     pub evictions: Option<Arc<AtomicU64>>,
 }
 
@@ -59,6 +63,7 @@ impl Counters {
             drained: get(&self.drained),
             backend_errors: get(&self.backend_errors),
             frontend_errors: get(&self.frontend_errors),
+            corrupted: get(&self.corrupted),
         }
     }
 }

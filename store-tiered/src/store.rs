@@ -139,7 +139,7 @@ impl TieredStore {
 
     async fn read_general(&self, key: &Key, want_value: bool) -> Result<Option<Entry>> {
         let shared = &self.shared;
-        if let Lookup::Hit(envelope) = shared.lookup(key).await
+        if let Lookup::Hit(envelope) = shared.lookup(key).await?
             && (self.frontend_only_reads() || shared.still_current(&envelope, key).await?)
         {
             Counters::bump(&shared.counters.hits);
@@ -157,7 +157,7 @@ impl TieredStore {
         Counters::bump(&shared.counters.misses);
         let (_guard, waited) = shared.locks.lock(key).await;
         if waited
-            && let Lookup::Hit(envelope) = shared.lookup(key).await
+            && let Lookup::Hit(envelope) = shared.lookup(key).await?
             && shared.still_current(&envelope, key).await?
         {
             // Someone filled it while we waited: single-flight.
@@ -169,9 +169,14 @@ impl TieredStore {
 
     async fn put_frontend_only(&self, key: &Key, value: Bytes, mode: PutMode) -> Result<Meta> {
         let shared = &self.shared;
-        let current = match shared.lookup(key).await {
-            Lookup::Hit(envelope) if !envelope.tombstone => Some(envelope.shown),
-            _ => None,
+        // An overwrite does not depend on what is there (so it also replaces a damaged
+        // record); the other modes need the current version.
+        let current = match mode {
+            PutMode::Overwrite => None,
+            _ => match shared.lookup(key).await? {
+                Lookup::Hit(envelope) if !envelope.tombstone => Some(envelope.shown),
+                _ => None,
+            },
         };
         check_mode(key, current.as_ref(), &mode)?;
         let envelope = shared.new_write(value);

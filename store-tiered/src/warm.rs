@@ -12,7 +12,8 @@ use crate::stats::Counters;
 
 /// Copy entries in key order until `warm_max_bytes` of values are copied. Each copy takes
 /// the key's lock and skips keys with pending writes, so warm-up never overwrites a newer
-/// write. Returns how many entries were copied.
+/// write, nor a damaged record that may be the only copy of a write. Returns how many
+/// entries were copied.
 pub(crate) async fn run(shared: Arc<Shared>) -> Result<u64> {
     let budget = shared.options.warm_max_bytes.unwrap_or(u64::MAX);
     let mut spent = 0u64;
@@ -22,10 +23,14 @@ pub(crate) async fn run(shared: Arc<Shared>) -> Result<u64> {
         if spent.saturating_add(meta.size) > budget {
             break;
         }
-        if shared.options.warm == Warm::Missing
-            && matches!(shared.lookup(&meta.key).await, Lookup::Hit(_))
-        {
-            continue;
+        if shared.options.warm == Warm::Missing || !shared.frontend_holds_copies() {
+            match shared.lookup(&meta.key).await {
+                // A damaged record that may hold a write the backend lacks stays, so that
+                // reads keep reporting it rather than serve the backend's older value.
+                Err(_) => continue,
+                Ok(Lookup::Hit(_)) if shared.options.warm == Warm::Missing => continue,
+                Ok(_) => {}
+            }
         }
         let (_guard, _) = shared.locks.lock(&meta.key).await;
         if shared.pending(&meta.key).is_some() {

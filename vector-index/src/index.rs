@@ -145,7 +145,7 @@ impl VectorIndex {
             config.nodes_per_page = config.nodes_per_page.min(fit);
         }
         let manifest = Manifest::empty(config.clone());
-        let bytes = store_core::encode_cbor(&key, &manifest)?;
+        let bytes = manifest.encode(&key)?;
         let meta = store
             .put(&key, bytes, PutMode::Create)
             .await
@@ -186,8 +186,7 @@ impl VectorIndex {
                 )
                 .with_key(&key));
             };
-            let manifest: Manifest = store_core::decode_cbor(&key, &entry.value)?;
-            manifest.check(&key)?;
+            let manifest = Manifest::decode(&key, &entry.value)?;
             let page_keys = manifest
                 .pages
                 .iter()
@@ -451,7 +450,7 @@ impl VectorIndex {
         // before a manifest that references them can be.
         self.store.flush().await?;
         manifest.pages = pages;
-        let bytes = store_core::encode_cbor(&self.manifest_key, &manifest)?;
+        let bytes = manifest.encode(&self.manifest_key)?;
         let put = self
             .store
             .put(

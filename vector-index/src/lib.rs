@@ -21,8 +21,8 @@
 //!   (`InvalidInput`), unknown names (`NotFound`), damaged or missing pages (`Corrupted`).
 //!
 //! ## Storage layout and durability
-//! Under `vector-index/<name>/`: a `manifest` (CBOR: config, slot count, entry point and
-//! the key and CRC of every page) and `pages/<n>-<nonce>` keys, each packing
+//! Under `vector-index/<name>/`: a `manifest` (CBOR behind a CRC32C: config, slot count,
+//! entry point and the key and CRC of every page) and `pages/<n>-<nonce>` keys, each packing
 //! `nodes_per_page` consecutive nodes (id, vector, links on every layer, metadata,
 //! tombstone flag) with a CRC-32. Opening reads the manifest and then every page with one
 //! `get_many`. [`VectorIndex::flush`] writes only the pages changed since the last flush,
@@ -60,8 +60,12 @@
 #![deny(missing_docs)]
 
 mod batch;
+#[cfg(any(test, feature = "fuzzing"))]
+mod checks;
 mod config;
 mod filter;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod graph;
 mod index;
 mod kernels;

@@ -3,15 +3,41 @@
 //! It is written last on every flush, with a conditional put, so a reader that loads it
 //! sees only pages that were complete before it was written, and two writers cannot both
 //! commit on top of the same version.
+//!
+//! Stored form, format 2 (written by this build):
+//!
+//! ```text
+//! "VXM2" | CRC32C u32 (little-endian) of (manifest key bytes ‖ body) | body: the CBOR manifest
+//! ```
+//!
+//! The checksum makes any damage to the manifest an error (CBOR alone would read a
+//! flipped bit in, say, `ef_search` as another index), and binding the key catches another
+//! index's manifest stored under this one's key. Format 1 was the bare CBOR body; it is
+//! still read (its pages carry their own checksums, the manifest nothing), and the next
+//! flush rewrites it in format 2.
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use store_core::{Error, Key, Result};
 
 use crate::config::IndexConfig;
 use crate::graph::{Graph, MAX_LEVEL};
 
-/// Format version of the manifest and pages; bumped on incompatible changes.
-pub(crate) const FORMAT: u32 = 1;
+/// Format version of the manifest; bumped on incompatible changes. (Pages say theirs in
+/// their magic, `VXP1`.)
+pub(crate) const FORMAT: u32 = 2;
+/// The bare-CBOR manifest of earlier builds.
+const FORMAT_1: u32 = 1;
+const MAGIC: &[u8; 4] = b"VXM2";
+
+/// CRC32C (Castagnoli), as the file store uses, of `key` and `body`.
+pub(crate) fn checksum(key: &Key, body: &[u8]) -> u32 {
+    let mut digest = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc32Iscsi);
+    digest.update(key.as_str().as_bytes());
+    digest.update(body);
+    // The algorithm's width is 32 bits: the u64 never holds more.
+    digest.finalize() as u32
+}
 
 /// One stored page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +63,44 @@ pub(crate) struct Manifest {
 }
 
 impl Manifest {
+    /// The stored form of this manifest at `key` (format 2).
+    pub fn encode(&self, key: &Key) -> Result<Bytes> {
+        let body = store_core::encode_cbor(key, self)?;
+        let mut out = Vec::with_capacity(8 + body.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&checksum(key, &body).to_le_bytes());
+        out.extend_from_slice(&body);
+        Ok(Bytes::from(out))
+    }
+
+    /// Read a stored manifest (format 2, or the bare CBOR of format 1) and check it is
+    /// self-consistent: any damage is `Corrupted` naming `key`. A format-1 manifest comes
+    /// back as format 2, to be written so by the next flush.
+    pub fn decode(key: &Key, bytes: &[u8]) -> Result<Manifest> {
+        let corrupt = |why: &str| Error::corrupted(key, why.to_owned());
+        let (mut manifest, format) = match bytes.strip_prefix(MAGIC) {
+            Some(rest) => {
+                let (stored, body) = rest
+                    .split_first_chunk::<4>()
+                    .ok_or_else(|| corrupt("manifest is truncated"))?;
+                if u32::from_le_bytes(*stored) != checksum(key, body) {
+                    return Err(corrupt("manifest checksum mismatch"));
+                }
+                (store_core::decode_cbor::<Manifest>(key, body)?, FORMAT)
+            }
+            None => (store_core::decode_cbor::<Manifest>(key, bytes)?, FORMAT_1),
+        };
+        if manifest.format != format {
+            return Err(corrupt(&format!(
+                "unsupported index format {} (this build reads {FORMAT_1} and {FORMAT})",
+                manifest.format
+            )));
+        }
+        manifest.format = FORMAT;
+        manifest.check(key)?;
+        Ok(manifest)
+    }
+
     pub fn empty(config: IndexConfig) -> Self {
         Manifest {
             format: FORMAT,
@@ -49,14 +113,8 @@ impl Manifest {
     }
 
     /// Check the manifest is self-consistent before trusting any of it.
-    pub fn check(&self, key: &Key) -> Result<()> {
+    fn check(&self, key: &Key) -> Result<()> {
         let corrupt = |why: &str| Error::corrupted(key, why.to_owned());
-        if self.format != FORMAT {
-            return Err(corrupt(&format!(
-                "unsupported index format {} (this build reads {FORMAT})",
-                self.format
-            )));
-        }
         self.config
             .validate()
             .map_err(|e| corrupt(&format!("stored config is invalid: {e}")))?;
@@ -95,3 +153,6 @@ impl Manifest {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,8 +3,9 @@
 //! Layout (little-endian): `b"VXP1"`, first slot `u32`, node count `u32`, then per node:
 //! id `u64`, flags `u8` (bit 0: deleted), level `u8`, `dim` × `f32`, for each layer
 //! `0..=level` a link count `u16` and that many `u32` slots, a metadata length `u32` and
-//! that much CBOR; finally a CRC-32 of everything before it. Decoding checks every length
-//! and bound, so a damaged page is `Corrupted`, never a panic or a wrong graph.
+//! that much CBOR; finally a CRC-32 of everything before it (and the manifest records
+//! that CRC too). Decoding checks every length and bound, so a damaged page is
+//! `Corrupted`, never a panic or a wrong graph.
 
 use store_core::{Error, Key, Result};
 
@@ -122,6 +123,9 @@ pub(crate) fn decode_into(
     for slot in first..first + count {
         let id = r.u64()?;
         let flags = r.u8()?;
+        if flags > 1 {
+            return Err(corrupt("unknown node flags"));
+        }
         let level = r.u8()?;
         if level > MAX_LEVEL {
             return Err(corrupt("node level out of range"));
@@ -173,3 +177,6 @@ pub(crate) fn decode_into(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

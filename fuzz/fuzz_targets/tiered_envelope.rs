@@ -1,0 +1,5 @@
+#![no_main]
+//! See `store_tiered::fuzzing::envelope`: any bytes are an error, never a panic, never other data.
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| store_tiered::fuzzing::envelope(data));
