@@ -82,8 +82,9 @@ pub(crate) fn open_regular(path: &Path) -> io::Result<(File, u64)> {
     Ok((file, meta.len()))
 }
 
-/// One directory entry: its name (entries whose names are not UTF-8 are never ours and
-/// are left out) and whether it is a directory.
+/// One directory entry: its name and whether it is a directory. A name that is not UTF-8
+/// is never the store's; it comes lossily converted (with U+FFFD, which no name the store
+/// writes contains), so it is counted as foreign and never mistaken for one of ours.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DirItem {
     pub name: String,
@@ -209,11 +210,8 @@ impl Fs for RealFs {
         let mut items = Vec::new();
         for entry in fs::read_dir(dir)? {
             let entry = entry?;
-            let Ok(name) = entry.file_name().into_string() else {
-                continue;
-            };
             items.push(DirItem {
-                name,
+                name: entry.file_name().to_string_lossy().into_owned(),
                 is_dir: entry.file_type()?.is_dir(),
             });
         }

@@ -396,6 +396,9 @@ mod tests {
         std::fs::create_dir_all(root.join("nested/k")).unwrap();
         std::fs::write(root.join("nested/~lock"), b"").unwrap();
         std::fs::write(root.join("nested/k~"), b"another store's").unwrap();
+        use std::os::unix::ffi::OsStrExt;
+        let not_utf8 = std::ffi::OsStr::from_bytes(b"\xff~");
+        std::fs::write(root.join(not_utf8), b"x").unwrap();
 
         let capture = Capture::default();
         let sink = capture.clone();
@@ -416,13 +419,11 @@ mod tests {
             (listed, skipped)
         });
         assert_eq!(listed, ["a/1", "b"]);
-        assert_eq!(
-            skipped, 4,
-            "notes.txt, %00~, `some dir` and the nested root"
-        );
+        let why = "notes.txt, %00~, a name that is not UTF-8, `some dir`, the nested root";
+        assert_eq!(skipped, 5, "{why}");
         let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
         assert_eq!(log.matches("WARN").count(), 1, "{log}");
-        assert!(log.contains("skipped 4 entries"), "{log}");
+        assert!(log.contains("skipped 5 entries"), "{log}");
         assert!(log.contains(&root.display().to_string()), "{log}");
     }
 }
