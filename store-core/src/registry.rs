@@ -155,6 +155,19 @@ impl Registry {
         let parsed = Url::parse(uri).map_err(|e| {
             Error::invalid_config("uri", format!("`{uri}` is not a valid URI: {e}"))
         })?;
+        // For `file:` the URL parser supplies a missing `//` and `/` itself, turning
+        // `file:data` (which a user means relative) into `file:///data`. Refuse a URI whose
+        // path the parser had to make absolute.
+        let written = uri.trim().split_once(':').map_or("", |(_, rest)| rest);
+        if parsed.has_authority() && !written.starts_with('/') {
+            return Err(Error::invalid_config(
+                "uri",
+                format!(
+                    "`{uri}` names no absolute path; write `{}:///absolute/path`",
+                    parsed.scheme()
+                ),
+            ));
+        }
         let factory = self.by_scheme.get(parsed.scheme()).ok_or_else(|| {
             let known: Vec<&str> = self.by_scheme.keys().copied().collect();
             Error::invalid_config(

@@ -4,23 +4,26 @@
 //! tokio's blocking pool. They are generic over [`Fs`] so the write protocol can be run
 //! against a model of power loss as well as the real file system.
 
-use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use store_core::{Entry, Error, Key, Meta, PutMode, Result};
+use store_core::{Entry, Error, ErrorKind, Key, Meta, PutMode, Result};
 
 use crate::SyncMode;
+use crate::dirs::DirState;
 use crate::format::{self, Header};
-use crate::fs::Fs;
+use crate::fs::{self, Fs};
 use crate::group::{Group, Job};
 use crate::layout::{self, Location, SEGMENT_FILE};
+use crate::root::RootLock;
+use crate::temp;
 
-/// How many random temp names a put tries before giving up (a clash is already
-/// astronomically unlikely with 64 random bits).
+/// How many temp names a put tries before giving up (names are unique within a session;
+/// a clash needs a leftover of an earlier session with the same random 64-bit id).
 const TEMP_ATTEMPTS: usize = 8;
 
 /// One store root and its write machinery.
@@ -28,20 +31,21 @@ pub(crate) struct Engine<F: Fs> {
     pub fs: F,
     pub root: PathBuf,
     pub sync: SyncMode,
+    /// This store's random id, in the name of every temp file it writes: a temp file with
+    /// another id is a crashed session's (see `temp.rs`).
+    pub session: u64,
+    temp_seq: AtomicU64,
     group: Group,
     /// Puts hold it shared while they create directories and their temp file; pruning
     /// holds it exclusively, so it never removes a directory a put is about to write in.
     /// (Once a temp file exists in a directory, the directory is not empty and cannot be
     /// pruned, so the lock is not needed for the rest of the put.)
     tree: RwLock<()>,
-    /// Directories created (or being created) whose entry in their parent may not be
-    /// durable yet. A put that finds its directory already there must still not be
-    /// acknowledged before the parent fsync of a directory another put just created, so
-    /// every put fsyncs the parents of the pending directories on its path.
-    unsynced: Mutex<HashSet<PathBuf>>,
-    /// The root's lock file, held as long as the engine: blocking work of a dropped
-    /// store (a put whose future was dropped) finishes before another store can open.
-    lock: Option<std::fs::File>,
+    /// Which directories may hold entries that are not durable yet (see `dirs.rs`).
+    dirs: DirState,
+    /// The root's lock, held as long as the engine: blocking work of a dropped store (a
+    /// put whose future was dropped) finishes before another store can open the root.
+    lock: Option<RootLock>,
 }
 
 /// Whether an I/O error means "nothing there" (a missing file, or a foreign file where a
@@ -58,28 +62,60 @@ pub(crate) fn corrupted(key: impl std::fmt::Display, path: &Path, why: &str) -> 
     Error::corrupted(key, format!("{}: {why}", path.display()))
 }
 
+/// An error for a failed file operation: `PermissionDenied` for a refused access (the
+/// operator fixes permissions, not the disk), `Io` otherwise.
+pub(crate) fn io_err(context: impl std::fmt::Display, e: io::Error) -> Error {
+    if e.kind() == io::ErrorKind::PermissionDenied {
+        return Error::new(ErrorKind::PermissionDenied, format!("{context}: {e}")).with_source(e);
+    }
+    Error::io(context, e)
+}
+
 fn io_error(key: &Key, what: &str, path: &Path, e: io::Error) -> Error {
-    Error::io(format!("{what} `{}`", path.display()), e).with_key(key)
+    io_err(format!("{what} `{}`", path.display()), e).with_key(key)
+}
+
+/// The error for a failed read of `key`'s file at `path`: a special file standing there
+/// is a damaged entry, named like any other.
+pub(crate) fn read_error(key: impl std::fmt::Display, path: &Path, e: io::Error) -> Error {
+    match fs::not_regular(&e) {
+        Some(what) => corrupted(key, path, &what.to_string()),
+        None => io_err(format!("reading `{}`", path.display()), e).with_key(key),
+    }
 }
 
 impl<F: Fs> Engine<F> {
-    /// An engine over `root` (which must exist).
+    /// An engine over `root` (which must exist). Opening reads nothing: see `dirs.rs`
+    /// for how it makes what a crashed process left durable, and `temp.rs` for how its
+    /// temp files are cleaned up.
     pub fn new(fs: F, root: PathBuf, sync: SyncMode) -> Self {
         Engine {
             fs,
             root,
             sync,
+            session: rand::random(),
+            temp_seq: AtomicU64::new(0),
             group: Group::default(),
             tree: RwLock::new(()),
-            unsynced: Mutex::new(HashSet::new()),
+            dirs: DirState::default(),
             lock: None,
         }
     }
 
-    /// Keep the root's locked lock file open for the engine's lifetime.
-    pub fn holding(mut self, lock: std::fs::File) -> Self {
+    /// Keep the root's lock for the engine's lifetime.
+    pub fn holding(mut self, lock: RootLock) -> Self {
         self.lock = Some(lock);
         self
+    }
+
+    /// Unless `never`, fsync the root (making an earlier process's entries in it, and
+    /// the lock file's, durable) and count it confirmed. Opening does this once.
+    pub fn sync_root(&self) -> io::Result<()> {
+        if self.syncs() {
+            self.fs.sync_dir(&self.root)?;
+            self.dirs.confirm(&self.root);
+        }
+        Ok(())
     }
 
     /// Whether the engine holds the root's lock.
@@ -98,17 +134,12 @@ impl<F: Fs> Engine<F> {
         self.tree.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn unsynced(&self) -> MutexGuard<'_, HashSet<PathBuf>> {
-        self.unsynced.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     fn syncs(&self) -> bool {
         self.sync != SyncMode::Never
     }
 
-    /// Check a decoded header against the key it was read for.
-    fn check_header(&self, key: &Key, path: &Path, bytes: &[u8]) -> Result<Header> {
-        let header = format::decode(bytes).map_err(|why| corrupted(key, path, &why))?;
+    /// Check a decoded header's key against the key the file was read for.
+    fn check_key(&self, key: &Key, path: &Path, header: &Header) -> Result<()> {
         if header.key != key.as_str() {
             return Err(corrupted(
                 key,
@@ -116,7 +147,7 @@ impl<F: Fs> Engine<F> {
                 &format!("the file holds the key `{}`", header.key),
             ));
         }
-        Ok(header)
+        Ok(())
     }
 
     /// The value and metadata at `key`, verified against its checksums.
@@ -151,12 +182,11 @@ impl<F: Fs> Engine<F> {
         let bytes = match read {
             Ok(bytes) => bytes,
             Err(e) if is_absent(&e) => return Ok(None),
-            Err(e) => return Err(io_error(key, "reading", path, e)),
+            Err(e) => return Err(read_error(key, path, e)),
         };
-        let header = self.check_header(key, path, &bytes)?;
-        format::check_len(&header, bytes.len() as u64).map_err(|why| corrupted(key, path, &why))?;
+        let header = format::verify_file(&bytes).map_err(|why| corrupted(key, path, &why))?;
+        self.check_key(key, path, &header)?;
         let value = Bytes::from(bytes).slice(header.len..);
-        format::check_value(&header, &value).map_err(|why| corrupted(key, path, &why))?;
         Ok(Some(Entry {
             value,
             meta: meta(key.clone(), &header),
@@ -187,9 +217,10 @@ impl<F: Fs> Engine<F> {
         let (bytes, len) = match read {
             Ok(read) => read,
             Err(e) if is_absent(&e) => return Ok(None),
-            Err(e) => return Err(io_error(key, "reading", path, e)),
+            Err(e) => return Err(read_error(key, path, e)),
         };
-        let header = self.check_header(key, path, &bytes)?;
+        let header = format::decode(&bytes).map_err(|why| corrupted(key, path, &why))?;
+        self.check_key(key, path, &header)?;
         format::check_len(&header, len).map_err(|why| corrupted(key, path, &why))?;
         Ok(Some(header))
     }
@@ -197,6 +228,8 @@ impl<F: Fs> Engine<F> {
     /// Write `value` at `key` if `mode` allows. The caller holds the key's lock.
     pub fn put(&self, key: &Key, value: &[u8], mode: &PutMode) -> Result<Meta> {
         let loc = layout::locate(&self.root, key);
+        // First, so that a conditional put decides on what power loss would leave.
+        self.confirm_path(key, &loc)?;
         match mode {
             PutMode::Overwrite => {}
             PutMode::Create => {
@@ -280,8 +313,8 @@ impl<F: Fs> Engine<F> {
     fn try_create_temp(&self, dir: &Path) -> io::Result<(PathBuf, F::File)> {
         let mut last = io::Error::other("no attempt");
         for _ in 0..TEMP_ATTEMPTS {
-            let id = format!("{:016x}", rand::random::<u64>());
-            let tmp = dir.join(layout::temp_name(&id));
+            let n = self.temp_seq.fetch_add(1, Ordering::Relaxed);
+            let tmp = dir.join(temp::name(self.session, n));
             match self.fs.create_new(&tmp) {
                 Ok(file) => return Ok((tmp, file)),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
@@ -296,6 +329,26 @@ impl<F: Fs> Engine<F> {
             .map_err(|e| io_error(key, "creating a temp file in", dir, e))
     }
 
+    /// fsync, once per store, every directory on the key's path that an earlier process
+    /// left (see `dirs.rs`).
+    fn confirm_path(&self, key: &Key, loc: &Location) -> Result<()> {
+        if !self.syncs() {
+            return Ok(());
+        }
+        for dir in std::iter::once(&self.root).chain(loc.dirs.iter().map(|d| &d.path)) {
+            if self.dirs.is_confirmed(dir) {
+                continue;
+            }
+            match self.fs.sync_dir(dir) {
+                Ok(()) => self.dirs.confirm(dir),
+                // Not there: this put creates it and the rest of the path.
+                Err(e) if is_absent(&e) => break,
+                Err(e) => return Err(io_error(key, "syncing directory", dir, e)),
+            }
+        }
+        Ok(())
+    }
+
     /// fsync the parent of every directory on the key's path whose creation may not be
     /// durable yet (and a hashed directory itself, for its segment file). Runs under the
     /// shared tree lock, so no directory is pruned and re-created meanwhile.
@@ -304,7 +357,7 @@ impl<F: Fs> Engine<F> {
             return Ok(());
         }
         for (i, step) in loc.dirs.iter().enumerate() {
-            if !self.unsynced().contains(&step.path) {
+            if !self.dirs.is_pending(&step.path) {
                 continue;
             }
             let parent = if i == 0 {
@@ -321,7 +374,7 @@ impl<F: Fs> Engine<F> {
                     .sync_dir(dir)
                     .map_err(|e| io_error(key, "syncing directory", dir, e))?;
             }
-            self.unsynced().remove(&step.path);
+            self.dirs.settled(&step.path);
         }
         Ok(())
     }
@@ -348,11 +401,12 @@ impl<F: Fs> Engine<F> {
     /// Create the missing directories on the key's path (and the `~seg` file of hashed
     /// ones). Unless `never`, each is marked pending *before* `mkdir`, so that whoever
     /// sees it exist also sees the mark; [`sync_pending_dirs`](Self::sync_pending_dirs)
-    /// clears marks after the parent fsync.
+    /// clears marks after the parent fsync. (A directory that already existed is marked
+    /// too, which costs at most one needless parent fsync.)
     fn ensure_dirs(&self, key: &Key, loc: &Location) -> Result<()> {
         for step in &loc.dirs {
             if self.syncs() {
-                self.unsynced().insert(step.path.clone());
+                self.dirs.creating(&step.path);
             }
             match self.fs.create_dir(&step.path) {
                 Ok(()) => {}
@@ -453,30 +507,6 @@ impl<F: Fs> Engine<F> {
             }
         }
         Ok(())
-    }
-
-    /// Recover after a crash: remove every temp file under the root and, unless `never`,
-    /// fsync every directory, so whatever a crashed process left visible (a directory
-    /// whose parent was not yet fsynced, a rename not yet covered by a directory fsync)
-    /// is durable before new writes build on it. Returns how many temp files went.
-    pub fn recover(&self) -> io::Result<usize> {
-        let mut removed = 0;
-        let mut dirs = vec![self.root.clone()];
-        while let Some(dir) = dirs.pop() {
-            for item in self.fs.read_dir(&dir)? {
-                let path = dir.join(&item.name);
-                if item.is_dir {
-                    dirs.push(path);
-                } else if layout::is_temp(&item.name) {
-                    self.fs.remove_file(&path)?;
-                    removed += 1;
-                }
-            }
-            if self.syncs() {
-                self.fs.sync_dir(&dir)?;
-            }
-        }
-        Ok(removed)
     }
 }
 

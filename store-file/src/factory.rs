@@ -1,4 +1,5 @@
-//! The registry factory: `{"type": "file", "path": …, "sync": …}` and `file:///abs/path`.
+//! The registry factory: `{"type": "file", "path": …, "sync": …, "create": …}` and
+//! `file:///abs/path`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,7 +12,12 @@ use store_core::{
 use crate::{FileStore, SyncMode};
 
 /// Opens [`FileStore`] from `{"type": "file", "path": "/data", "sync": "always"}` or the
-/// URI `file:///data` (optionally `file:///data?sync=batch`).
+/// URI `file:///data` (optionally `file:///data?sync=batch&create=false`).
+///
+/// `create` says whether a missing root is created; without it, the registry's
+/// [`creates_missing`](Registry::creates_missing) decides (on by default; read-only tools
+/// turn it off, so that a mistyped path fails with `NotFound` instead of becoming an
+/// empty store).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FileFactory;
 
@@ -19,11 +25,14 @@ pub struct FileFactory;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
-    /// The root directory (created if missing).
+    /// The root directory.
     path: PathBuf,
     /// `always` (default), `batch` or `never`.
     #[serde(default)]
     sync: SyncMode,
+    /// Create the root if it is missing (default: the registry's setting).
+    #[serde(default)]
+    create: Option<bool>,
 }
 
 #[async_trait]
@@ -51,7 +60,12 @@ impl StoreFactory for FileFactory {
         config.insert("path".into(), path.to_string_lossy().into_owned().into());
         // Every query parameter becomes a field, so unknown ones are rejected by name.
         for (name, value) in uri.query_pairs() {
-            config.insert(name.into_owned(), value.into_owned().into());
+            let value = match (&*name, &*value) {
+                ("create", "true") => true.into(),
+                ("create", "false") => false.into(),
+                _ => value.into_owned().into(),
+            };
+            config.insert(name.into_owned(), value);
         }
         if uri.fragment().is_some() {
             return Err(Error::invalid_config(
@@ -62,9 +76,14 @@ impl StoreFactory for FileFactory {
         Ok(config)
     }
 
-    async fn open(&self, config: &ConfigMap, _registry: &Registry) -> Result<Arc<dyn Store>> {
-        let FileConfig { path, sync } = parse_config(config)?;
-        Ok(Arc::new(FileStore::open(path, sync).await?))
+    async fn open(&self, config: &ConfigMap, registry: &Registry) -> Result<Arc<dyn Store>> {
+        let FileConfig { path, sync, create } = parse_config(config)?;
+        let store = if create.unwrap_or(registry.creates_missing()) {
+            FileStore::open(path, sync).await?
+        } else {
+            FileStore::open_existing(path, sync).await?
+        };
+        Ok(Arc::new(store))
     }
 }
 
@@ -79,10 +98,10 @@ mod tests {
 
     #[test]
     fn uri_maps_to_config() {
-        let config = uri("file:///data/store?sync=batch").unwrap();
+        let config = uri("file:///data/store?sync=batch&create=false").unwrap();
         assert_eq!(
             serde_json::Value::Object(config),
-            serde_json::json!({"type": "file", "path": "/data/store", "sync": "batch"})
+            serde_json::json!({"type": "file", "path": "/data/store", "sync": "batch", "create": false})
         );
         assert_eq!(
             uri("file:///d#x").unwrap_err().kind(),
@@ -102,6 +121,10 @@ mod tests {
                 "sync",
             ),
             (serde_json::json!({"type": "file"}), "path"),
+            (
+                serde_json::json!({"type": "file", "path": "/d", "create": "yes"}),
+                "create",
+            ),
         ] {
             let err = parse_config::<FileConfig>(config.as_object().unwrap()).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidConfig);

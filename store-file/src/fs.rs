@@ -8,8 +8,83 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::Path;
 
-/// One directory entry: its name (entries whose names are not UTF-8 are never ours and
-/// are left out) and whether it is a directory.
+/// Something other than a regular file (a FIFO, a device, a socket, a directory) where
+/// the store reads one of its files. It is never read: a FIFO would block the read
+/// forever. The engine reports it as a damaged entry.
+#[derive(Debug)]
+pub(crate) struct NotRegular(pub &'static str);
+
+impl std::fmt::Display for NotRegular {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "not a regular file ({})", self.0)
+    }
+}
+
+impl std::error::Error for NotRegular {}
+
+/// The `NotRegular` an I/O error carries, if it is one.
+pub(crate) fn not_regular(e: &io::Error) -> Option<&NotRegular> {
+    e.get_ref()?.downcast_ref::<NotRegular>()
+}
+
+fn not_regular_error(what: &'static str) -> io::Error {
+    io::Error::other(NotRegular(what))
+}
+
+/// What kind of non-regular file `file_type` is.
+pub(crate) fn describe(file_type: fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+        if file_type.is_block_device() || file_type.is_char_device() {
+            return "a device";
+        }
+    }
+    if file_type.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
+}
+
+/// Open `path` for reading only if it is a regular file, and return it with its length.
+/// The open itself never blocks: `O_NONBLOCK` makes opening a FIFO return at once (on a
+/// regular file it changes nothing), and `O_NOCTTY` keeps a terminal from becoming ours.
+pub(crate) fn open_regular(path: &Path) -> io::Result<(File, u64)> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = match options.open(path) {
+        Ok(file) => file,
+        // A socket (or a device without a driver) cannot be opened at all.
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+            let what =
+                fs::symlink_metadata(path).map_or("a special file", |m| describe(m.file_type()));
+            return Err(not_regular_error(what));
+        }
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular_error(describe(meta.file_type())));
+    }
+    Ok((file, meta.len()))
+}
+
+/// One directory entry: its name and whether it is a directory. A name that is not UTF-8
+/// is never the store's; it comes lossily converted (with U+FFFD, which no name the store
+/// writes contains), so it is counted as foreign and never mistaken for one of ours.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DirItem {
     pub name: String,
@@ -37,9 +112,11 @@ pub(crate) trait Fs: Send + Sync + 'static {
     fn remove_file(&self, path: &Path) -> io::Result<()>;
     /// Remove an empty directory.
     fn remove_dir(&self, dir: &Path) -> io::Result<()>;
-    /// The whole file.
+    /// The whole file. Reads of the store's files never block on a special file: one
+    /// fails with a [`NotRegular`] error instead.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
-    /// Up to `max` leading bytes of the file, and its length.
+    /// Up to `max` leading bytes of the file, and its length (a [`NotRegular`] error for
+    /// a special file, as `read`).
     fn read_head(&self, path: &Path, max: usize) -> io::Result<(Vec<u8>, u64)>;
     /// Up to `max` leading bytes (all if `None`) and the length, only if reading them
     /// needs no disk I/O (see `nowait.rs`); `None` means "use the blocking calls".
@@ -97,12 +174,14 @@ impl Fs for RealFs {
     }
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        fs::read(path)
+        let (mut file, len) = open_regular(path)?;
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        file.read_to_end(&mut bytes)?;
+        Ok(bytes)
     }
 
     fn read_head(&self, path: &Path, max: usize) -> io::Result<(Vec<u8>, u64)> {
-        let mut file = File::open(path)?;
-        let len = file.metadata()?.len();
+        let (mut file, len) = open_regular(path)?;
         let want = max.min(usize::try_from(len).unwrap_or(usize::MAX));
         let mut buf = vec![0; want];
         let mut filled = 0;
@@ -131,11 +210,8 @@ impl Fs for RealFs {
         let mut items = Vec::new();
         for entry in fs::read_dir(dir)? {
             let entry = entry?;
-            let Ok(name) = entry.file_name().into_string() else {
-                continue;
-            };
             items.push(DirItem {
-                name,
+                name: entry.file_name().to_string_lossy().into_owned(),
                 is_dir: entry.file_type()?.is_dir(),
             });
         }

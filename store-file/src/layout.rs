@@ -9,7 +9,7 @@
 //!   `~h<hash>~` for the value file); the value file keeps the whole key in its header and
 //!   a hashed directory keeps its segment in a `~seg` file;
 //! - the store's own files start with `~` and are never keys: `~lock` at the root,
-//!   `~seg`, and temp files `~t<id>.tmp`.
+//!   `~seg`, and temp files `~t<session><n>.tmp` (see `temp.rs`).
 //!
 //! Keys cannot escape the root: `.` and `..` segments are invalid keys, `/` only separates
 //! segments, and no encoded name contains a `/`, starts a path anew or is `.`/`..`.
@@ -33,8 +33,6 @@ pub(crate) const LOCK_FILE: &str = "~lock";
 /// The file in a hashed directory holding its segment.
 pub(crate) const SEGMENT_FILE: &str = "~seg";
 const HASHED_PREFIX: &str = "~h";
-const TEMP_PREFIX: &str = "~t";
-const TEMP_SUFFIX: &str = ".tmp";
 
 /// The on-disk name of a segment (directory form), and whether it is hashed.
 pub(crate) fn segment_name(segment: &str) -> (String, bool) {
@@ -56,16 +54,6 @@ pub(crate) fn value_name(segment: &str) -> String {
     let (mut name, _) = segment_name(segment);
     name.push(VALUE_SUFFIX);
     name
-}
-
-/// A temp file name (`~t<id>.tmp`).
-pub(crate) fn temp_name(id: &str) -> String {
-    format!("{TEMP_PREFIX}{id}{TEMP_SUFFIX}")
-}
-
-/// Whether `name` is one of our temp files.
-pub(crate) fn is_temp(name: &str) -> bool {
-    name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)
 }
 
 /// One directory on a key's path.
@@ -120,23 +108,23 @@ pub(crate) enum Kind {
     Other,
 }
 
-/// Classify a directory entry.
+/// Classify a directory entry. A name with the value suffix is a value file's whatever
+/// stands there: a directory or a FIFO in its place is a damaged entry, which reading it
+/// reports, not a foreign one to skip.
 pub(crate) fn classify(name: &str, is_dir: bool) -> Kind {
-    if is_dir {
-        if is_hashed(name) {
-            Kind::HashedDir
-        } else {
-            decode(name).map_or(Kind::Other, Kind::Dir)
-        }
-    } else {
-        let Some(stem) = name.strip_suffix(VALUE_SUFFIX) else {
-            return Kind::Other;
-        };
-        if is_hashed(stem) {
+    if let Some(stem) = name.strip_suffix(VALUE_SUFFIX) {
+        return if is_hashed(stem) {
             Kind::HashedValue
         } else {
             decode(stem).map_or(Kind::Other, Kind::Value)
-        }
+        };
+    }
+    if !is_dir {
+        Kind::Other
+    } else if is_hashed(name) {
+        Kind::HashedDir
+    } else {
+        decode(name).map_or(Kind::Other, Kind::Dir)
     }
 }
 
@@ -171,11 +159,16 @@ mod tests {
         }
         assert_eq!(classify("%41", true), Kind::Other, "non-canonical encoding");
         assert_eq!(classify("~lock", false), Kind::Other);
-        assert_eq!(classify(&temp_name("1"), false), Kind::Other);
+        assert_eq!(classify(&crate::temp::name(1, 1), false), Kind::Other);
         assert_eq!(
             classify("a", false),
             Kind::Other,
             "a file without the suffix"
+        );
+        assert_eq!(
+            classify("a~", true),
+            Kind::Value("a".into()),
+            "a directory in a value file's place"
         );
     }
 

@@ -6,7 +6,9 @@
 //! of reading a directory from disk, and read with `preadv2(RWF_NOWAIT)`, which fails
 //! with `EAGAIN` instead of waiting for a page to come in. `O_NOATIME` keeps the read
 //! from updating the access time (an inode write that could wait on the file system's
-//! journal). Any answer other than the data or a definite "no such file" — `EAGAIN`, a
+//! journal), and `O_NONBLOCK` keeps the open from waiting on a FIFO standing where a
+//! value file should be (anything but a regular file is left to the blocking path, which
+//! reports it). Any answer other than the data or a definite "no such file" — `EAGAIN`, a
 //! kernel without these calls, a file we may not open with `O_NOATIME`, a file larger
 //! than [`INLINE_MAX`] — is `None`: the caller does the ordinary read on the blocking
 //! pool, which also produces the canonical error.
@@ -16,7 +18,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use rustix::fs::{CWD, Mode, OFlags, ResolveFlags, fstat, openat2};
+use rustix::fs::{CWD, FileType, Mode, OFlags, ResolveFlags, fstat, openat2};
 use rustix::io::Errno;
 
 /// Larger files are read on the blocking pool even when cached: copying and checksumming
@@ -32,7 +34,8 @@ pub(crate) fn read(path: &Path, max: Option<usize>) -> Option<io::Result<(Vec<u8
     if UNSUPPORTED.load(Ordering::Relaxed) {
         return None;
     }
-    let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOATIME;
+    let flags =
+        OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOATIME | OFlags::NONBLOCK | OFlags::NOCTTY;
     let fd = match openat2(CWD, path, flags, Mode::empty(), ResolveFlags::CACHED) {
         Ok(fd) => fd,
         // A cached negative entry: definitely absent.
@@ -44,7 +47,11 @@ pub(crate) fn read(path: &Path, max: Option<usize>) -> Option<io::Result<(Vec<u8
         }
         Err(_) => return None,
     };
-    let len = u64::try_from(fstat(&fd).ok()?.st_size).ok()?;
+    let stat = fstat(&fd).ok()?;
+    if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
+        return None;
+    }
+    let len = u64::try_from(stat.st_size).ok()?;
     let want = max.map_or(len, |max| len.min(max as u64));
     if want > INLINE_MAX {
         return None;

@@ -1,7 +1,6 @@
 //! `FileStore`: the async face of the engine.
 
 use std::collections::hash_map::RandomState;
-use std::fs::{File, OpenOptions, TryLockError};
 use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,23 +9,19 @@ use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt};
 use serde::Deserialize;
 use store_core::{
-    Capabilities, ConditionalPuts, Durability, Entry, Error, ErrorKind, Key, ListOptions, Meta,
-    PutMode, Result, Store, async_trait,
+    Capabilities, ConditionalPuts, Durability, Entry, Error, Key, ListOptions, Meta, PutMode,
+    Result, Store, async_trait,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::engine::Engine;
+use crate::engine::{Engine, io_err};
 use crate::fs::{Fs, RealFs};
-use crate::layout::LOCK_FILE;
 use crate::list::Walker;
+use crate::root;
 
 /// How many per-key lock stripes a store has. Keys hash onto stripes; two keys sharing a
 /// stripe only serialize their writes.
 const STRIPES: usize = 1024;
-/// How long opening waits for a held root lock before reporting `Locked`. A lock is also
-/// held, briefly, by a process forked (to run a command) from one that had the store
-/// open, until it execs; waiting a little rides that out.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 /// How many entries one listing step reads on the blocking pool.
 const LIST_CHUNK: usize = 256;
 
@@ -71,62 +66,32 @@ struct Inner {
 
 impl FileStore {
     /// Open (creating if needed) the store rooted at `path`: take the root's exclusive
-    /// lock (`ErrorKind::Locked` if another store holds it) and remove temp files left
-    /// by a crash.
+    /// lock (`ErrorKind::Locked` if another store holds it). A root inside another file
+    /// store's root, or around one open in this process, is refused with
+    /// `ErrorKind::InvalidConfig` naming both. Opening reads no directory.
     pub async fn open(path: impl AsRef<Path>, sync: SyncMode) -> Result<FileStore> {
-        let root = path.as_ref().to_path_buf();
-        tokio::task::spawn_blocking(move || FileStore::open_blocking(root, sync))
+        FileStore::open_with(path.as_ref().to_path_buf(), sync, true).await
+    }
+
+    /// Open the store rooted at `path` only if there is one, creating nothing: a missing
+    /// directory, or one without the store's `~lock` file, is `ErrorKind::NotFound`
+    /// naming the path. For tools that only read, so a mistyped path is not made a store.
+    pub async fn open_existing(path: impl AsRef<Path>, sync: SyncMode) -> Result<FileStore> {
+        FileStore::open_with(path.as_ref().to_path_buf(), sync, false).await
+    }
+
+    async fn open_with(root: PathBuf, sync: SyncMode, create: bool) -> Result<FileStore> {
+        tokio::task::spawn_blocking(move || FileStore::open_blocking(&root, sync, create))
             .await
             .map_err(|e| Error::backend("opening the file store", e))?
     }
 
-    fn open_blocking(root: PathBuf, sync: SyncMode) -> Result<FileStore> {
-        std::fs::create_dir_all(&root)
-            .map_err(|e| Error::io(format!("creating the root `{}`", root.display()), e))?;
-        let root = root
-            .canonicalize()
-            .map_err(|e| Error::io(format!("resolving the root `{}`", root.display()), e))?;
-        let lock_path = root.join(LOCK_FILE);
-        let lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-            .map_err(|e| {
-                Error::io(
-                    format!("opening the lock file `{}`", lock_path.display()),
-                    e,
-                )
-            })?;
-        match try_lock_for(&lock, LOCK_WAIT) {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(Error::new(
-                    ErrorKind::Locked,
-                    format!(
-                        "the file store at `{}` is locked: another store (in this or another process) has it open",
-                        root.display()
-                    ),
-                ));
-            }
-            Err(TryLockError::Error(e)) => {
-                return Err(Error::io(format!("locking `{}`", lock_path.display()), e));
-            }
-        }
-        if sync != SyncMode::Never {
-            // The root may have just been created: make its entry (and the lock file's)
-            // durable, or power loss could take the whole store with it.
-            for dir in [Some(root.as_path()), root.parent()].into_iter().flatten() {
-                File::open(dir)
-                    .and_then(|d| d.sync_all())
-                    .map_err(|e| Error::io(format!("syncing `{}`", dir.display()), e))?;
-            }
-        }
-        let engine = Engine::new(RealFs, root.clone(), sync).holding(lock);
+    fn open_blocking(path: &Path, sync: SyncMode, create: bool) -> Result<FileStore> {
+        let (root, lock) = root::open(path, create, sync != SyncMode::Never)?;
+        let engine = Engine::new(RealFs, root, sync).holding(lock);
         engine
-            .recover()
-            .map_err(|e| Error::io(format!("recovering `{}`", root.display()), e))?;
+            .sync_root()
+            .map_err(|e| io_err(format!("syncing `{}`", engine.root.display()), e))?;
         Ok(FileStore {
             inner: Arc::new(Inner {
                 engine: Arc::new(engine),
@@ -161,19 +126,6 @@ impl FileStore {
     {
         let engine = self.inner.engine.clone();
         run_blocking(move || f(&engine)).await
-    }
-}
-
-/// Try to take `file`'s exclusive lock, retrying for up to `wait`.
-fn try_lock_for(file: &File, wait: std::time::Duration) -> Result<(), TryLockError> {
-    let deadline = std::time::Instant::now() + wait;
-    loop {
-        match file.try_lock() {
-            Err(TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            other => return other,
-        }
     }
 }
 
@@ -248,9 +200,17 @@ impl Store for FileStore {
         // process-crash survival, which every acknowledged write already has.
         Ok(())
     }
+
+    fn locations(&self) -> Vec<String> {
+        // The root is absolute, so it always has a URL (`file:///…/`, percent-encoded).
+        url::Url::from_directory_path(self.root())
+            .map(|url| vec![url.to_string()])
+            .unwrap_or_default()
+    }
 }
 
-/// Stream a walker's entries, reading `LIST_CHUNK` at a time on the blocking pool.
+/// Stream a walker's entries, reading `LIST_CHUNK` at a time on the blocking pool. A
+/// damaged entry is an `Err` among them; the walker ends after any other error.
 pub(crate) fn list_stream<F: Fs>(
     walker: Walker<F>,
     limit: usize,
@@ -267,13 +227,12 @@ pub(crate) fn list_stream<F: Fs>(
         })
         .await;
         match step {
-            Ok((walker, Ok(batch))) if !batch.is_empty() => {
-                let next = yielded + batch.len();
-                let state = (batch.len() == want).then_some((walker, next));
-                Some((batch.into_iter().map(Ok).collect::<Vec<_>>(), state))
+            Ok((walker, batch)) if !batch.is_empty() => {
+                let next = yielded + batch.iter().filter(|item| item.is_ok()).count();
+                let state = (batch.len() == want && !walker.is_done()).then_some((walker, next));
+                Some((batch, state))
             }
-            Ok((_, Ok(_))) => None,
-            Ok((_, Err(e))) => Some((vec![Err(e)], None)),
+            Ok(_) => None,
             Err(e) => Some((
                 vec![Err(Error::backend("a file store task failed", e))],
                 None,

@@ -1,5 +1,6 @@
 //! The file store: the conformance suite per `sync` setting, kill -9 crash tests, and
-//! file-store specifics (corruption on disk, temp-file cleanup, the root lock, layout).
+//! file-store specifics (corruption on disk, the root lock, layout). Foreign and special
+//! files, temp-file cleanup, nested roots and opening without creating: `file_foreign.rs`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -314,30 +315,6 @@ async fn a_file_moved_to_another_key_is_corruption() {
         (ErrorKind::Corrupted, Some("m/two")),
         "{err}"
     );
-}
-
-#[tokio::test]
-async fn temp_files_are_invisible_and_removed_on_open() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = FileStore::open(dir.path(), SyncMode::Always).await.unwrap();
-    store
-        .put(&key("t/k"), Bytes::from_static(b"v"), PutMode::Overwrite)
-        .await
-        .unwrap();
-    // What a crash mid-put leaves: a temp file next to the target, and one in a fresh dir.
-    std::fs::write(dir.path().join("t/~t00000000deadbeef.tmp"), b"partial").unwrap();
-    std::fs::create_dir(dir.path().join("u")).unwrap();
-    std::fs::write(dir.path().join("u/~t0000000000000001.tmp"), b"partial").unwrap();
-    assert_eq!(keys(&store, ListOptions::default()).await.unwrap(), ["t/k"]);
-    assert_eq!(store.get(&key("t/k")).await.unwrap().unwrap().value, "v");
-    drop(store);
-    let store = FileStore::open(dir.path(), SyncMode::Always).await.unwrap();
-    assert!(
-        !tree(dir.path()).iter().any(|n| n.ends_with(".tmp")),
-        "{:?}",
-        tree(dir.path())
-    );
-    assert_eq!(keys(&store, ListOptions::default()).await.unwrap(), ["t/k"]);
 }
 
 #[tokio::test]
