@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use url::Url;
 
-use crate::config::{ConfigMap, TYPE_FIELD, config_type};
+use crate::config::{ConfigMap, TYPE_FIELD, config_type, redact_uri};
 use crate::error::{Error, Result};
 use crate::store::Store;
 
@@ -33,8 +33,9 @@ pub trait StoreFactory: Send + Sync + 'static {
         Err(Error::invalid_config(
             "uri",
             format!(
-                "store type `{}` cannot be opened from the URI `{uri}`",
-                self.type_name()
+                "store type `{}` cannot be opened from the URI `{}`",
+                self.type_name(),
+                redact_uri(uri.as_str())
             ),
         ))
     }
@@ -153,7 +154,10 @@ impl Registry {
     /// The config map a URI stands for, e.g. `memory:` → `{"type": "memory"}`.
     pub fn config_from_uri(&self, uri: &str) -> Result<ConfigMap> {
         let parsed = Url::parse(uri).map_err(|e| {
-            Error::invalid_config("uri", format!("`{uri}` is not a valid URI: {e}"))
+            Error::invalid_config(
+                "uri",
+                format!("`{}` is not a valid URI: {e}", redact_uri(uri)),
+            )
         })?;
         let factory = self.by_scheme.get(parsed.scheme()).ok_or_else(|| {
             let known: Vec<&str> = self.by_scheme.keys().copied().collect();

@@ -43,7 +43,10 @@ impl StoreFactory for FileFactory {
         let path = plain.to_file_path().map_err(|()| {
             Error::invalid_config(
                 "uri",
-                format!("`{uri}` is not an absolute local path (use `file:///abs/path`)"),
+                format!(
+                    "`{}` is not an absolute local path (use `file:///abs/path`)",
+                    store_core::redact_uri(uri.as_str())
+                ),
             )
         })?;
         let mut config = ConfigMap::new();
@@ -56,7 +59,10 @@ impl StoreFactory for FileFactory {
         if uri.fragment().is_some() {
             return Err(Error::invalid_config(
                 "uri",
-                format!("`{uri}`: a file store URI takes no fragment"),
+                format!(
+                    "`{}`: a file store URI takes no fragment",
+                    store_core::redact_uri(uri.as_str())
+                ),
             ));
         }
         Ok(config)
