@@ -170,7 +170,9 @@ impl Registry {
                 ),
             )
         })?;
-        factory.config_from_uri(&parsed)
+        factory
+            .config_from_uri(&parsed)
+            .map_err(|e| without_uri_secrets(e, &parsed))
     }
 
     /// Open the store a URI describes.
@@ -178,6 +180,23 @@ impl Registry {
         let config = self.config_from_uri(uri)?;
         self.open(&config).await
     }
+}
+
+/// Factories' messages quote the URI or one of its query values (`` `cache_size` must be
+/// a number, not `…` ``); either may hold a secret. Replace the URI by its
+/// [`redact_uri`] form, and every query value and password (4 bytes or longer: shorter
+/// ones hold no secret, and replacing them would mangle the message's own words) by `…`.
+fn without_uri_secrets(error: Error, uri: &Url) -> Error {
+    let mut message = error
+        .message()
+        .replace(uri.as_str(), &redact_uri(uri.as_str()));
+    let mut values: Vec<String> = uri.query_pairs().map(|(_, v)| v.into_owned()).collect();
+    values.extend(uri.password().map(str::to_owned));
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    for value in values.iter().filter(|v| v.len() >= 4) {
+        message = message.replace(value.as_str(), "…");
+    }
+    error.with_message(message)
 }
 
 impl fmt::Debug for Registry {

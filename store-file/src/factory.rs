@@ -43,10 +43,7 @@ impl StoreFactory for FileFactory {
         let path = plain.to_file_path().map_err(|()| {
             Error::invalid_config(
                 "uri",
-                format!(
-                    "`{}` is not an absolute local path (use `file:///abs/path`)",
-                    store_core::redact_uri(uri.as_str())
-                ),
+                format!("`{uri}` is not an absolute local path (use `file:///abs/path`)"),
             )
         })?;
         let mut config = ConfigMap::new();
@@ -59,10 +56,7 @@ impl StoreFactory for FileFactory {
         if uri.fragment().is_some() {
             return Err(Error::invalid_config(
                 "uri",
-                format!(
-                    "`{}`: a file store URI takes no fragment",
-                    store_core::redact_uri(uri.as_str())
-                ),
+                format!("`{uri}`: a file store URI takes no fragment"),
             ));
         }
         Ok(config)

@@ -91,9 +91,7 @@ impl RedbConfig {
 
 /// The config map of `redb:///abs/path/file.redb[?durability=none&cache_size=N&value_cache_size=N]`.
 pub(crate) fn config_from_uri(uri: &url::Url) -> Result<ConfigMap> {
-    // Query values may be secrets: messages show the URI without them.
-    let shown = store_core::redact_uri(uri.as_str());
-    let bad = |why: String| Error::invalid_config("uri", format!("`{shown}`: {why}"));
+    let bad = |why: String| Error::invalid_config("uri", format!("`{uri}`: {why}"));
     if uri.host_str().is_some_and(|h| !h.is_empty()) {
         return Err(bad(
             "a redb URI names a local file: use `redb:///absolute/path/file.redb`".into(),
@@ -115,13 +113,13 @@ pub(crate) fn config_from_uri(uri: &url::Url) -> Result<ConfigMap> {
             "durability" => value.as_ref().into(),
             "cache_size" | "value_cache_size" => value
                 .parse::<u64>()
-                .map_err(|_| bad(format!("`{name}` must be a number of bytes")))?
+                .map_err(|_| bad(format!("`{name}` must be a number of bytes, not `{value}`")))?
                 .into(),
             _ => {
                 return Err(Error::invalid_config(
                     &name,
                     format!(
-                        "unknown option in `{shown}` (known: durability, cache_size, value_cache_size)"
+                        "unknown option in `{uri}` (known: durability, cache_size, value_cache_size)"
                     ),
                 ));
             }

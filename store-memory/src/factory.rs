@@ -32,10 +32,7 @@ impl StoreFactory for MemoryFactory {
         if !uri.path().is_empty() || uri.query().is_some() {
             return Err(Error::invalid_config(
                 "uri",
-                format!(
-                    "`{}`: the memory store takes no path or options; use `memory:`",
-                    store_core::redact_uri(uri.as_str())
-                ),
+                format!("`{uri}`: the memory store takes no path or options; use `memory:`"),
             ));
         }
         let mut config = ConfigMap::new();
@@ -98,10 +95,7 @@ impl StoreFactory for CacheFactory {
         if !uri.path().is_empty() {
             return Err(Error::invalid_config(
                 "uri",
-                format!(
-                    "`{}`: the cache takes no path; use `cache:?max_bytes=N`",
-                    store_core::redact_uri(uri.as_str())
-                ),
+                format!("`{uri}`: the cache takes no path; use `cache:?max_bytes=N`"),
             ));
         }
         let mut config = ConfigMap::new();
@@ -110,17 +104,17 @@ impl StoreFactory for CacheFactory {
             match name.as_ref() {
                 "max_bytes" => {
                     let bytes: u64 = value.parse().map_err(|_| {
-                        Error::invalid_config("max_bytes", "not a whole number of bytes")
+                        Error::invalid_config(
+                            "max_bytes",
+                            format!("`{value}` is not a whole number of bytes"),
+                        )
                     })?;
                     config.insert("max_bytes".into(), bytes.into());
                 }
                 other => {
                     return Err(Error::invalid_config(
                         other,
-                        format!(
-                            "`{}`: unknown option (known: max_bytes)",
-                            store_core::redact_uri(uri.as_str())
-                        ),
+                        format!("`{uri}`: unknown option (known: max_bytes)"),
                     ));
                 }
             }

@@ -245,10 +245,7 @@ pub fn config_from_uri(uri: &Url) -> Result<ConfigMap> {
     let bucket = uri.host_str().filter(|h| !h.is_empty()).ok_or_else(|| {
         Error::invalid_config(
             "uri",
-            format!(
-                "`{}`: name the bucket, as in s3://bucket/prefix",
-                store_core::redact_uri(uri.as_str())
-            ),
+            format!("`{uri}`: name the bucket, as in s3://bucket/prefix"),
         )
     })?;
     let mut config = ConfigMap::new();
@@ -257,13 +254,7 @@ pub fn config_from_uri(uri: &Url) -> Result<ConfigMap> {
     let prefix = uri.path().trim_matches('/');
     if !prefix.is_empty() {
         let decoded = percent_decode(prefix).ok_or_else(|| {
-            Error::invalid_config(
-                "uri",
-                format!(
-                    "`{}`: bad percent-encoding",
-                    store_core::redact_uri(uri.as_str())
-                ),
-            )
+            Error::invalid_config("uri", format!("`{uri}`: bad percent-encoding"))
         })?;
         config.insert("prefix".into(), decoded.into());
     }
