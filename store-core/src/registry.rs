@@ -208,3 +208,53 @@ impl fmt::Debug for Registry {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A factory whose URI errors quote the URI and a query value, as real ones do.
+    struct Quoting;
+
+    #[async_trait]
+    impl StoreFactory for Quoting {
+        fn type_name(&self) -> &'static str {
+            "quoting"
+        }
+        fn uri_schemes(&self) -> &'static [&'static str] {
+            &["quoting"]
+        }
+        fn config_from_uri(&self, uri: &Url) -> Result<ConfigMap> {
+            let (name, value) = uri.query_pairs().next().expect("a query");
+            Err(Error::invalid_config(
+                &name,
+                format!("`{value}` is not a number in `{uri}`"),
+            ))
+        }
+        async fn open(&self, _: &ConfigMap, _: &Registry) -> Result<Arc<dyn Store>> {
+            Err(Error::unsupported("opening"))
+        }
+    }
+
+    #[test]
+    fn uri_errors_never_show_query_values_or_passwords() {
+        let mut registry = Registry::new();
+        registry.register(Quoting);
+        let err = registry
+            .config_from_uri("quoting://user:hunter22@host/p?max_retries=SUPERSECRET-abc123")
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            !text.contains("SUPERSECRET") && !text.contains("hunter22"),
+            "{text}"
+        );
+        assert!(
+            text.contains("field `max_retries`: `…` is not a number in `quoting://user:…@host/p?max_retries=…`"),
+            "{text}"
+        );
+        let err = registry
+            .config_from_uri("not a URI?token=SUPERSECRET")
+            .unwrap_err();
+        assert!(!err.to_string().contains("SUPERSECRET"), "{err}");
+    }
+}

@@ -89,3 +89,40 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Demo(a) => demo::run(a).await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use strata::{Error, ErrorKind};
+
+    use super::*;
+
+    fn code(e: Error) -> u8 {
+        exit_code(&anyhow::Error::from(e).context("opening s3://bucket/prefix"))
+    }
+
+    #[test]
+    fn a_store_level_error_is_never_taken_for_a_missing_key() {
+        // A missing bucket, path or database: exit 7, whether or not the backend names a
+        // key (exit 3 is only ever returned by get/head for an `Ok(None)`).
+        assert_eq!(
+            code(Error::new(ErrorKind::NotFound, "bucket `b` does not exist")),
+            exit::STORE_NOT_FOUND
+        );
+        assert_eq!(
+            code(Error::new(ErrorKind::NotFound, "bucket `b` does not exist").with_key("k")),
+            exit::STORE_NOT_FOUND
+        );
+        assert_eq!(
+            code(Error::new(ErrorKind::PermissionDenied, "access denied")),
+            exit::PERMISSION_DENIED
+        );
+        assert_eq!(code(Error::already_exists("k")), exit::CONDITION_FAILED);
+        assert_eq!(
+            code(Error::version_mismatch("k", "v1")),
+            exit::CONDITION_FAILED
+        );
+        assert_eq!(code(Error::corrupted("k", "bad checksum")), exit::ERROR);
+        assert_eq!(code(Error::unavailable("down")), exit::ERROR);
+        assert_eq!(exit_code(&anyhow::anyhow!("anything else")), exit::ERROR);
+    }
+}
