@@ -186,10 +186,14 @@ fn killed_migrations_resume_to_an_exact_copy() {
 
     for destination in destinations(dir.path()) {
         let name = destination.name;
-        // How long an uninterrupted run takes here, to spread the kills over it.
+        // How long an uninterrupted run takes here, to spread the kills over it. On a
+        // loaded machine that changes from run to run, so the window adapts: it shrinks
+        // when a run finished before its kill and grows when it was killed, which keeps
+        // most kills mid-copy and some at its very start or end.
         let t = Instant::now();
         finish_and_verify(&from_config, &destination.config, &checkpoint);
         let full_run = t.elapsed();
+        let mut window = full_run;
         let start_over = || {
             let _ = std::fs::remove_file(&checkpoint);
             for path in &destination.data {
@@ -209,12 +213,15 @@ fn killed_migrations_resume_to_an_exact_copy() {
             let mut child = migrate_command(&from_config, &destination.config, &checkpoint)
                 .spawn()
                 .unwrap();
-            let delay = full_run.mul_f64(rand::rng().random_range(0.0..1.1));
+            let delay = window.mul_f64(rand::rng().random_range(0.0..1.0));
             std::thread::sleep(delay);
             let finished = child.try_wait().unwrap();
             if finished.is_none() {
                 child.kill().unwrap(); // SIGKILL: no flush, no tidying up
                 kills += 1;
+                window = window.mul_f64(1.1).min(full_run * 4);
+            } else {
+                window = window.mul_f64(0.7);
             }
             let out = child.wait_with_output().unwrap();
             if let Some(status) = finished {
@@ -261,7 +268,7 @@ fn killed_migrations_resume_to_an_exact_copy() {
             "{name}: the resumed copy differs from the source"
         );
         eprintln!(
-            "{name}: {kills} kills over {cycles} runs ({rounds} finished rounds); a full run takes {full_run:?}"
+            "{name}: {kills} kills over {cycles} runs ({rounds} finished rounds); a first full run took {full_run:?}"
         );
         kills_in_all += kills;
         start_over();
