@@ -52,132 +52,6 @@ async fn contents(store: &dyn Store, prefix: &str) -> Vec<(String, Bytes)> {
         .collect()
 }
 
-/// A destination that fails every `put_many` after the first `budget` ones, like a
-/// process killed half way.
-#[derive(Debug)]
-struct DiesAfter {
-    inner: MemoryStore,
-    budget: AtomicUsize,
-}
-
-#[async_trait]
-impl Store for DiesAfter {
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-    async fn get(&self, key: &Key) -> Result<Option<Entry>> {
-        self.inner.get(key).await
-    }
-    async fn head(&self, key: &Key) -> Result<Option<Meta>> {
-        self.inner.head(key).await
-    }
-    async fn put(&self, key: &Key, value: Bytes, mode: PutMode) -> Result<Meta> {
-        self.inner.put(key, value, mode).await
-    }
-    async fn delete(&self, key: &Key) -> Result<()> {
-        self.inner.delete(key).await
-    }
-    fn list(&self, options: ListOptions) -> BoxStream<'static, Result<Meta>> {
-        self.inner.list(options)
-    }
-    async fn put_many(&self, ops: Vec<PutOp>) -> Result<Vec<Meta>> {
-        if self
-            .budget
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| b.checked_sub(1))
-            .is_err()
-        {
-            return Err(Error::unavailable("destination went away"));
-        }
-        self.inner.put_many(ops).await
-    }
-}
-
-#[test]
-fn copies_the_prefix_and_verifies() {
-    runtime().block_on(async {
-        let (from, to) = (Arc::new(MemoryStore::new()), Arc::new(MemoryStore::new()));
-        fill(from.as_ref(), 1000).await;
-        let options = MigrateOptions {
-            prefix: Prefix::new("src/").unwrap(),
-            verify: true,
-            batch: 64,
-            ..Default::default()
-        };
-        let report = migrate(from.clone(), to.clone(), &options, &|_, _| {})
-            .await
-            .unwrap();
-        assert_eq!(report.copied, 1000);
-        assert_eq!(report.verified, 1000);
-        assert!(report.failures.is_empty());
-        assert_eq!(
-            contents(to.as_ref(), "").await,
-            contents(from.as_ref(), "src/").await
-        );
-        assert_eq!(from.len(), 1001, "nothing is deleted from the source");
-    });
-}
-
-#[test]
-fn interrupted_run_resumes_from_its_checkpoint() {
-    runtime().block_on(async {
-        let dir = tempfile::tempdir().unwrap();
-        let checkpoint = dir.path().join("migrate.json");
-        let from = Arc::new(MemoryStore::new());
-        fill(from.as_ref(), 2000).await;
-        let to = Arc::new(DiesAfter {
-            inner: MemoryStore::new(),
-            budget: AtomicUsize::new(10),
-        });
-        let options = MigrateOptions {
-            prefix: Prefix::new("src/").unwrap(),
-            verify: true,
-            checkpoint: Some(checkpoint.clone()),
-            resume: true,
-            batch: 100,
-            concurrency: 1,
-            ..Default::default()
-        };
-        let err = migrate(from.clone(), to.clone(), &options, &|_, _| {})
-            .await
-            .unwrap_err();
-        assert!(err.retryable(), "{err}");
-        assert!(checkpoint.exists(), "the interrupted run left a checkpoint");
-        assert_eq!(
-            to.inner.len(),
-            1000,
-            "ten batches of 100 landed before the failure"
-        );
-
-        to.budget.store(usize::MAX, Ordering::SeqCst);
-        let seen = AtomicUsize::new(0);
-        let progress = |keys: u64, _| {
-            seen.fetch_add(keys as usize, Ordering::Relaxed);
-        };
-        let report = migrate(from.clone(), to.clone(), &options, &progress)
-            .await
-            .unwrap();
-        assert_eq!(
-            seen.load(Ordering::Relaxed),
-            2000,
-            "progress reports every key once: the 1000 verified, then the 1000 copied"
-        );
-        assert_eq!(
-            report.resumed_after.as_ref().map(Key::as_str),
-            Some("src/000999")
-        );
-        assert_eq!(report.copied, 1000, "only the rest is copied");
-        assert_eq!(report.verified, 2000, "and every key of the range verified");
-        assert!(
-            !checkpoint.exists(),
-            "a finished run removes its checkpoint"
-        );
-        assert_eq!(
-            contents(&to.inner, "").await,
-            contents(from.as_ref(), "src/").await
-        );
-    });
-}
-
 /// A destination that acknowledges writes before they are durable, as redb with
 /// `durability = "none"` or a write-behind tier over a cache does: reads see every write,
 /// `flush` makes them durable, and [`crash`](Self::crash) loses whatever was not flushed.
@@ -193,14 +67,14 @@ struct Volatile {
 }
 
 impl Volatile {
-    fn new(budget: usize) -> Self {
-        Volatile {
+    fn new(budget: usize) -> Arc<Self> {
+        Arc::new(Volatile {
             front: MemoryStore::new(),
             durable: MemoryStore::new(),
             unflushed: Mutex::default(),
             budget: AtomicUsize::new(budget),
             flushed_up_to: Mutex::default(),
-        }
+        })
     }
 
     /// The process dies: every write not flushed is gone.
@@ -276,6 +150,97 @@ impl Store for Volatile {
     }
 }
 
+/// Options for a run of `src/` that checkpoints to `dir` and resumes from there, one
+/// batch of 100 at a time (so "dies after n batches" means after n × 100 keys).
+fn resuming(dir: &tempfile::TempDir) -> MigrateOptions {
+    MigrateOptions {
+        prefix: Prefix::new("src/").unwrap(),
+        checkpoint: Some(dir.path().join("migrate.json")),
+        resume: true,
+        batch: 100,
+        concurrency: 1,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn copies_the_prefix_and_verifies() {
+    runtime().block_on(async {
+        let (from, to) = (Arc::new(MemoryStore::new()), Arc::new(MemoryStore::new()));
+        fill(from.as_ref(), 1000).await;
+        let options = MigrateOptions {
+            prefix: Prefix::new("src/").unwrap(),
+            verify: true,
+            batch: 64,
+            ..Default::default()
+        };
+        let report = migrate(from.clone(), to.clone(), &options, &|_, _| {})
+            .await
+            .unwrap();
+        assert_eq!(report.copied, 1000);
+        assert_eq!(report.verified, 1000);
+        assert!(report.failures.is_empty());
+        assert_eq!(
+            contents(to.as_ref(), "").await,
+            contents(from.as_ref(), "src/").await
+        );
+        assert_eq!(from.len(), 1001, "nothing is deleted from the source");
+    });
+}
+
+#[test]
+fn interrupted_run_resumes_from_its_checkpoint() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let from = Arc::new(MemoryStore::new());
+        fill(from.as_ref(), 2000).await;
+        let to = Volatile::new(10);
+        let options = MigrateOptions {
+            verify: true,
+            ..resuming(&dir)
+        };
+        let checkpoint = options.checkpoint.clone().unwrap();
+        let err = migrate(from.clone(), to.clone(), &options, &|_, _| {})
+            .await
+            .unwrap_err();
+        assert!(err.retryable(), "{err}");
+        assert!(checkpoint.exists(), "the interrupted run left a checkpoint");
+        assert_eq!(
+            to.front.len(),
+            1000,
+            "ten batches of 100 landed before the failure"
+        );
+
+        to.budget.store(usize::MAX, Ordering::SeqCst);
+        let seen = AtomicUsize::new(0);
+        let progress = |keys: u64, _| {
+            seen.fetch_add(keys as usize, Ordering::Relaxed);
+        };
+        let report = migrate(from.clone(), to.clone(), &options, &progress)
+            .await
+            .unwrap();
+        assert_eq!(
+            seen.load(Ordering::Relaxed),
+            2000,
+            "progress reports every key once: the 1000 verified, then the 1000 copied"
+        );
+        assert_eq!(
+            report.resumed_after.as_ref().map(Key::as_str),
+            Some("src/000999")
+        );
+        assert_eq!(report.copied, 1000, "only the rest is copied");
+        assert_eq!(report.verified, 2000, "and every key of the range verified");
+        assert!(
+            !checkpoint.exists(),
+            "a finished run removes its checkpoint"
+        );
+        assert_eq!(
+            contents(&to.front, "").await,
+            contents(from.as_ref(), "src/").await
+        );
+    });
+}
+
 fn checkpointed_key(path: &std::path::Path) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     let cp: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -289,7 +254,7 @@ fn the_checkpoint_never_runs_ahead_of_a_destination_flush() {
         let checkpoint = dir.path().join("migrate.json");
         let from = Arc::new(MemoryStore::new());
         fill(from.as_ref(), 3000).await;
-        let to = Arc::new(Volatile::new(usize::MAX));
+        let to = Volatile::new(usize::MAX);
         let options = MigrateOptions {
             prefix: Prefix::new("src/").unwrap(),
             checkpoint: Some(checkpoint.clone()),
@@ -332,18 +297,10 @@ fn the_checkpoint_never_runs_ahead_of_a_destination_flush() {
 fn a_crash_after_an_interrupted_run_loses_nothing_the_resume_skips() {
     runtime().block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let checkpoint = dir.path().join("migrate.json");
         let from = Arc::new(MemoryStore::new());
         fill(from.as_ref(), 2000).await;
-        let to = Arc::new(Volatile::new(10));
-        let options = MigrateOptions {
-            prefix: Prefix::new("src/").unwrap(),
-            checkpoint: Some(checkpoint.clone()),
-            resume: true,
-            batch: 100,
-            concurrency: 1,
-            ..Default::default()
-        };
+        let to = Volatile::new(10);
+        let options = resuming(&dir);
         migrate(from.clone(), to.clone(), &options, &|_, _| {})
             .await
             .unwrap_err();
@@ -372,21 +329,12 @@ fn a_crash_after_an_interrupted_run_loses_nothing_the_resume_skips() {
 fn verify_after_resume_checks_the_keys_earlier_runs_copied() {
     runtime().block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let checkpoint = dir.path().join("migrate.json");
         let from = Arc::new(MemoryStore::new());
         fill(from.as_ref(), 1000).await;
-        let to = Arc::new(DiesAfter {
-            inner: MemoryStore::new(),
-            budget: AtomicUsize::new(5),
-        });
+        let to = Volatile::new(5);
         let options = MigrateOptions {
-            prefix: Prefix::new("src/").unwrap(),
-            checkpoint: Some(checkpoint.clone()),
-            resume: true,
             verify: true,
-            batch: 100,
-            concurrency: 1,
-            ..Default::default()
+            ..resuming(&dir)
         };
         migrate(from.clone(), to.clone(), &options, &|_, _| {})
             .await
@@ -396,8 +344,8 @@ fn verify_after_resume_checks_the_keys_earlier_runs_copied() {
             Key::new("src/000042").unwrap(),
             Key::new("src/000317").unwrap(),
         );
-        to.inner.delete(&lost).await.unwrap();
-        to.inner
+        to.front.delete(&lost).await.unwrap();
+        to.front
             .put(&changed, "other bytes".into(), PutMode::Overwrite)
             .await
             .unwrap();
@@ -478,18 +426,10 @@ fn damaged_entries_an_interrupted_run_skipped_are_reported_by_the_resume() {
         let from = ProbeStore::new(memory.clone());
         let damaged = Key::new("src/000007").unwrap();
         from.damage_value(&damaged);
-        let to = Arc::new(DiesAfter {
-            inner: MemoryStore::new(),
-            budget: AtomicUsize::new(3),
-        });
+        let to = Volatile::new(3);
         let options = MigrateOptions {
-            prefix: Prefix::new("src/").unwrap(),
-            checkpoint: Some(dir.path().join("migrate.json")),
-            resume: true,
             skip_corrupt: true,
-            batch: 100,
-            concurrency: 1,
-            ..Default::default()
+            ..resuming(&dir)
         };
         migrate(from.clone(), to.clone(), &options, &|_, _| {})
             .await
@@ -504,6 +444,6 @@ fn damaged_entries_an_interrupted_run_skipped_are_reported_by_the_resume() {
         );
         let keys: Vec<&str> = report.damaged.keys().map(String::as_str).collect();
         assert_eq!(keys, [damaged.as_str()]);
-        assert_eq!(to.inner.len(), 999);
+        assert_eq!(to.front.len(), 999);
     });
 }
