@@ -4,7 +4,7 @@
 //! may only name keys the destination really holds; and resuming until a run finishes
 //! leaves the destination equal to the source, every key and every byte.
 //!
-//! `STRATA_MIGRATE_CRASH_KILLS` sets the kills per destination (default 30, so 60 in all).
+//! `STRATA_MIGRATE_CRASH_KILLS` sets the kills per destination (default 25, so 50 in all).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,7 +25,7 @@ fn kills_per_destination() -> usize {
     std::env::var("STRATA_MIGRATE_CRASH_KILLS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(30)
+        .unwrap_or(25)
 }
 
 fn value(i: usize) -> Bytes {
