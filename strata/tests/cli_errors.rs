@@ -268,8 +268,23 @@ fn a_closed_stderr_never_panics() {
             vec!["--store", "memory:", "put", "k", "--if-version", "42"],
             4,
         ),
+        // Log lines too (the stats layer logs each listing at debug level).
+        (
+            vec![
+                "migrate",
+                "--from",
+                "memory:",
+                "--to",
+                "memory:",
+                "--no-progress",
+            ],
+            0,
+        ),
     ] {
+        let dir = tempfile::tempdir().unwrap();
         let status = std_strata()
+            .current_dir(dir.path())
+            .env("RUST_LOG", "debug")
             .args(&args)
             .stdout(std::process::Stdio::null())
             .stderr(closed_pipe())
