@@ -114,7 +114,8 @@ pub struct MigrateArgs {
     /// Only keys under this prefix.
     #[arg(long, default_value = "")]
     pub prefix: String,
-    /// Read every copy back and compare size and content hash.
+    /// Read every copy back and compare size and content hash (with --resume: also every
+    /// key earlier runs copied).
     #[arg(long)]
     pub verify: bool,
     /// Continue an interrupted run from its checkpoint.
