@@ -7,6 +7,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, Result};
 
+mod de;
+
 /// A store's configuration, e.g. `{"type": "memory"}` or
 /// `{"type": "file", "path": "/data", "sync": "always"}`. Values may nest
 /// (a tiered store holds the maps of its tiers).
@@ -21,7 +23,10 @@ pub fn config_type(config: &ConfigMap) -> Result<&str> {
         Some(serde_json::Value::String(t)) => Ok(t),
         Some(other) => Err(Error::invalid_config(
             TYPE_FIELD,
-            format!("expected a string naming the store type, found {other}"),
+            format!(
+                "expected a string naming the store type, found {}",
+                value_kind(other)
+            ),
         )),
         None => Err(Error::invalid_config(
             TYPE_FIELD,
@@ -35,22 +40,85 @@ pub fn config_type(config: &ConfigMap) -> Result<&str> {
 ///
 /// The `type` field is ignored, so backend config structs need not declare it; they should
 /// use `#[serde(deny_unknown_fields)]`.
+///
+/// Errors never print a value, since a value may be a secret (`"${AWS_SECRET_ACCESS_KEY}"`
+/// expanded from the environment): they name the field and what was expected and found
+/// ("field `max_retries`: expected an unsigned integer, found a string"), and a value
+/// quoted by a `deserialize_with` or `FromStr` message is replaced by `<value>`. Numbers
+/// and booleans may be given as strings (`"3"`, `"true"`), as URI query parameters and
+/// `${VAR}` expansions always are.
 pub fn parse_config<T: DeserializeOwned>(config: &ConfigMap) -> Result<T> {
     let mut map = config.clone();
     map.remove(TYPE_FIELD);
     let value = serde_json::Value::Object(map);
-    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
+    de::from_value(&value).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
-        let field = unknown_field_name(&inner).unwrap_or(path);
-        Error::invalid_config(&field, inner)
+        let inner = e.into_inner();
+        let field = match (inner.missing_field(), path.as_str()) {
+            (Some(field), ".") => field.to_owned(),
+            (Some(field), parent) => format!("{parent}.{field}"),
+            (None, _) => path,
+        };
+        Error::invalid_config(&field, inner.message())
     })
 }
 
-// serde reports an unknown field at the path of the struct holding it; name the field itself.
-fn unknown_field_name(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `")?;
-    Some(rest[..rest.find('`')?].to_owned())
+/// What kind of JSON value `value` is, for messages that must not print it.
+pub(crate) fn value_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "a map",
+    }
+}
+
+/// A URI as errors and logs may show it: the user-info password and the value of every
+/// query parameter are replaced by `…`, since either may hold a secret. Text that does not
+/// parse as a URI is cut before its query and user info the same way.
+///
+/// ```
+/// use store_core::redact_uri;
+/// assert_eq!(
+///     redact_uri("s3://key:hunter2@bucket/p?endpoint=http://h&token=abc"),
+///     "s3://key:…@bucket/p?endpoint=…&token=…"
+/// );
+/// assert_eq!(redact_uri("redb:///data/x.redb"), "redb:///data/x.redb");
+/// ```
+pub fn redact_uri(uri: &str) -> String {
+    let (base, query) = match uri.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (uri, None),
+    };
+    let mut out = match base.split_once("://") {
+        Some((scheme, rest)) => {
+            // User info ends at the last `@` before the path.
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => {
+                    let user = rest[..at].split(':').next().unwrap_or("");
+                    let password = if rest[..at].contains(':') { ":…" } else { "" };
+                    format!("{scheme}://{user}{password}@{}", &rest[at + 1..])
+                }
+                None => base.to_owned(),
+            }
+        }
+        None => base.to_owned(),
+    };
+    if let Some(query) = query {
+        let names: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) => format!("{name}=…"),
+                None => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&names.join("&"));
+    }
+    out
 }
 
 /// A secret string (an access key, a password). Its `Debug` and `Display` print
@@ -95,52 +163,4 @@ impl Serialize for Secret {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ErrorKind;
-
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
-    struct Example {
-        path: String,
-        #[serde(default)]
-        max_bytes: Option<u64>,
-    }
-
-    fn map(v: serde_json::Value) -> ConfigMap {
-        v.as_object().unwrap().clone()
-    }
-
-    #[test]
-    fn unknown_field_is_named() {
-        let err = parse_config::<Example>(&map(serde_json::json!({
-            "type": "x", "path": "/p", "colour": "red"
-        })))
-        .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidConfig);
-        assert!(err.to_string().contains("field `colour`"), "{err}");
-    }
-
-    #[test]
-    fn wrong_type_is_named() {
-        let err = parse_config::<Example>(&map(serde_json::json!({
-            "path": "/p", "max_bytes": "lots"
-        })))
-        .unwrap_err();
-        assert!(err.to_string().contains("field `max_bytes`"), "{err}");
-    }
-
-    #[test]
-    fn missing_type_is_reported() {
-        let err = config_type(&ConfigMap::new()).unwrap_err();
-        assert!(err.to_string().contains("field `type`"), "{err}");
-    }
-
-    #[test]
-    fn secrets_are_redacted() {
-        let s = Secret::new("hunter2");
-        assert_eq!(format!("{s:?} {s}"), "<redacted> <redacted>");
-        assert_eq!(s.expose(), "hunter2");
-    }
-}
+mod tests;

@@ -115,6 +115,12 @@ impl Error {
         self
     }
 
+    /// Replace the message (to take something out of it).
+    pub(crate) fn with_message(mut self, message: String) -> Self {
+        self.message = message;
+        self
+    }
+
     /// Override whether retrying may succeed.
     pub fn with_retryable(mut self, retryable: bool) -> Self {
         self.retryable = retryable;
@@ -134,6 +140,17 @@ impl Error {
     /// The key involved, if there is one.
     pub fn key(&self) -> Option<&str> {
         self.key.as_deref()
+    }
+
+    /// The key of the one damaged entry this error reports, if it is such an error (kind
+    /// [`Corrupted`](ErrorKind::Corrupted) with a key). A `list` stream yields these and
+    /// goes on ([`Store::list`](crate::Store::list)), so a caller may report and skip them;
+    /// any other error ends the stream.
+    pub fn damaged_key(&self) -> Option<&str> {
+        match self.kind {
+            ErrorKind::Corrupted => self.key(),
+            _ => None,
+        }
     }
 
     /// Whether the same call may succeed if retried later.
@@ -253,6 +270,19 @@ mod tests {
         );
         assert!(!e.retryable());
         assert!(Error::unavailable("down").retryable());
+    }
+
+    #[test]
+    fn only_a_corrupted_error_with_a_key_is_a_damaged_entry() {
+        assert_eq!(
+            Error::corrupted("a/b", "bad checksum").damaged_key(),
+            Some("a/b")
+        );
+        assert_eq!(
+            Error::new(ErrorKind::Corrupted, "bad page").damaged_key(),
+            None
+        );
+        assert_eq!(Error::already_exists("a/b").damaged_key(), None);
     }
 
     #[test]

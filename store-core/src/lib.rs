@@ -41,7 +41,7 @@ mod store;
 pub use bytes::Bytes;
 
 pub use capabilities::{Capabilities, ConditionalPuts, Durability};
-pub use config::{ConfigMap, Secret, TYPE_FIELD, config_type, parse_config};
+pub use config::{ConfigMap, Secret, TYPE_FIELD, config_type, parse_config, redact_uri};
 pub use error::{Error, ErrorKind, Result};
 pub use ext::{COPY_BATCH, CopyReport, StoreExt, UPDATE_MAX_ATTEMPTS, decode_cbor, encode_cbor};
 pub use key::{Key, MAX_KEY_LEN, Prefix};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use url::Url;
 
-use crate::config::{ConfigMap, TYPE_FIELD, config_type};
+use crate::config::{ConfigMap, TYPE_FIELD, config_type, redact_uri};
 use crate::error::{Error, Result};
 use crate::store::Store;
 
@@ -33,8 +33,9 @@ pub trait StoreFactory: Send + Sync + 'static {
         Err(Error::invalid_config(
             "uri",
             format!(
-                "store type `{}` cannot be opened from the URI `{uri}`",
-                self.type_name()
+                "store type `{}` cannot be opened from the URI `{}`",
+                self.type_name(),
+                redact_uri(uri.as_str())
             ),
         ))
     }
@@ -153,7 +154,10 @@ impl Registry {
     /// The config map a URI stands for, e.g. `memory:` → `{"type": "memory"}`.
     pub fn config_from_uri(&self, uri: &str) -> Result<ConfigMap> {
         let parsed = Url::parse(uri).map_err(|e| {
-            Error::invalid_config("uri", format!("`{uri}` is not a valid URI: {e}"))
+            Error::invalid_config(
+                "uri",
+                format!("`{}` is not a valid URI: {e}", redact_uri(uri)),
+            )
         })?;
         // For `file:` the URL parser supplies a missing `//` and `/` itself, turning
         // `file:data` (which a user means relative) into `file:///data`. Refuse a URI whose
@@ -179,7 +183,9 @@ impl Registry {
                 ),
             )
         })?;
-        factory.config_from_uri(&parsed)
+        factory
+            .config_from_uri(&parsed)
+            .map_err(|e| without_uri_secrets(e, &parsed))
     }
 
     /// Open the store a URI describes.
@@ -189,6 +195,23 @@ impl Registry {
     }
 }
 
+/// Factories' messages quote the URI or one of its query values (`` `cache_size` must be
+/// a number, not `…` ``); either may hold a secret. Replace the URI by its
+/// [`redact_uri`] form, and every query value and password (4 bytes or longer: shorter
+/// ones hold no secret, and replacing them would mangle the message's own words) by `…`.
+fn without_uri_secrets(error: Error, uri: &Url) -> Error {
+    let mut message = error
+        .message()
+        .replace(uri.as_str(), &redact_uri(uri.as_str()));
+    let mut values: Vec<String> = uri.query_pairs().map(|(_, v)| v.into_owned()).collect();
+    values.extend(uri.password().map(str::to_owned));
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    for value in values.iter().filter(|v| v.len() >= 4) {
+        message = message.replace(value.as_str(), "…");
+    }
+    error.with_message(message)
+}
+
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Registry")
@@ -196,5 +219,55 @@ impl fmt::Debug for Registry {
             .field("schemes", &self.by_scheme.keys().collect::<Vec<_>>())
             .field("create_missing", &self.create_missing)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A factory whose URI errors quote the URI and a query value, as real ones do.
+    struct Quoting;
+
+    #[async_trait]
+    impl StoreFactory for Quoting {
+        fn type_name(&self) -> &'static str {
+            "quoting"
+        }
+        fn uri_schemes(&self) -> &'static [&'static str] {
+            &["quoting"]
+        }
+        fn config_from_uri(&self, uri: &Url) -> Result<ConfigMap> {
+            let (name, value) = uri.query_pairs().next().expect("a query");
+            Err(Error::invalid_config(
+                &name,
+                format!("`{value}` is not a number in `{uri}`"),
+            ))
+        }
+        async fn open(&self, _: &ConfigMap, _: &Registry) -> Result<Arc<dyn Store>> {
+            Err(Error::unsupported("opening"))
+        }
+    }
+
+    #[test]
+    fn uri_errors_never_show_query_values_or_passwords() {
+        let mut registry = Registry::new();
+        registry.register(Quoting);
+        let err = registry
+            .config_from_uri("quoting://user:hunter22@host/p?max_retries=SUPERSECRET-abc123")
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            !text.contains("SUPERSECRET") && !text.contains("hunter22"),
+            "{text}"
+        );
+        assert!(
+            text.contains("field `max_retries`: `…` is not a number in `quoting://user:…@host/p?max_retries=…`"),
+            "{text}"
+        );
+        let err = registry
+            .config_from_uri("not a URI?token=SUPERSECRET")
+            .unwrap_err();
+        assert!(!err.to_string().contains("SUPERSECRET"), "{err}");
     }
 }

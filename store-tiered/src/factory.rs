@@ -25,7 +25,13 @@ fn spec_map(spec: &StoreSpec, field: &str, registry: &Registry) -> Result<Config
     match spec {
         StoreSpec::Map(map) => Ok(map.clone()),
         StoreSpec::Uri(uri) => registry.config_from_uri(uri).map_err(|e| {
-            Error::invalid_config(field, format!("`{uri}` is not a store URI we know: {e}"))
+            Error::invalid_config(
+                field,
+                format!(
+                    "`{}` is not a store URI we know: {e}",
+                    store_core::redact_uri(uri)
+                ),
+            )
         }),
     }
 }

@@ -24,6 +24,40 @@ pub enum Workload {
     Mixed,
 }
 
+impl BenchOptions {
+    /// Check the parameters before anything runs (an `InvalidInput` error naming the one
+    /// out of range).
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what: &str| Err(Error::invalid_input(what));
+        if self.keys == 0 {
+            return bad("keys must be at least 1");
+        }
+        if self.concurrency == 0 || self.concurrency > MAX_CONCURRENCY {
+            return bad(&format!("concurrency must be from 1 to {MAX_CONCURRENCY}"));
+        }
+        if self.value_size > MAX_VALUE_SIZE {
+            return bad(&format!(
+                "value size must be at most {MAX_VALUE_SIZE} bytes"
+            ));
+        }
+        if self.duration > MAX_DURATION {
+            return bad("duration must be at most 365 days");
+        }
+        Ok(())
+    }
+}
+
+/// A value of `size` bytes, or an error if memory for it cannot be had (instead of the
+/// abort an infallible allocation would be).
+fn value_of(size: usize, byte: u8) -> Result<Bytes> {
+    let mut value = Vec::new();
+    value
+        .try_reserve_exact(size)
+        .map_err(|_| Error::invalid_input(format!("cannot allocate a {size}-byte value")))?;
+    value.resize(size, byte);
+    Ok(value.into())
+}
+
 impl FromStr for Workload {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
@@ -38,6 +72,15 @@ impl FromStr for Workload {
         }
     }
 }
+
+/// The largest value a benchmark writes (1 GiB): every writer holds one, and the prefill
+/// writes `keys` of them.
+pub const MAX_VALUE_SIZE: usize = 1 << 30;
+/// The most request loops a benchmark runs; each keeps a latency histogram (~180 KiB).
+pub const MAX_CONCURRENCY: usize = 1024;
+/// The longest a benchmark runs (a year: longer ones are mistakes, and a deadline far
+/// enough away is not representable).
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Benchmark parameters.
 #[derive(Clone, Debug)]
@@ -109,7 +152,8 @@ fn bench_key(i: u64) -> Key {
 
 /// Write every benchmark key once, in batches, so reads hit.
 pub async fn prefill(store: &dyn Store, options: &BenchOptions) -> Result<()> {
-    let value = Bytes::from(vec![0x5a; options.value_size]);
+    options.validate()?;
+    let value = value_of(options.value_size, 0x5a)?;
     let mut i = 0;
     while i < options.keys {
         let end = (i + 512).min(options.keys);
@@ -124,18 +168,15 @@ pub async fn prefill(store: &dyn Store, options: &BenchOptions) -> Result<()> {
 
 /// Run the benchmark (prefilling first for get and mixed workloads).
 pub async fn run(store: Arc<dyn Store>, options: BenchOptions) -> Result<BenchReport> {
-    if options.keys == 0 || options.concurrency == 0 {
-        return Err(Error::invalid_config(
-            "keys",
-            "keys and concurrency must be at least 1",
-        ));
-    }
+    options.validate()?;
     if options.workload != Workload::Put {
         prefill(store.as_ref(), &options).await?;
     }
-    let value = Bytes::from(vec![0xa5; options.value_size]);
+    let value = value_of(options.value_size, 0xa5)?;
     let start = Instant::now();
-    let deadline = start + options.duration;
+    let deadline = start
+        .checked_add(options.duration)
+        .ok_or_else(|| Error::invalid_input("the duration is too long"))?;
     let tasks: Vec<_> = (0..options.concurrency)
         .map(|_| {
             let (store, value, options) = (store.clone(), value.clone(), options.clone());

@@ -35,8 +35,16 @@ pub fn default_config() -> ConfigMap {
 pub fn parse_config_text(text: &str, format: &str) -> Result<ConfigMap> {
     let value: Value = match format {
         "toml" => {
-            let table: toml::Table = toml::from_str(text)
-                .map_err(|e| Error::invalid_config("file", format!("not valid TOML: {e}")))?;
+            let table: toml::Table = toml::from_str(text).map_err(|e| {
+                // toml's `Display` quotes the offending line, which may hold a secret:
+                // say where it is instead.
+                let at = e
+                    .span()
+                    .map(|span| line_and_column(text, span.start))
+                    .map(|(line, column)| format!(" at line {line}, column {column}"))
+                    .unwrap_or_default();
+                Error::invalid_config("file", format!("not valid TOML{at}: {}", e.message()))
+            })?;
             serde_json::to_value(table)
                 .map_err(|e| Error::invalid_config("file", format!("unrepresentable TOML: {e}")))?
         }
@@ -59,6 +67,21 @@ pub fn parse_config_text(text: &str, format: &str) -> Result<ConfigMap> {
         expand_env(value, field)?;
     }
     Ok(map)
+}
+
+/// The 1-based line and column of byte `offset` in `text`.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    (line, column)
 }
 
 /// Load a config file (`.toml` or `.json`).
@@ -158,6 +181,18 @@ mod tests {
             msg.contains("backend.secret") && msg.contains("STRATA_TEST_SURELY_UNSET"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn syntax_errors_say_where_without_quoting_the_line() {
+        let err = parse_config_text(
+            "type = \"s3\"\nsecret_access_key = \"SUPERSECRET-abc123\n",
+            "toml",
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("not valid TOML at line 2"), "{msg}");
+        assert!(!msg.contains("SUPERSECRET"), "{msg}");
     }
 
     #[test]

@@ -80,14 +80,41 @@ pub async fn open_uri(uri: &str) -> Result<Arc<dyn Store>> {
 
 /// Open the store a config file (`.toml` or `.json`, with `${VAR}` expansion) describes.
 pub async fn open_file(path: impl AsRef<std::path::Path>) -> Result<Arc<dyn Store>> {
-    open(&load_config_file(path.as_ref())?).await
+    open_file_with(&registry(), path).await
 }
 
 /// Open the store named by the `STRATA_STORE` URI, or else the embedded default (a redb
 /// database at `./strata-data/strata.redb`).
 pub async fn open_default() -> Result<Arc<dyn Store>> {
+    open_default_with(&registry()).await
+}
+
+/// [`open_file`] through `registry`: for instance one that opens only stores that exist
+/// already, as tools that only read should, so that a mistyped path fails with
+/// [`ErrorKind::NotFound`] instead of creating an empty store there:
+///
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> strata::Result<()> {
+/// let existing = strata::registry().with_creates_missing(false);
+/// match strata::open_file_with(&existing, "store.toml").await {
+///     Ok(store) => println!("{:?}", store.capabilities()),
+///     Err(e) if e.kind() == strata::ErrorKind::NotFound => eprintln!("no such store: {e}"),
+///     Err(e) => return Err(e),
+/// }
+/// # Ok(()) }
+/// ```
+pub async fn open_file_with(
+    registry: &Registry,
+    path: impl AsRef<std::path::Path>,
+) -> Result<Arc<dyn Store>> {
+    registry.open(&load_config_file(path.as_ref())?).await
+}
+
+/// [`open_default`] through `registry` (see [`open_file_with`]).
+pub async fn open_default_with(registry: &Registry) -> Result<Arc<dyn Store>> {
     match std::env::var(STORE_ENV) {
-        Ok(uri) if !uri.is_empty() => open_uri(&uri).await,
-        _ => open(&default_config()).await,
+        Ok(uri) if !uri.is_empty() => registry.open_uri(&uri).await,
+        _ => registry.open(&default_config()).await,
     }
 }

@@ -1,23 +1,47 @@
 //! Copy every key under a prefix from one store to another: streamed in key order,
 //! pipelined with bounded concurrency, checkpointed so an interrupted run resumes, and
 //! optionally verified by size and content hash. Nothing is deleted from the source.
+//!
+//! **Resuming loses nothing.** A destination may acknowledge writes before they are durable
+//! (redb with `durability = "none"`, a write-behind tier over a memory cache), so the
+//! checkpoint is advanced only right after a destination [`flush`](Store::flush) returns:
+//! it never names a key that a crash could take back. Flushing after every batch would
+//! make slow-to-flush stores crawl, so the flush and the checkpoint go together every
+//! [`checkpoint_interval`](MigrateOptions::checkpoint_interval) (1 s by default): the
+//! flushes cost a few percent of the run (an fsync or a drained queue per second), and a
+//! kill costs at most about that long of copying again.
+//!
+//! **Damaged entries.** By default the run stops at the first damaged source entry (a
+//! `Corrupted` error naming its key). With [`skip_corrupt`](MigrateOptions::skip_corrupt)
+//! it reports each one in [`MigrateReport::damaged`] and copies every healthy key.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::TryStreamExt;
-use serde::{Deserialize, Serialize};
-use store_core::{Error, Key, ListOptions, Prefix, PutOp, Result, Store};
+use futures::{StreamExt, TryStreamExt};
+use store_core::{Key, ListOptions, Prefix, Result, Store};
+
+mod batch;
+mod checkpoint;
+
+use batch::BatchDone;
+use checkpoint::Checkpoint;
+
+/// How often a migration flushes the destination and advances its checkpoint, unless
+/// [`MigrateOptions::checkpoint_interval`] says otherwise.
+pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How a migration runs.
 #[derive(Clone, Debug)]
 pub struct MigrateOptions {
     /// Only keys under this prefix.
     pub prefix: Prefix,
-    /// Read every copied value back from the destination and compare size and hash.
+    /// Read every copied value back from the destination and compare size and hash. A
+    /// resumed run also compares every key earlier runs copied.
     pub verify: bool,
-    /// Where progress is recorded after each batch; `None` disables checkpoints.
+    /// Where progress is recorded; `None` disables checkpoints.
     pub checkpoint: Option<PathBuf>,
     /// Continue after the key recorded in `checkpoint` instead of starting over.
     pub resume: bool,
@@ -25,6 +49,10 @@ pub struct MigrateOptions {
     pub batch: usize,
     /// Batches in flight at once.
     pub concurrency: usize,
+    /// How often the destination is flushed and the checkpoint advanced with it.
+    pub checkpoint_interval: Duration,
+    /// Report and skip damaged source entries instead of stopping at the first one.
+    pub skip_corrupt: bool,
 }
 
 impl Default for MigrateOptions {
@@ -36,6 +64,8 @@ impl Default for MigrateOptions {
             resume: false,
             batch: 256,
             concurrency: 4,
+            checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
+            skip_corrupt: false,
         }
     }
 }
@@ -53,131 +83,70 @@ pub struct MigrateReport {
     pub verified: u64,
     /// Keys whose destination copy did not match, with the reason.
     pub failures: Vec<(Key, String)>,
+    /// Damaged source entries skipped (with `skip_corrupt`), by key, with the reason;
+    /// a resumed run includes those that earlier runs skipped.
+    pub damaged: BTreeMap<String, String>,
     /// The key a resumed run started after.
     pub resumed_after: Option<Key>,
     /// Wall time of this run.
     pub elapsed: Duration,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct Checkpoint {
-    prefix: String,
-    last_key: String,
-    copied: u64,
-    bytes: u64,
-}
-
-fn read_checkpoint(path: &Path, prefix: &Prefix) -> Result<Option<Key>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(Error::io(
-                format!("reading checkpoint {}", path.display()),
-                e,
-            ));
-        }
-    };
-    let cp: Checkpoint = serde_json::from_str(&text)
-        .map_err(|e| Error::corrupted(path.display(), format!("checkpoint is not valid: {e}")))?;
-    if cp.prefix != prefix.as_str() {
-        return Err(Error::invalid_config(
-            "resume",
-            format!(
-                "checkpoint {} is for prefix `{}`, not `{prefix}`; remove it or use the same prefix",
-                path.display(),
-                cp.prefix
-            ),
-        ));
+impl MigrateReport {
+    fn add(&mut self, done: BatchDone) {
+        self.copied += done.copied;
+        self.skipped += done.skipped;
+        self.bytes += done.bytes;
+        self.verified += done.verified;
+        self.failures.extend(done.failures);
+        self.damaged.extend(done.damaged);
     }
-    Key::new(&cp.last_key).map(Some)
 }
 
-fn write_checkpoint(path: &Path, cp: &Checkpoint) -> Result<()> {
-    // Write then rename, so a kill mid-write leaves the previous checkpoint intact.
-    let tmp = path.with_extension("tmp");
-    let text = serde_json::to_string(cp).map_err(|e| Error::backend("encoding checkpoint", e))?;
-    std::fs::write(&tmp, text).map_err(|e| Error::io(format!("writing {}", tmp.display()), e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(format!("renaming to {}", path.display()), e))
+/// The progress a migration has made durable, and where it records it.
+struct Progress<'a> {
+    options: &'a MigrateOptions,
+    /// What earlier runs recorded.
+    earlier: Checkpoint,
+    /// The last key copied in this run, not yet flushed.
+    pending: Option<Key>,
+    last_sync: Instant,
 }
 
-struct BatchDone {
-    last_key: Option<Key>,
-    copied: u64,
-    skipped: u64,
-    bytes: u64,
-    verified: u64,
-    failures: Vec<(Key, String)>,
-}
-
-async fn copy_batch(
-    from: Arc<dyn Store>,
-    to: Arc<dyn Store>,
-    keys: Vec<Key>,
-    verify: bool,
-) -> Result<BatchDone> {
-    let last_key = keys.last().cloned();
-    let entries = from.get_many(&keys).await?;
-    let skipped = entries.iter().filter(|e| e.is_none()).count() as u64;
-    let ops: Vec<PutOp> = entries
-        .into_iter()
-        .flatten()
-        .map(|e| PutOp::overwrite(e.meta.key, e.value))
-        .collect();
-    let bytes = ops.iter().map(|op| op.value.len() as u64).sum();
-    let copied = ops.len() as u64;
-    let expected: Vec<(Key, u64, blake3::Hash)> = if verify {
-        ops.iter()
-            .map(|op| {
-                (
-                    op.key.clone(),
-                    op.value.len() as u64,
-                    blake3::hash(&op.value),
-                )
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    to.put_many(ops).await?;
-    let mut verified = 0;
-    let mut failures = Vec::new();
-    if verify {
-        let keys: Vec<Key> = expected.iter().map(|(k, _, _)| k.clone()).collect();
-        let copies = to.get_many(&keys).await?;
-        for ((key, size, hash), copy) in expected.into_iter().zip(copies) {
-            match copy {
-                None => failures.push((key, "missing in the destination".to_owned())),
-                Some(e) if e.meta.size != size || e.value.len() as u64 != size => failures.push((
-                    key,
-                    format!(
-                        "size {} in the destination, {size} in the source",
-                        e.meta.size
-                    ),
-                )),
-                Some(e) if blake3::hash(&e.value) != hash => {
-                    failures.push((key, "content hash differs".to_owned()))
-                }
-                Some(_) => verified += 1,
-            }
-        }
+impl Progress<'_> {
+    /// Flush the destination, then record that everything up to `pending` is durable.
+    async fn sync(&mut self, to: &dyn Store, report: &MigrateReport) -> Result<()> {
+        self.last_sync = Instant::now();
+        let Some(last) = self.pending.take() else {
+            return Ok(());
+        };
+        to.flush().await?;
+        let Some(path) = &self.options.checkpoint else {
+            return Ok(());
+        };
+        let cp = Checkpoint {
+            prefix: self.options.prefix.to_string(),
+            last_key: last.to_string(),
+            copied: self.earlier.copied + report.copied,
+            bytes: self.earlier.bytes + report.bytes,
+            // The report starts with the earlier runs' damaged entries.
+            damaged: report.damaged.clone(),
+        };
+        checkpoint::write(path, &cp).await
     }
-    Ok(BatchDone {
-        last_key,
-        copied,
-        skipped,
-        bytes,
-        verified,
-        failures,
-    })
+
+    fn due(&self) -> bool {
+        self.last_sync.elapsed() >= self.options.checkpoint_interval
+    }
 }
 
 /// Copy keys from `from` to `to` as `options` say. `progress(keys, bytes)` is called
-/// after each batch with that batch's counts.
+/// after each batch with that batch's counts (a resumed run that verifies reports the
+/// keys earlier runs copied first, with 0 bytes, as it checks them).
 ///
-/// Store errors stop the run; the checkpoint then holds the last batch that completed,
-/// so a run with `resume` continues from there. Verification mismatches do not stop the
-/// run; they are listed in the report.
+/// Store errors stop the run; the destination is then flushed and the checkpoint
+/// advanced past the batches that completed, so a run with `resume` continues from
+/// there. Verification mismatches do not stop the run; they are listed in the report.
 pub async fn migrate(
     from: Arc<dyn Store>,
     to: Arc<dyn Store>,
@@ -186,67 +155,110 @@ pub async fn migrate(
 ) -> Result<MigrateReport> {
     let started = Instant::now();
     let mut report = MigrateReport::default();
-    let start_after = match (&options.checkpoint, options.resume) {
-        (Some(path), true) => read_checkpoint(path, &options.prefix)?,
+    let earlier = match (&options.checkpoint, options.resume) {
+        (Some(path), true) => checkpoint::read(path, &options.prefix)?,
         _ => None,
     };
+    let start_after = earlier.as_ref().map(Checkpoint::resume_after).transpose()?;
     report.resumed_after = start_after.clone();
-    let listing = ListOptions {
+    let mut state = Progress {
+        options,
+        earlier: earlier.unwrap_or_default(),
+        pending: None,
+        last_sync: Instant::now(),
+    };
+    report.damaged = state.earlier.damaged.clone();
+    if let (true, Some(up_to)) = (options.verify, &start_after) {
+        verify_earlier(&from, &to, options, up_to, progress, &mut report).await?;
+    }
+
+    let damaged = Mutex::new(Vec::new());
+    let listing = from.list(ListOptions {
         prefix: options.prefix.clone(),
         start_after,
         limit: None,
-    };
-    let batch = options.batch.max(1);
-    let mut batches = from
-        .list(listing)
-        .map_ok(|meta| meta.key)
-        .try_chunks(batch)
+    });
+    let mut batches = batch::listing_without_damaged(listing, options.skip_corrupt, &damaged)
+        .try_chunks(options.batch.max(1))
         .map_err(|e| e.1)
-        .map_ok(|keys| copy_batch(from.clone(), to.clone(), keys, options.verify))
+        .map_ok(|keys| {
+            batch::copy(
+                from.clone(),
+                to.clone(),
+                keys,
+                options.verify,
+                options.skip_corrupt,
+            )
+        })
         .try_buffered(options.concurrency.max(1));
-    // `try_buffered` yields batches in listing order, so the checkpoint only ever names
-    // a key below which everything has been copied.
-    while let Some(done) = batches.try_next().await? {
-        report.copied += done.copied;
-        report.skipped += done.skipped;
-        report.bytes += done.bytes;
-        report.verified += done.verified;
-        report.failures.extend(done.failures);
-        progress(done.copied + done.skipped, done.bytes);
-        if let (Some(path), Some(last)) = (&options.checkpoint, done.last_key) {
-            write_checkpoint(
-                path,
-                &Checkpoint {
-                    prefix: options.prefix.to_string(),
-                    last_key: last.to_string(),
-                    copied: report.copied,
-                    bytes: report.bytes,
-                },
-            )?;
-        }
-    }
-    to.flush().await?;
-    if let Some(path) = &options.checkpoint {
-        // Finished: a later run starts from the beginning.
-        match std::fs::remove_file(path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+    // `try_buffered` yields batches in listing order, so `pending` only ever names a key
+    // below which everything has been copied.
+    loop {
+        let next = batches.try_next().await;
+        report
+            .damaged
+            .extend(damaged.lock().unwrap_or_else(|p| p.into_inner()).drain(..));
+        match next {
+            Ok(Some(done)) => {
+                progress(done.listed, done.bytes);
+                state.pending = done.last_key.clone().or(state.pending.take());
+                report.add(done);
+                if state.due() {
+                    state.sync(to.as_ref(), &report).await?;
+                }
+            }
+            Ok(None) => break,
             Err(e) => {
-                return Err(Error::io(
-                    format!("removing checkpoint {}", path.display()),
-                    e,
-                ));
+                // Keep what completed: a resumed run then starts after it. If even the
+                // flush fails, the old checkpoint stands, which is safe.
+                let _ = state.sync(to.as_ref(), &report).await;
+                return Err(e);
             }
         }
+    }
+    drop(batches);
+    to.flush().await?;
+    if let Some(path) = &options.checkpoint {
+        checkpoint::remove(path)?;
     }
     report.elapsed = started.elapsed();
     Ok(report)
 }
 
+/// Compare every source key up to `up_to` (what earlier runs copied) with the destination.
+async fn verify_earlier(
+    from: &Arc<dyn Store>,
+    to: &Arc<dyn Store>,
+    options: &MigrateOptions,
+    up_to: &Key,
+    progress: &(dyn Fn(u64, u64) + Send + Sync),
+    report: &mut MigrateReport,
+) -> Result<()> {
+    let damaged = Mutex::new(Vec::new());
+    let listing = from.list(ListOptions::prefix(options.prefix.clone()));
+    let mut batches = batch::listing_without_damaged(listing, options.skip_corrupt, &damaged)
+        .try_take_while(|key| futures::future::ready(Ok(key <= up_to)))
+        .try_chunks(options.batch.max(1))
+        .map_err(|e| e.1)
+        .map_ok(|keys| batch::verify(from.clone(), to.clone(), keys, options.skip_corrupt))
+        .try_buffered(options.concurrency.max(1));
+    while let Some(done) = batches.try_next().await? {
+        progress(done.listed, 0);
+        report.add(done);
+    }
+    drop(batches);
+    report
+        .damaged
+        .extend(damaged.into_inner().unwrap_or_else(|p| p.into_inner()));
+    Ok(())
+}
+
 /// Count the keys and value bytes under `prefix` (a listing; values are not read).
+/// Damaged entries are not counted; a migration reports them, or skips them if asked.
 pub async fn count(store: &dyn Store, prefix: &Prefix) -> Result<(u64, u64)> {
     store
         .list(ListOptions::prefix(prefix.clone()))
+        .filter(|item| futures::future::ready(!matches!(item, Err(e) if e.damaged_key().is_some())))
         .try_fold((0u64, 0u64), |(n, b), meta| async move {
             Ok((n + 1, b + meta.size))
         })

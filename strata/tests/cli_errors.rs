@@ -68,3 +68,228 @@ fn put_prints_key_size_and_version() {
         .success()
         .stdout(predicate::str::starts_with("greeting\t5\t"));
 }
+
+#[test]
+fn help_documents_every_exit_code() {
+    let out = strata().arg("--help").assert().success();
+    let help = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(help.contains("Exit codes:"), "{help}");
+    for code in 0..=8 {
+        assert!(
+            help.lines().any(|l| l.starts_with(&format!("  {code}  "))),
+            "exit code {code} is not documented:\n{help}"
+        );
+    }
+}
+
+/// Arguments out of range: each a usage error (exit 2, like clap's own), never a panic
+/// or an abort.
+#[test]
+fn out_of_range_arguments_are_usage_errors() {
+    let cases: &[&[&str]] = &[
+        &["bench", "--duration", "inf"],
+        &["bench", "--duration", "NaN"],
+        &["bench", "--duration=-1"],
+        &["bench", "--duration", "0"],
+        &["bench", "--duration", "1e300"],
+        &["bench", "--duration", "99999999h"],
+        &["bench", "--duration", "soon"],
+        &["bench", "--value-size", "99999999999999"],
+        &["bench", "--concurrency", "0"],
+        &["bench", "--concurrency", "10000000"],
+        &["bench", "--keys", "0"],
+        &["bench", "--workload", "delete-everything"],
+        &[
+            "migrate", "--from", "memory:", "--to", "memory:", "--batch", "0",
+        ],
+        &[
+            "migrate",
+            "--from",
+            "memory:",
+            "--to",
+            "memory:",
+            "--batch",
+            "1000000000000",
+        ],
+        &[
+            "migrate",
+            "--from",
+            "memory:",
+            "--to",
+            "memory:",
+            "--concurrency",
+            "0",
+        ],
+        &[
+            "migrate",
+            "--from",
+            "memory:",
+            "--to",
+            "memory:",
+            "--checkpoint-interval",
+            "inf",
+        ],
+        &["demo", "--vectors", "0"],
+        &["demo", "--vectors", "1000000000000"],
+    ];
+    for args in cases {
+        strata()
+            .args(["--store", "memory:"])
+            .args(*args)
+            .timeout(std::time::Duration::from_secs(60))
+            .assert()
+            .code(2)
+            .stderr(
+                predicate::str::contains("invalid value")
+                    .and(predicate::str::contains("panicked").not()),
+            );
+    }
+}
+
+/// A config value is often a secret expanded from the environment: a mistyped one is
+/// named by its field, never printed.
+#[test]
+fn a_mistyped_secret_from_the_environment_is_never_printed() {
+    const SECRET: &str = "SUPERSECRET-abc123";
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = dir.path().join("s3.toml");
+    std::fs::write(
+        &s3,
+        "type = \"s3\"\nbucket = \"b\"\nmax_retries = \"${STRATA_CLI_TEST_SECRET}\"\n",
+    )
+    .unwrap();
+    let redb = dir.path().join("redb.json");
+    std::fs::write(
+        &redb,
+        format!(
+            r#"{{"type": "redb", "path": {:?}, "durability": "${{STRATA_CLI_TEST_SECRET}}"}}"#,
+            dir.path().join("x.redb")
+        ),
+    )
+    .unwrap();
+    let toml_typo = dir.path().join("typo.toml");
+    std::fs::write(&toml_typo, format!("type = \"s3\"\nsecret = \"{SECRET}\n")).unwrap();
+    for (args, field) in [
+        (
+            vec!["--config", s3.to_str().unwrap()],
+            "field `max_retries`: expected an unsigned integer, found a string",
+        ),
+        (
+            vec!["--config", redb.to_str().unwrap()],
+            "field `durability`: unknown value; expected one of",
+        ),
+        (
+            vec!["--config", toml_typo.to_str().unwrap()],
+            "not valid TOML at line 2",
+        ),
+        (
+            vec!["--store", "s3://b/p?max_retries=SUPERSECRET-abc123"],
+            "field `max_retries`",
+        ),
+        (
+            vec![
+                "--store",
+                "redb:///tmp/x.redb?cache_size=SUPERSECRET-abc123",
+            ],
+            "number of bytes",
+        ),
+        (
+            vec!["--store", "cache:?max_bytes=SUPERSECRET-abc123"],
+            "max_bytes",
+        ),
+        (
+            vec!["--store", "file:///tmp/x?sync=SUPERSECRET-abc123"],
+            "field `sync`",
+        ),
+    ] {
+        strata()
+            .env("STRATA_CLI_TEST_SECRET", SECRET)
+            .args(&args)
+            .arg("list")
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(field).and(predicate::str::contains(SECRET).not()));
+    }
+}
+
+/// The binary as a plain `std` command, for wiring its streams by hand.
+fn std_strata() -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("strata"));
+    cmd.env_remove("STRATA_STORE");
+    cmd.stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// A pipe whose reading end is already closed: every write to it fails with EPIPE.
+fn closed_pipe() -> std::io::PipeWriter {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    writer
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly_with_status_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("file://{}", dir.path().join("files").display());
+    let big = dir.path().join("big");
+    std::fs::write(&big, vec![7u8; 1 << 20]).unwrap();
+    strata()
+        .args(["--store", &store, "put", "k/big", big.to_str().unwrap()])
+        .assert()
+        .success();
+    for args in [
+        vec!["get", "k/big"],
+        vec!["head", "k/big"],
+        vec!["list"],
+        vec!["list", "--long"],
+        vec!["put", "k/small", big.to_str().unwrap()],
+    ] {
+        let out = std_strata()
+            .args(["--store", &store])
+            .args(&args)
+            .stdout(closed_pipe())
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?} should end quietly: {stderr}");
+    }
+}
+
+#[test]
+fn a_closed_stderr_never_panics() {
+    // The exit code is all there is to see: a panic would be 101.
+    for (args, code) in [
+        (vec!["--store", "memory:", "get", "no/such/key"], 3),
+        (vec!["--store", "floppy://a", "list"], 1),
+        (vec!["--store", "memory:", "bench", "--duration", "inf"], 2),
+        (
+            vec!["--store", "memory:", "put", "k", "--if-version", "42"],
+            4,
+        ),
+        // Log lines too (the stats layer logs each listing at debug level).
+        (
+            vec![
+                "migrate",
+                "--from",
+                "memory:",
+                "--to",
+                "memory:",
+                "--no-progress",
+            ],
+            0,
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let status = std_strata()
+            .current_dir(dir.path())
+            .env("RUST_LOG", "debug")
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(closed_pipe())
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(code), "{args:?}");
+    }
+}

@@ -1,12 +1,14 @@
-//! `ProbeStore`: a test wrapper that counts calls, injects failures and adds latency.
+//! `ProbeStore`: a test wrapper that counts calls, injects failures and damage, and adds
+//! latency.
 //!
 //! Wrappers such as the tiered store promise things about the calls they make to the
 //! stores they wrap (one backend read per miss storm, none per hit) and about how they
 //! behave when one fails; this is how the tests observe and provoke that. The benchmarks
 //! use its latency to stand in for a store that is far away.
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -50,7 +52,9 @@ pub struct ProbeStore {
     fail_reads: AtomicBool,
     fail_writes: AtomicBool,
     latency_micros: AtomicU64,
-    declared: std::sync::Mutex<Option<Capabilities>>,
+    declared: Mutex<Option<Capabilities>>,
+    damaged: Arc<Mutex<BTreeSet<Key>>>,
+    damaged_values: Mutex<BTreeSet<Key>>,
 }
 
 impl ProbeStore {
@@ -62,7 +66,9 @@ impl ProbeStore {
             fail_reads: AtomicBool::new(false),
             fail_writes: AtomicBool::new(false),
             latency_micros: AtomicU64::new(0),
-            declared: std::sync::Mutex::new(None),
+            declared: Mutex::new(None),
+            damaged: Arc::default(),
+            damaged_values: Mutex::default(),
         })
     }
 
@@ -70,6 +76,30 @@ impl ProbeStore {
     /// durable store with a memory one in an in-process crash test).
     pub fn declare(&self, capabilities: Capabilities) {
         *self.declared.lock().unwrap_or_else(|p| p.into_inner()) = Some(capabilities);
+    }
+
+    /// Report `key` as damaged, as a store whose checksum caught a bit flip does: `get`
+    /// and `head` fail with `Corrupted` naming the key, and `list` yields that error in
+    /// the key's place and goes on (the list contract).
+    pub fn damage(&self, key: &Key) {
+        self.damaged
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.clone());
+    }
+
+    /// Report only the *value* of `key` as damaged: `get` fails with `Corrupted` naming
+    /// the key, while `head` and `list` still see it (as with a store that checks value
+    /// checksums on full reads only).
+    pub fn damage_value(&self, key: &Key) {
+        self.damaged_values
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.clone());
+    }
+
+    fn check_damage(&self, key: &Key) -> Result<()> {
+        is_damaged(&self.damaged, key)
     }
 
     /// Make `get`, `head` and `list` fail (a retryable `Unavailable`) until turned off.
@@ -112,6 +142,17 @@ impl ProbeStore {
     }
 }
 
+fn is_damaged(damaged: &Mutex<BTreeSet<Key>>, key: &Key) -> Result<()> {
+    if damaged
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .contains(key)
+    {
+        return Err(Error::corrupted(key, "probe: injected damage"));
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Store for ProbeStore {
     fn capabilities(&self) -> Capabilities {
@@ -121,11 +162,14 @@ impl Store for ProbeStore {
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
         self.enter(&self.calls.get, false).await?;
+        self.check_damage(key)?;
+        is_damaged(&self.damaged_values, key)?;
         self.inner.get(key).await
     }
 
     async fn head(&self, key: &Key) -> Result<Option<Meta>> {
         self.enter(&self.calls.head, false).await?;
+        self.check_damage(key)?;
         self.inner.head(key).await
     }
 
@@ -145,7 +189,14 @@ impl Store for ProbeStore {
             let error = Error::unavailable("probe: injected failure");
             return futures::stream::once(async move { Err(error) }).boxed();
         }
-        self.inner.list(options)
+        let damaged = self.damaged.clone();
+        self.inner
+            .list(options)
+            .map(move |item| match item {
+                Ok(meta) => is_damaged(&damaged, &meta.key).map(|()| meta),
+                Err(e) => Err(e),
+            })
+            .boxed()
     }
 
     async fn flush(&self) -> Result<()> {

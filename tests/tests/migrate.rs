@@ -1,7 +1,9 @@
 //! `strata::migrate`: copies, verifies, checkpoints and resumes between stores.
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
@@ -9,10 +11,11 @@ use store_core::futures::stream::BoxStream;
 use store_memory::MemoryStore;
 use strata::migrate::{MigrateOptions, migrate};
 use strata::{
-    Capabilities, Entry, Error, Key, ListOptions, Meta, Prefix, PutMode, PutOp, Result, Store,
-    async_trait,
+    Capabilities, Entry, Error, ErrorKind, Key, ListOptions, Meta, Prefix, PutMode, PutOp, Result,
+    Store, async_trait,
 };
 use strata_tests::harness::runtime;
+use strata_tests::probe::ProbeStore;
 
 /// Fills `store` with `n` keys under `src/` plus one key outside the prefix.
 async fn fill(store: &dyn Store, n: usize) {
@@ -49,33 +52,73 @@ async fn contents(store: &dyn Store, prefix: &str) -> Vec<(String, Bytes)> {
         .collect()
 }
 
-/// A destination that fails every `put_many` after the first `budget` ones, like a
-/// process killed half way.
+/// A destination that acknowledges writes before they are durable, as redb with
+/// `durability = "none"` or a write-behind tier over a cache does: reads see every write,
+/// `flush` makes them durable, and [`crash`](Self::crash) loses whatever was not flushed.
+/// `put_many` fails after `budget` calls, like a process about to be killed.
 #[derive(Debug)]
-struct DiesAfter {
-    inner: MemoryStore,
+struct Volatile {
+    front: MemoryStore,
+    durable: MemoryStore,
+    unflushed: Mutex<BTreeSet<Key>>,
     budget: AtomicUsize,
+    /// The greatest key made durable so far.
+    flushed_up_to: Mutex<Option<Key>>,
+}
+
+impl Volatile {
+    fn new(budget: usize) -> Arc<Self> {
+        Arc::new(Volatile {
+            front: MemoryStore::new(),
+            durable: MemoryStore::new(),
+            unflushed: Mutex::default(),
+            budget: AtomicUsize::new(budget),
+            flushed_up_to: Mutex::default(),
+        })
+    }
+
+    /// The process dies: every write not flushed is gone.
+    async fn crash(&self) {
+        let lost: Vec<Key> = std::mem::take(&mut *self.unflushed.lock().unwrap())
+            .into_iter()
+            .collect();
+        for key in lost {
+            match self.durable.get(&key).await.unwrap() {
+                Some(e) => {
+                    self.front
+                        .put(&key, e.value, PutMode::Overwrite)
+                        .await
+                        .unwrap();
+                }
+                None => self.front.delete(&key).await.unwrap(),
+            }
+        }
+    }
 }
 
 #[async_trait]
-impl Store for DiesAfter {
+impl Store for Volatile {
     fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
+        self.front.capabilities()
     }
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
-        self.inner.get(key).await
+        self.front.get(key).await
     }
     async fn head(&self, key: &Key) -> Result<Option<Meta>> {
-        self.inner.head(key).await
+        self.front.head(key).await
     }
     async fn put(&self, key: &Key, value: Bytes, mode: PutMode) -> Result<Meta> {
-        self.inner.put(key, value, mode).await
+        let meta = self.front.put(key, value, mode).await?;
+        self.unflushed.lock().unwrap().insert(key.clone());
+        Ok(meta)
     }
     async fn delete(&self, key: &Key) -> Result<()> {
-        self.inner.delete(key).await
+        self.front.delete(key).await?;
+        self.unflushed.lock().unwrap().insert(key.clone());
+        Ok(())
     }
     fn list(&self, options: ListOptions) -> BoxStream<'static, Result<Meta>> {
-        self.inner.list(options)
+        self.front.list(options)
     }
     async fn put_many(&self, ops: Vec<PutOp>) -> Result<Vec<Meta>> {
         if self
@@ -85,7 +128,38 @@ impl Store for DiesAfter {
         {
             return Err(Error::unavailable("destination went away"));
         }
-        self.inner.put_many(ops).await
+        let mut metas = Vec::new();
+        for op in ops {
+            metas.push(self.put(&op.key, op.value, op.mode).await?);
+        }
+        Ok(metas)
+    }
+    async fn flush(&self) -> Result<()> {
+        let keys = std::mem::take(&mut *self.unflushed.lock().unwrap());
+        for key in &keys {
+            match self.front.get(key).await? {
+                Some(e) => {
+                    self.durable.put(key, e.value, PutMode::Overwrite).await?;
+                }
+                None => self.durable.delete(key).await?,
+            }
+        }
+        let mut up_to = self.flushed_up_to.lock().unwrap();
+        *up_to = keys.into_iter().chain(up_to.take()).max();
+        Ok(())
+    }
+}
+
+/// Options for a run of `src/` that checkpoints to `dir` and resumes from there, one
+/// batch of 100 at a time (so "dies after n batches" means after n × 100 keys).
+fn resuming(dir: &tempfile::TempDir) -> MigrateOptions {
+    MigrateOptions {
+        prefix: Prefix::new("src/").unwrap(),
+        checkpoint: Some(dir.path().join("migrate.json")),
+        resume: true,
+        batch: 100,
+        concurrency: 1,
+        ..Default::default()
     }
 }
 
@@ -118,28 +192,21 @@ fn copies_the_prefix_and_verifies() {
 fn interrupted_run_resumes_from_its_checkpoint() {
     runtime().block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let checkpoint = dir.path().join("migrate.json");
         let from = Arc::new(MemoryStore::new());
         fill(from.as_ref(), 2000).await;
-        let to = Arc::new(DiesAfter {
-            inner: MemoryStore::new(),
-            budget: AtomicUsize::new(10),
-        });
+        let to = Volatile::new(10);
         let options = MigrateOptions {
-            prefix: Prefix::new("src/").unwrap(),
             verify: true,
-            checkpoint: Some(checkpoint.clone()),
-            resume: true,
-            batch: 100,
-            concurrency: 1,
+            ..resuming(&dir)
         };
+        let checkpoint = options.checkpoint.clone().unwrap();
         let err = migrate(from.clone(), to.clone(), &options, &|_, _| {})
             .await
             .unwrap_err();
         assert!(err.retryable(), "{err}");
         assert!(checkpoint.exists(), "the interrupted run left a checkpoint");
         assert_eq!(
-            to.inner.len(),
+            to.front.len(),
             1000,
             "ten batches of 100 landed before the failure"
         );
@@ -154,22 +221,229 @@ fn interrupted_run_resumes_from_its_checkpoint() {
             .unwrap();
         assert_eq!(
             seen.load(Ordering::Relaxed),
-            1000,
-            "progress reports every key once"
+            2000,
+            "progress reports every key once: the 1000 verified, then the 1000 copied"
         );
         assert_eq!(
             report.resumed_after.as_ref().map(Key::as_str),
             Some("src/000999")
         );
         assert_eq!(report.copied, 1000, "only the rest is copied");
-        assert_eq!(report.verified, 1000);
+        assert_eq!(report.verified, 2000, "and every key of the range verified");
         assert!(
             !checkpoint.exists(),
             "a finished run removes its checkpoint"
         );
         assert_eq!(
-            contents(&to.inner, "").await,
+            contents(&to.front, "").await,
             contents(from.as_ref(), "src/").await
         );
+    });
+}
+
+fn checkpointed_key(path: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let cp: serde_json::Value = serde_json::from_str(&text).unwrap();
+    Some(cp["last_key"].as_str().unwrap().to_owned())
+}
+
+#[test]
+fn the_checkpoint_never_runs_ahead_of_a_destination_flush() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let checkpoint = dir.path().join("migrate.json");
+        let from = Arc::new(MemoryStore::new());
+        fill(from.as_ref(), 3000).await;
+        let to = Volatile::new(usize::MAX);
+        let options = MigrateOptions {
+            prefix: Prefix::new("src/").unwrap(),
+            checkpoint: Some(checkpoint.clone()),
+            batch: 50,
+            concurrency: 3,
+            // Flush and checkpoint after every batch: the most checkpoints to check.
+            checkpoint_interval: Duration::ZERO,
+            ..Default::default()
+        };
+        let checked = AtomicUsize::new(0);
+        let progress = |_, _| {
+            // Called after each batch: whatever checkpoint is on disk now must name a key
+            // the destination has made durable.
+            if let Some(last) = checkpointed_key(&checkpoint) {
+                let flushed = to.flushed_up_to.lock().unwrap().clone();
+                assert!(
+                    flushed.as_ref().is_some_and(|f| f.as_str() >= last.as_str()),
+                    "the checkpoint names {last}, but the destination flushed only up to {flushed:?}"
+                );
+                checked.fetch_add(1, Ordering::Relaxed);
+            }
+        };
+        migrate(from.clone(), to.clone(), &options, &progress)
+            .await
+            .unwrap();
+        assert!(
+            checked.load(Ordering::Relaxed) >= 50,
+            "checked {} checkpoints",
+            checked.load(Ordering::Relaxed)
+        );
+        to.crash().await;
+        assert_eq!(
+            contents(&to.durable, "").await,
+            contents(from.as_ref(), "src/").await
+        );
+    });
+}
+
+#[test]
+fn a_crash_after_an_interrupted_run_loses_nothing_the_resume_skips() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let from = Arc::new(MemoryStore::new());
+        fill(from.as_ref(), 2000).await;
+        let to = Volatile::new(10);
+        let options = resuming(&dir);
+        migrate(from.clone(), to.clone(), &options, &|_, _| {})
+            .await
+            .unwrap_err();
+        // The process dies: only what was flushed survives.
+        to.crash().await;
+        to.budget.store(usize::MAX, Ordering::SeqCst);
+        let resumed = MigrateOptions {
+            verify: true,
+            ..options
+        };
+        let report = migrate(from.clone(), to.clone(), &resumed, &|_, _| {})
+            .await
+            .unwrap();
+        assert!(report.failures.is_empty(), "{:?}", report.failures);
+        assert_eq!(report.verified, 2000);
+        to.crash().await;
+        assert_eq!(
+            contents(&to.durable, "").await,
+            contents(from.as_ref(), "src/").await,
+            "the destination lost keys the checkpoint said were copied"
+        );
+    });
+}
+
+#[test]
+fn verify_after_resume_checks_the_keys_earlier_runs_copied() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let from = Arc::new(MemoryStore::new());
+        fill(from.as_ref(), 1000).await;
+        let to = Volatile::new(5);
+        let options = MigrateOptions {
+            verify: true,
+            ..resuming(&dir)
+        };
+        migrate(from.clone(), to.clone(), &options, &|_, _| {})
+            .await
+            .unwrap_err();
+        // Something took a key and changed another behind the checkpoint.
+        let (lost, changed) = (
+            Key::new("src/000042").unwrap(),
+            Key::new("src/000317").unwrap(),
+        );
+        to.front.delete(&lost).await.unwrap();
+        to.front
+            .put(&changed, "other bytes".into(), PutMode::Overwrite)
+            .await
+            .unwrap();
+        to.budget.store(usize::MAX, Ordering::SeqCst);
+        let report = migrate(from.clone(), to.clone(), &options, &|_, _| {})
+            .await
+            .unwrap();
+        let failed: Vec<&str> = report.failures.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            failed,
+            [lost.as_str(), changed.as_str()],
+            "{:?}",
+            report.failures
+        );
+        assert_eq!(report.verified, 998);
+        assert_eq!(report.copied, 500);
+    });
+}
+
+#[test]
+fn skip_corrupt_reports_damaged_entries_and_copies_every_healthy_key() {
+    runtime().block_on(async {
+        let memory = Arc::new(MemoryStore::new());
+        fill(memory.as_ref(), 600).await;
+        let from = ProbeStore::new(memory.clone());
+        // One entry the listing reports as damaged, one whose value fails its checksum.
+        let (listed, value) = (
+            Key::new("src/000100").unwrap(),
+            Key::new("src/000450").unwrap(),
+        );
+        from.damage(&listed);
+        from.damage_value(&value);
+        let options = MigrateOptions {
+            prefix: Prefix::new("src/").unwrap(),
+            batch: 64,
+            verify: true,
+            ..Default::default()
+        };
+
+        // Without the flag: stop at the first, naming it.
+        let to = Arc::new(MemoryStore::new());
+        let err = migrate(from.clone(), to.clone(), &options, &|_, _| {})
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Corrupted, "{err}");
+        assert_eq!(err.damaged_key(), Some(listed.as_str()), "{err}");
+
+        let to = Arc::new(MemoryStore::new());
+        let skipping = MigrateOptions {
+            skip_corrupt: true,
+            ..options
+        };
+        let report = migrate(from.clone(), to.clone(), &skipping, &|_, _| {})
+            .await
+            .unwrap();
+        let damaged: Vec<&str> = report.damaged.keys().map(String::as_str).collect();
+        assert_eq!(damaged, [listed.as_str(), value.as_str()]);
+        assert!(
+            report
+                .damaged
+                .values()
+                .all(|why| why.contains("injected damage"))
+        );
+        assert_eq!(report.copied, 598);
+        assert_eq!(report.verified, 598);
+        let mut expected = contents(memory.as_ref(), "src/").await;
+        expected.retain(|(k, _)| k != listed.as_str() && k != value.as_str());
+        assert_eq!(contents(to.as_ref(), "").await, expected);
+    });
+}
+
+#[test]
+fn damaged_entries_an_interrupted_run_skipped_are_reported_by_the_resume() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let memory = Arc::new(MemoryStore::new());
+        fill(memory.as_ref(), 1000).await;
+        let from = ProbeStore::new(memory.clone());
+        let damaged = Key::new("src/000007").unwrap();
+        from.damage_value(&damaged);
+        let to = Volatile::new(3);
+        let options = MigrateOptions {
+            skip_corrupt: true,
+            ..resuming(&dir)
+        };
+        migrate(from.clone(), to.clone(), &options, &|_, _| {})
+            .await
+            .unwrap_err();
+        to.budget.store(usize::MAX, Ordering::SeqCst);
+        let report = migrate(from.clone(), to.clone(), &options, &|_, _| {})
+            .await
+            .unwrap();
+        assert_eq!(
+            report.resumed_after.as_ref().map(Key::as_str),
+            Some("src/000299")
+        );
+        let keys: Vec<&str> = report.damaged.keys().map(String::as_str).collect();
+        assert_eq!(keys, [damaged.as_str()]);
+        assert_eq!(to.front.len(), 999);
     });
 }

@@ -1,12 +1,30 @@
-//! Command-line arguments.
+//! Command-line arguments, and the exit codes `strata --help` documents.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
+use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand};
+use strata::bench::{MAX_CONCURRENCY, MAX_DURATION, MAX_VALUE_SIZE};
+
+/// The exit codes, as `strata --help` shows them (kept beside `crate::exit`).
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (also when a reader closes standard output early, as in `strata list | head`)
+  1  an error: a store or I/O error, an invalid key, a bad config, corrupted data
+  2  a usage error: an unknown command or option, a value out of range
+  3  get/head: no value is stored at the key
+  4  put --if-absent / --if-version: the condition did not hold; nothing was written
+  5  migrate --verify: the copy finished, but some keys differ in the destination
+  6  list/migrate --skip-corrupt: finished, but damaged entries were skipped (each is
+     named on stderr)
+  7  the store does not exist: a missing path, database or bucket (get, head, list,
+     delete and migrate's --from never create one)
+  8  permission denied: the credentials or permissions do not allow the access";
 
 /// Strata: one key-value contract, many storage backends.
 #[derive(Debug, Parser)]
-#[command(name = "strata", version, about, long_about = None)]
+#[command(name = "strata", version, about, long_about = None, after_help = EXIT_CODES)]
 pub struct Cli {
     #[command(flatten)]
     pub target: Target,
@@ -79,6 +97,10 @@ pub struct ListArgs {
     /// Also print size, version and last-modified time.
     #[arg(short, long)]
     pub long: bool,
+    /// Name each damaged entry on stderr and go on (exit 6 if there were any), instead of
+    /// stopping at the first one.
+    #[arg(long)]
+    pub skip_corrupt: bool,
 }
 
 #[derive(Debug, Args)]
@@ -92,7 +114,8 @@ pub struct MigrateArgs {
     /// Only keys under this prefix.
     #[arg(long, default_value = "")]
     pub prefix: String,
-    /// Read every copy back and compare size and content hash.
+    /// Read every copy back and compare size and content hash (with --resume: also every
+    /// key earlier runs copied).
     #[arg(long)]
     pub verify: bool,
     /// Continue an interrupted run from its checkpoint.
@@ -102,33 +125,44 @@ pub struct MigrateArgs {
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
     /// Keys per batch.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_BATCH))]
     pub batch: usize,
     /// Batches in flight at once.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_CONCURRENCY as u64))]
     pub concurrency: usize,
+    /// How often the destination is flushed and the checkpoint advanced with it (seconds,
+    /// or a duration such as 250ms or 2m). A kill loses at most about this much copying.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub checkpoint_interval: Duration,
+    /// Name each damaged source entry on stderr and copy every healthy key (exit 6 if any
+    /// were skipped), instead of stopping at the first one.
+    #[arg(long)]
+    pub skip_corrupt: bool,
     /// Do not draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
 }
 
+/// The most keys per migration batch (a batch's keys and values are held in memory).
+const MAX_BATCH: u64 = 100_000;
+
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// put, get or mixed (90 % get, 10 % put).
-    #[arg(long, default_value = "mixed")]
+    #[arg(long, default_value = "mixed", value_parser = ["put", "get", "mixed"])]
     pub workload: String,
-    /// Bytes per value.
-    #[arg(long, default_value_t = 1024)]
+    /// Bytes per value (at most 1 GiB).
+    #[arg(long, default_value_t = 1024, value_parser = RangedU64ValueParser::<usize>::new().range(0..=MAX_VALUE_SIZE as u64))]
     pub value_size: usize,
     /// Distinct keys.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub keys: u64,
     /// Concurrent request loops.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_CONCURRENCY as u64))]
     pub concurrency: usize,
-    /// Seconds to run.
-    #[arg(long, default_value_t = 5.0)]
-    pub duration: f64,
+    /// How long to run: seconds, or a duration such as 500ms or 2m.
+    #[arg(long, default_value = "5", value_parser = parse_duration)]
+    pub duration: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +171,27 @@ pub struct DemoArgs {
     #[arg(long, default_value = "./strata-data")]
     pub dir: PathBuf,
     /// Vectors in the demo index.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 20_000, value_parser = RangedU64ValueParser::<usize>::new().range(crate::demo::MIN_VECTORS..=1_000_000))]
     pub vectors: usize,
+}
+
+/// A positive duration: a number of seconds (`2.5`) or a number with a unit (`250ms`,
+/// `30s`, `2m`, `1h`), at most a year.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let duration = match text.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 => {
+            Duration::try_from_secs_f64(secs).map_err(|_| "too long: at most a year".to_owned())?
+        }
+        Ok(_) => return Err("must be a positive, finite number of seconds".to_owned()),
+        Err(_) => humantime::parse_duration(text)
+            .map_err(|e| format!("{e} (use seconds, or a number with ms, s, m or h)"))?,
+    };
+    if duration.is_zero() {
+        return Err("must be longer than zero".to_owned());
+    }
+    if duration > MAX_DURATION {
+        return Err("too long: at most a year".to_owned());
+    }
+    Ok(duration)
 }

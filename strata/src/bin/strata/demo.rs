@@ -26,9 +26,11 @@ struct Account {
 const DIM: usize = 64;
 const CLUSTERS: usize = 32;
 const INDEX: &str = "demo-vectors";
+/// The fewest vectors the demo runs with: one per cluster, so every query has its answer.
+pub const MIN_VECTORS: u64 = CLUSTERS as u64;
 
-fn step(name: &str, start: Instant) {
-    println!("  [{:>9.1} ms] {name}", start.elapsed().as_secs_f64() * 1e3);
+fn step(name: &str, start: Instant) -> anyhow::Result<()> {
+    outln!("  [{:>9.1} ms] {name}", start.elapsed().as_secs_f64() * 1e3)
 }
 
 /// The demo's store: a 64 MiB cache over redb, writes through to redb.
@@ -78,14 +80,14 @@ fn query(index: &VectorIndex, data: &[Vec<f32>], stride: usize) -> anyhow::Resul
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
     let total = Instant::now();
-    println!(
+    outln!(
         "strata demo: a 64 MiB cache in front of redb at {}",
         args.dir.join("demo.redb").display()
-    );
+    )?;
 
     let t = Instant::now();
     let store = open_store(&args).await?;
-    step("opened the tiered store (cache -> redb)", t);
+    step("opened the tiered store (cache -> redb)", t)?;
 
     // Typed values and compare-and-swap.
     let t = Instant::now();
@@ -97,7 +99,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
         };
         store.put_typed(&key, &account, PutMode::Overwrite).await?;
     }
-    step("wrote 3 typed accounts (CBOR)", t);
+    step("wrote 3 typed accounts (CBOR)", t)?;
 
     let t = Instant::now();
     let alice = Key::new("demo/accounts/alice")?;
@@ -117,13 +119,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
             account.balance, meta.version
         ),
         t,
-    );
+    )?;
     let t = Instant::now();
     let stale = store
         .put_typed(&alice, &account, PutMode::Create)
         .await
         .expect_err("alice exists, so a create must fail");
-    step(&format!("a conflicting create is refused: {stale}"), t);
+    step(&format!("a conflicting create is refused: {stale}"), t)?;
 
     let t = Instant::now();
     let listed: Vec<_> = store
@@ -133,9 +135,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
     step(
         &format!("listed {} accounts in key order:", listed.len()),
         t,
-    );
+    )?;
     for meta in &listed {
-        println!("                  {} ({} bytes)", meta.key, meta.size);
+        outln!("                  {} ({} bytes)", meta.key, meta.size)?;
     }
 
     // The vector index, on the same tiered store.
@@ -152,7 +154,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
         step(
             &format!("removed the previous run's index ({} keys)", old.len()),
             t,
-        );
+        )?;
     }
     let data = vectors(args.vectors);
     let t = Instant::now();
@@ -178,7 +180,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
     step(
         &format!("built an HNSW index of {} vectors (dim {DIM})", index.len()),
         t,
-    );
+    )?;
 
     let t = Instant::now();
     let report = index.flush().await?;
@@ -189,7 +191,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
             report.bytes_written as f64 / (1 << 20) as f64
         ),
         t,
-    );
+    )?;
 
     let t = Instant::now();
     let (hit_rate, micros) = query(&index, &data, 20)?;
@@ -199,7 +201,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
             hit_rate * 100.0
         ),
         t,
-    );
+    )?;
     let t = Instant::now();
     let filter = Filter::eq("cluster", Value::Int(3));
     let hits = index.search(&data[3], 5, None, Some(&filter))?;
@@ -210,7 +212,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
             hits.len()
         ),
         t,
-    );
+    )?;
 
     // Close everything, reopen from redb, and ask again: nothing is rebuilt.
     drop(index);
@@ -224,7 +226,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
             index.len()
         ),
         t,
-    );
+    )?;
     let t = Instant::now();
     let (again, micros) = query(&index, &data, 20)?;
     step(
@@ -233,12 +235,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
             again * 100.0
         ),
         t,
-    );
+    )?;
     let balance: Option<Account> = store.get_typed(&alice).await?;
-    println!(
+    outln!(
         "  alice's balance after the reopen: {:?}",
         balance.map(|a| a.balance)
-    );
+    )?;
 
     // Leave a little data for `strata list` to find.
     let ops = (0..3)
@@ -246,12 +248,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
         .collect();
     store.put_many(ops).await?;
     store.flush().await?;
-    println!(
+    outln!(
         "done in {:.2} s. Look inside: strata --store redb://{} list demo/",
         total.elapsed().as_secs_f64(),
         std::fs::canonicalize(args.dir.join("demo.redb"))
             .unwrap_or_else(|_| args.dir.join("demo.redb"))
             .display()
-    );
+    )?;
     Ok(0)
 }

@@ -10,7 +10,8 @@ use strata::migrate::{MigrateOptions, count, migrate};
 use strata::stats::StatsStore;
 
 use crate::args::MigrateArgs;
-use crate::open::open_spec;
+use crate::exit;
+use crate::open::{Access, open_spec};
 
 fn default_checkpoint(args: &MigrateArgs) -> PathBuf {
     let mut h = DefaultHasher::new();
@@ -20,8 +21,9 @@ fn default_checkpoint(args: &MigrateArgs) -> PathBuf {
 
 pub async fn run(args: MigrateArgs) -> anyhow::Result<u8> {
     let prefix = Prefix::new(args.prefix.clone())?;
-    let from = StatsStore::new(open_spec(&args.from).await?);
-    let to = StatsStore::new(open_spec(&args.to).await?);
+    // The source is only read: a mistyped one must not be created empty.
+    let from = StatsStore::new(open_spec(&args.from, Access::Existing).await?);
+    let to = StatsStore::new(open_spec(&args.to, Access::Create).await?);
     let checkpoint = args
         .checkpoint
         .clone()
@@ -37,8 +39,9 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<u8> {
         ProgressStyle::with_template("{bar:30} {human_pos}/{human_len} keys  {msg}  ETA {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    // A resumed run starts the bar where the checkpoint says the last one stopped.
-    let already = if args.resume {
+    // A resumed run starts the bar where the checkpoint says the last one stopped, unless
+    // it verifies: it then checks the keys earlier runs copied first, from 0.
+    let already = if args.resume && !args.verify {
         resumed_count(&checkpoint)
     } else {
         0
@@ -66,6 +69,8 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<u8> {
         resume: args.resume,
         batch: args.batch,
         concurrency: args.concurrency,
+        checkpoint_interval: args.checkpoint_interval,
+        skip_corrupt: args.skip_corrupt,
     };
     let (from_stats, to_stats) = (from.stats(), to.stats());
     let result = migrate(Arc::new(from), Arc::new(to), &options, &progress).await;
@@ -73,7 +78,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<u8> {
     let report = match result {
         Ok(report) => report,
         Err(e) => {
-            eprintln!(
+            errln!(
                 "migration stopped; rerun with --resume to continue from {}",
                 checkpoint.display()
             );
@@ -81,36 +86,42 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<u8> {
         }
     };
     let secs = report.elapsed.as_secs_f64().max(1e-9);
-    if let Some(after) = &report.resumed_after {
-        println!("resumed after key {after}");
+    for (key, why) in &report.damaged {
+        errln!("damaged: {key}: {why}");
     }
-    println!(
-        "copied {} keys ({} bytes) in {:.2}s: {:.0} keys/s, {:.1} MiB/s; skipped {}; verified {}; failures {}",
+    for (key, why) in &report.failures {
+        errln!("verify failed: {key}: {why}");
+    }
+    if let Some(after) = &report.resumed_after {
+        outln!("resumed after key {after}")?;
+    }
+    outln!(
+        "copied {} keys ({} bytes) in {:.2}s: {:.0} keys/s, {:.1} MiB/s; skipped {}; damaged {}; verified {}; failures {}",
         report.copied,
         report.bytes,
         secs,
         report.copied as f64 / secs,
         report.bytes as f64 / secs / (1 << 20) as f64,
         report.skipped,
+        report.damaged.len(),
         if args.verify {
             report.verified.to_string()
         } else {
             "off".to_owned()
         },
         report.failures.len()
-    );
-    for (key, why) in &report.failures {
-        eprintln!("verify failed: {key}: {why}");
-    }
-    println!(
+    )?;
+    outln!(
         "\nsource stats:\n{}\n\ndestination stats:\n{}",
         from_stats.snapshot(),
         to_stats.snapshot()
-    );
-    Ok(if report.failures.is_empty() {
-        0
+    )?;
+    Ok(if !report.failures.is_empty() {
+        exit::VERIFY_FAILED
+    } else if !report.damaged.is_empty() {
+        exit::DAMAGED_SKIPPED
     } else {
-        crate::exit::VERIFY_FAILED
+        0
     })
 }
 
