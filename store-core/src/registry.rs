@@ -167,7 +167,8 @@ impl Registry {
             return Err(Error::invalid_config(
                 "uri",
                 format!(
-                    "`{uri}` names no absolute path; write `{}:///absolute/path`",
+                    "`{}` names no absolute path; write `{}:///absolute/path`",
+                    redact_uri(uri),
                     parsed.scheme()
                 ),
             ));
