@@ -90,9 +90,13 @@
 mod cache;
 mod codec;
 mod config;
+mod create;
+mod errors;
 mod factory;
+mod lookup;
 mod open;
 mod reads;
+mod schema;
 mod store;
 mod writer;
 
