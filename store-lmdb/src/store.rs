@@ -295,6 +295,15 @@ impl Store for RedbStore {
         self.delete_keys(keys.to_vec()).await
     }
 
+    /// `redb:///canonical/path/file.redb` (percent-encoded as a file URL's path).
+    fn locations(&self) -> Vec<String> {
+        let path = &self.core().path;
+        let encoded = url::Url::from_file_path(path)
+            .map(|u| u.path().to_owned())
+            .unwrap_or_else(|()| path.to_string_lossy().into_owned());
+        vec![format!("redb://{encoded}")]
+    }
+
     async fn flush(&self) -> Result<()> {
         // With immediate durability every acknowledged write is already fsynced.
         if self.core().durability == RedbDurability::Immediate {
