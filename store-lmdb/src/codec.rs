@@ -221,6 +221,9 @@ pub(crate) fn entry_from_row(key: Key, row: &[u8]) -> Result<Entry, Error> {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use store_core::ErrorKind;

@@ -101,6 +101,55 @@ mod store;
 mod writer;
 
 pub use config::{DEFAULT_VALUE_CACHE_SIZE, RedbConfig, RedbDurability};
+
+/// The row decoders and encoders, for the cargo-fuzz target `fuzz/fuzz_targets/redb_row.rs`
+/// (feature `fuzzing`, off by default; not an API for applications).
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    use crate::codec;
+
+    /// Decode the value row stored at `key`: `(version, mtime, value)`, or why it is damaged.
+    pub fn decode_value_row(key: &str, row: &[u8]) -> Result<(u64, u64, Vec<u8>), String> {
+        codec::decode_value(key, row).map(|(m, v)| (m.version, m.mtime, v.to_vec()))
+    }
+
+    /// The value row of `value` at `key`.
+    pub fn encode_value_row(key: &str, version: u64, mtime: u64, value: &[u8]) -> Vec<u8> {
+        let mut row = vec![0; codec::VALUE_HEADER_LEN + value.len()];
+        codec::encode_value_into(&mut row, key, version, mtime, value);
+        row
+    }
+
+    /// Decode the metadata row stored at `key`: `(version, mtime, size)`.
+    pub fn decode_meta_row(key: &str, row: &[u8]) -> Result<(u64, u64, u64), String> {
+        codec::decode_meta(key, row).map(|m| (m.version, m.mtime, m.size))
+    }
+
+    /// The metadata row at `key`.
+    pub fn encode_meta_row(key: &str, version: u64, mtime: u64, size: u64) -> Vec<u8> {
+        let meta = codec::RowMeta {
+            version,
+            mtime,
+            size,
+        };
+        codec::encode_meta(key, meta).to_vec()
+    }
+
+    /// Decode the counter row named `name`.
+    pub fn decode_counter_row(name: &str, row: &[u8]) -> Result<u64, String> {
+        codec::decode_counter(name, row)
+    }
+
+    /// The counter row named `name`.
+    pub fn encode_counter_row(name: &str, value: u64) -> Vec<u8> {
+        codec::encode_counter(name, value).to_vec()
+    }
+
+    /// Decode a format-0 value row (read only by the upgrade).
+    pub fn decode_value_row_v0(row: &[u8]) -> Result<(u64, u64, Vec<u8>), String> {
+        codec::decode_value_v0(row).map(|(m, v)| (m.version, m.mtime, v.to_vec()))
+    }
+}
 pub use factory::RedbFactory;
 pub use store::{LIST_CHUNK, RedbStore, WriteHold, WriterStats};
 pub use writer::{MAX_GROUP_BYTES, MAX_GROUP_OPS};
