@@ -49,8 +49,10 @@ pub struct WriteHold {
 }
 
 impl RedbStore {
-    /// Open (creating if missing) the database `config` names. A second open of the same
-    /// file in this process shares the first; another process gets a `Locked` error.
+    /// Open the database `config` names, creating it (atomically, see the crate docs) if it
+    /// is missing, unless [`RedbConfig::create`] is `Some(false)`: then a missing file is
+    /// `NotFound`. A second open of the same file in this process shares the first;
+    /// another process gets a `Locked` error.
     pub async fn open(config: RedbConfig) -> Result<RedbStore> {
         let shared = tokio::task::spawn_blocking(move || open_blocking(config))
             .await

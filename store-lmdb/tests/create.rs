@@ -81,9 +81,7 @@ fn files_an_interrupted_creation_left_are_repaired() {
         interrupted_creation(&path);
         let len = std::fs::metadata(&path).unwrap().len();
         assert!(len > 0, "redb sized the file before it died");
-        let err = redb::Database::open(&path)
-            .err()
-            .expect("raw redb refuses it");
+        let err = redb::Database::open(&path).expect_err("raw redb refuses it");
         assert!(err.to_string().contains("magic number"), "{err}");
 
         let store = RedbStore::open(RedbConfig::new(&path)).await.unwrap();

@@ -97,7 +97,7 @@ fn format_0_databases_are_upgraded_in_place() {
             txn.open_table(STATE_V0).is_err(),
             "strata_state was dropped"
         );
-        let err = txn.open_table(META_V0).err().expect("type mismatch");
+        let err = txn.open_table(META_V0).expect_err("type mismatch");
         assert!(err.to_string().contains("strata_meta"), "{err}");
         assert!(
             txn.open_table(FORMAT)
