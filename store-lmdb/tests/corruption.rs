@@ -302,7 +302,18 @@ async fn check_copy(
     for (k, (value, meta)) in written {
         match store.get(k).await {
             Ok(Some(entry)) => {
-                assert_eq!(&entry.value, value, "seed {seed}: wrong value for {k}");
+                // Not `assert_eq!`: it would print kilobytes of value.
+                assert!(
+                    &entry.value == value,
+                    "seed {seed}: wrong value for {k} ({} bytes, written {}; first difference at byte {:?})",
+                    entry.value.len(),
+                    value.len(),
+                    entry
+                        .value
+                        .iter()
+                        .zip(value.iter())
+                        .position(|(a, b)| a != b)
+                );
                 assert_eq!(&entry.meta, meta, "seed {seed}: wrong metadata for {k}");
             }
             Ok(None) => vanished.push(k.clone()),
