@@ -221,11 +221,18 @@ fn is_uninitialised(file: &mut File) -> io::Result<bool> {
     if len > MAX_UNINITIALISED_LEN || len < REDB_MAGIC.len() as u64 {
         return Ok(false);
     }
-    let mut bytes = Vec::with_capacity(len as usize);
-    file.read_to_end(&mut bytes)?;
-    let zero_magic = bytes[..REDB_MAGIC.len()].iter().all(|&b| b == 0);
-    let rest_zero = bytes.iter().skip(REDB_HEADER_LEN).all(|&b| b == 0);
-    Ok(zero_magic && rest_zero)
+    // The magic number first: a database (the usual case) is told by 9 bytes.
+    let mut magic = [0u8; REDB_MAGIC.len()];
+    file.read_exact(&mut magic)?;
+    if magic.iter().any(|&b| b != 0) {
+        return Ok(false);
+    }
+    let mut rest = Vec::with_capacity(len as usize);
+    file.read_to_end(&mut rest)?;
+    Ok(rest
+        .iter()
+        .skip(REDB_HEADER_LEN - REDB_MAGIC.len())
+        .all(|&b| b == 0))
 }
 
 /// Replace an uninitialised file by a new database, holding an exclusive lock on it so a
