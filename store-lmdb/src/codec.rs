@@ -75,28 +75,36 @@ fn stored_crc(bytes: &[u8]) -> u32 {
     u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
 }
 
+/// Fill in the checksum of `row`, a row named `name`, over everything after it.
+fn seal(name: &str, row: &mut [u8]) {
+    let crc = checksum(name, &[&row[4..]]);
+    row[..4].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// Check a fixed-length row (`what` names it in the error): its length and checksum.
+fn check_fixed(name: &str, row: &[u8], len: usize, what: &str) -> Result<(), String> {
+    if row.len() != len {
+        return Err(format!("its {what} is {} bytes, not {len}", row.len()));
+    }
+    if checksum(name, &[&row[4..]]) != stored_crc(row) {
+        return Err(format!("its {what} fails its checksum"));
+    }
+    Ok(())
+}
+
 /// The metadata row of `key`.
 pub(crate) fn encode_meta(key: &str, meta: RowMeta) -> [u8; META_LEN] {
     let mut row = [0u8; META_LEN];
     row[4..12].copy_from_slice(&meta.version.to_le_bytes());
     row[12..20].copy_from_slice(&meta.mtime.to_le_bytes());
     row[20..28].copy_from_slice(&meta.size.to_le_bytes());
-    let crc = checksum(key, &[&row[4..]]);
-    row[..4].copy_from_slice(&crc.to_le_bytes());
+    seal(key, &mut row);
     row
 }
 
 /// Check and read the metadata row stored at `key`.
 pub(crate) fn decode_meta(key: &str, row: &[u8]) -> Result<RowMeta, String> {
-    if row.len() != META_LEN {
-        return Err(format!(
-            "its metadata row is {} bytes, not {META_LEN}",
-            row.len()
-        ));
-    }
-    if checksum(key, &[&row[4..]]) != stored_crc(row) {
-        return Err("its metadata row fails its checksum".into());
-    }
+    check_fixed(key, row, META_LEN, "metadata row")?;
     Ok(RowMeta {
         version: word(row, 4),
         mtime: word(row, 12),
@@ -110,8 +118,7 @@ pub(crate) fn encode_value_into(out: &mut [u8], key: &str, version: u64, mtime: 
     out[4..12].copy_from_slice(&version.to_le_bytes());
     out[12..VALUE_HEADER_LEN].copy_from_slice(&mtime.to_le_bytes());
     out[VALUE_HEADER_LEN..].copy_from_slice(value);
-    let crc = checksum(key, &[&out[4..]]);
-    out[..4].copy_from_slice(&crc.to_le_bytes());
+    seal(key, out);
 }
 
 /// Check the value row stored at `key`; its metadata and the value's bytes.
@@ -161,22 +168,13 @@ pub(crate) fn decode_value_v0(row: &[u8]) -> Result<(RowMeta, &[u8]), String> {
 pub(crate) fn encode_counter(name: &str, value: u64) -> [u8; COUNTER_LEN] {
     let mut row = [0u8; COUNTER_LEN];
     row[4..].copy_from_slice(&value.to_le_bytes());
-    let crc = checksum(name, &[&row[4..]]);
-    row[..4].copy_from_slice(&crc.to_le_bytes());
+    seal(name, &mut row);
     row
 }
 
 /// Check and read the counter row named `name`.
 pub(crate) fn decode_counter(name: &str, row: &[u8]) -> Result<u64, String> {
-    if row.len() != COUNTER_LEN {
-        return Err(format!(
-            "its `{name}` row is {} bytes, not {COUNTER_LEN}",
-            row.len()
-        ));
-    }
-    if checksum(name, &[&row[4..]]) != stored_crc(row) {
-        return Err(format!("its `{name}` row fails its checksum"));
-    }
+    check_fixed(name, row, COUNTER_LEN, &format!("`{name}` row"))?;
     Ok(word(row, 4))
 }
 

@@ -72,49 +72,40 @@ impl<'c> Reader<'c> {
         })
     }
 
+    /// What [`lookup`] needs: the transaction and both table slots.
+    fn parts(&mut self) -> (Context<'_>, &mut Option<Rows>, &mut Option<Rows>) {
+        ((self.core, &self.txn), &mut self.values, &mut self.meta)
+    }
+
     /// The entry at `key`, verified.
     pub(crate) fn entry(&mut self, key: &Key) -> Result<Option<Entry>> {
-        let Reader {
-            core,
-            txn,
-            values,
-            meta,
-        } = self;
+        let (cx, values, meta) = self.parts();
+        let lost = "its metadata row exists but its value row is missing";
         lookup(
-            (core, txn),
+            cx,
             (values, VALUES),
             (meta, META),
             key,
             entry_from_row,
-            "its metadata row exists but its value row is missing",
+            lost,
         )
     }
 
     /// The metadata at `key`, verified.
     pub(crate) fn meta(&mut self, key: &Key) -> Result<Option<Meta>> {
-        let Reader {
-            core,
-            txn,
-            values,
-            meta,
-        } = self;
-        lookup(
-            (core, txn),
-            (meta, META),
-            (values, VALUES),
-            key,
-            meta_from_row,
-            "its value row exists but its metadata row is missing",
-        )
+        let (cx, values, meta) = self.parts();
+        let lost = "its value row exists but its metadata row is missing";
+        lookup(cx, (meta, META), (values, VALUES), key, meta_from_row, lost)
     }
 }
 
+type Context<'a> = (&'a Core, &'a ReadTransaction);
 type Table = TableDefinition<'static, &'static str, &'static [u8]>;
 
 /// Read `key`'s row in the `primary` table and decode it; if there is none, a row in the
 /// `other` table means the key is damaged (`lost`), not missing.
 fn lookup<T>(
-    (core, txn): (&Core, &ReadTransaction),
+    (core, txn): Context<'_>,
     (primary, primary_def): (&mut Option<Rows>, Table),
     (other, other_def): (&mut Option<Rows>, Table),
     key: &Key,

@@ -7,26 +7,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
+use common::{key, rt};
 use futures::StreamExt;
 use redb::{ReadableTable, TableDefinition};
 use store_core::{Error, ErrorKind, Key, ListOptions, Meta, PutMode, PutOp, Store};
 use store_lmdb::{RedbConfig, RedbStore};
 
+mod common;
+
 const META: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("strata_meta");
 const VALUES: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("strata_values");
 const PAGE: usize = 4096;
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn key(s: &str) -> Key {
-    Key::new(s).unwrap()
-}
 
 /// The value written at key number `i`: marked with its key, of a length from 0 to ~2 KiB
 /// (a few span several pages).
@@ -304,7 +295,7 @@ async fn check_copy(
             Ok(Some(entry)) => {
                 // Not `assert_eq!`: it would print kilobytes of value.
                 assert!(
-                    &entry.value == value,
+                    entry.value == value,
                     "seed {seed}: wrong value for {k} ({} bytes, written {}; first difference at byte {:?})",
                     entry.value.len(),
                     value.len(),

@@ -5,22 +5,13 @@
 use std::path::Path;
 
 use bytes::Bytes;
+use common::{key, rt};
 use redb::StorageBackend;
 use redb::backends::FileBackend;
-use store_core::{ConfigMap, ErrorKind, Key, PutMode, Registry, Store};
+use store_core::{ConfigMap, ErrorKind, PutMode, Registry, Store};
 use store_lmdb::{RedbConfig, RedbFactory, RedbStore};
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn key(s: &str) -> Key {
-    Key::new(s).unwrap()
-}
+mod common;
 
 /// A file backend whose write of redb's magic number fails, as if the process died just
 /// before it: what redb's in-place creation leaves after a kill.

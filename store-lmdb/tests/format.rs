@@ -5,27 +5,19 @@
 use std::path::Path;
 
 use bytes::Bytes;
+use common::{key, rt};
 use futures::TryStreamExt;
 use redb::{ReadableDatabase, TableDefinition};
 use store_core::{ErrorKind, Key, ListOptions, PutMode, Store, Version};
 use store_lmdb::{RedbConfig, RedbStore};
+
+mod common;
 
 const META_V0: TableDefinition<'static, &str, (u64, u64, u64)> =
     TableDefinition::new("strata_meta");
 const VALUES: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("strata_values");
 const STATE_V0: TableDefinition<'static, &str, u64> = TableDefinition::new("strata_state");
 const FORMAT: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("strata_format");
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn key(s: &str) -> Key {
-    Key::new(s).unwrap()
-}
 
 /// A database as the code before checksums wrote it: (version, mtime, size) metadata, a
 /// 16-byte big-endian header before each value, the counter in `strata_state`.
