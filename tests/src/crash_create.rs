@@ -91,7 +91,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Run `cycles` kill cycles (after [`CALIBRATION`] unkilled ones) from the `#[test]` named
+/// Run `cycles` kill cycles (after 3 unkilled ones that calibrate the timing) from the `#[test]` named
 /// `test_name`. `config_in(dir)` is the config of a store that lives in `dir`, a directory
 /// that does not exist yet; `allowed(file)` says whether a file may remain under `dir` once
 /// the parent has reopened the store. Panics on a store that does not open, a lost
