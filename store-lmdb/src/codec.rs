@@ -1,34 +1,182 @@
-//! The on-disk layout: three redb tables, and how rows map to `Meta` and `Entry`.
+//! The row format, independent of the engine that stores the rows: what a key's rows hold,
+//! their checksums, and the format version.
 //!
-//! - `strata_meta`: key → `(version, mtime in ns since the epoch, value size)`. `head` and
-//!   `list` read only this table, so they never touch values.
-//! - `strata_values`: key → a 16-byte header (version, mtime, both big-endian) followed by
-//!   the value. The header repeats the metadata so that `get` is one B-tree lookup, like a
-//!   raw redb read; the writer keeps both rows in step inside one transaction.
-//! - `strata_state`: the persisted version counter (strictly increasing across reopens).
+//! A store keeps, per key, a *metadata row* and a *value row* under the key's UTF-8 bytes,
+//! plus two store-wide *counter rows* (see `schema.rs` for where redb keeps them). Format
+//! [`FORMAT_VERSION`] = 1; integers little-endian:
+//!
+//! ```text
+//! metadata row (28 bytes):  crc32c u32 | version u64 | mtime u64 | value size u64
+//! value row (20 + n bytes): crc32c u32 | version u64 | mtime u64 | value (n bytes)
+//! counter row (12 bytes):   crc32c u32 | value u64
+//! ```
+//!
+//! - `version` is the store's version counter at the write (strictly increasing, never
+//!   reused); `mtime` is nanoseconds since the Unix epoch.
+//! - Each checksum is CRC32C over the row's *name* (the key, or the counter's name) — as a
+//!   u16 length then its bytes — followed by the rest of the row. Binding the name catches
+//!   a row that a damaged page shows under another key, not only damaged row bytes.
+//! - The value row repeats version and mtime, so a `get` is one lookup; `head` and `list`
+//!   read only the 28-byte metadata rows. The writer keeps both in step in one transaction.
+//!
+//! Every read decodes through [`decode_meta`], [`decode_value`] or [`decode_counter`],
+//! which check length and checksum: damaged bytes become an error naming what failed,
+//! never a wrong value. Format 0 (before checksums: metadata as three u64, a 16-byte
+//! big-endian value header) is read only by the one-time upgrade ([`decode_value_v0`]).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use redb::TableDefinition;
-use store_core::{Entry, Error, ErrorKind, Key, Meta, Version};
+use store_core::{Entry, Error, Key, Meta, Version};
 
-/// Metadata of every key.
-pub(crate) const META: TableDefinition<'static, &str, (u64, u64, u64)> =
-    TableDefinition::new("strata_meta");
-/// Header + value of every key.
-pub(crate) const VALUES: TableDefinition<'static, &str, &[u8]> =
-    TableDefinition::new("strata_values");
-/// Store-wide counters.
-pub(crate) const STATE: TableDefinition<'static, &str, u64> = TableDefinition::new("strata_state");
-/// The row of [`STATE`] holding the last version handed out.
-pub(crate) const VERSION_COUNTER: &str = "version_counter";
+/// The format this build writes, recorded in every database it creates or upgrades.
+pub(crate) const FORMAT_VERSION: u64 = 1;
 
-/// Bytes in front of each value in [`VALUES`].
-pub(crate) const HEADER_LEN: usize = 16;
+/// Bytes in front of each value in a value row.
+pub(crate) const VALUE_HEADER_LEN: usize = 4 + 8 + 8;
+/// The length of a metadata row.
+pub(crate) const META_LEN: usize = 4 + 8 + 8 + 8;
+/// The length of a counter row.
+pub(crate) const COUNTER_LEN: usize = 4 + 8;
 
-/// The largest value redb accepts (3 GiB), less our header.
-pub(crate) const MAX_VALUE_SIZE: u64 = 3 * 1024 * 1024 * 1024 - HEADER_LEN as u64;
+/// The largest value redb accepts (3 GiB), less the value row's header.
+pub(crate) const MAX_VALUE_SIZE: u64 = 3 * 1024 * 1024 * 1024 - VALUE_HEADER_LEN as u64;
+
+/// What a metadata row holds (and a value row's header repeats).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RowMeta {
+    pub version: u64,
+    pub mtime: u64,
+    pub size: u64,
+}
+
+/// CRC32C of a row named `name` whose bytes after the checksum are `parts` in order.
+/// crc-fast, as in store-file: carry-less-multiply folding, a fraction of a microsecond
+/// for a 64 KiB value.
+fn checksum(name: &str, parts: &[&[u8]]) -> u32 {
+    let mut digest = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc32Iscsi);
+    // Names are keys (at most 1024 bytes) or counter names: the length fits in a u16.
+    digest.update(&(name.len() as u16).to_le_bytes());
+    digest.update(name.as_bytes());
+    for part in parts {
+        digest.update(part);
+    }
+    // The algorithm's width is 32 bits: the u64 never holds more.
+    digest.finalize() as u32
+}
+
+fn word(bytes: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(b)
+}
+
+fn stored_crc(bytes: &[u8]) -> u32 {
+    u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+}
+
+/// Fill in the checksum of `row`, a row named `name`, over everything after it.
+fn seal(name: &str, row: &mut [u8]) {
+    let crc = checksum(name, &[&row[4..]]);
+    row[..4].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// Check a fixed-length row (`what` names it in the error): its length and checksum.
+fn check_fixed(name: &str, row: &[u8], len: usize, what: &str) -> Result<(), String> {
+    if row.len() != len {
+        return Err(format!("its {what} is {} bytes, not {len}", row.len()));
+    }
+    if checksum(name, &[&row[4..]]) != stored_crc(row) {
+        return Err(format!("its {what} fails its checksum"));
+    }
+    Ok(())
+}
+
+/// The metadata row of `key`.
+pub(crate) fn encode_meta(key: &str, meta: RowMeta) -> [u8; META_LEN] {
+    let mut row = [0u8; META_LEN];
+    row[4..12].copy_from_slice(&meta.version.to_le_bytes());
+    row[12..20].copy_from_slice(&meta.mtime.to_le_bytes());
+    row[20..28].copy_from_slice(&meta.size.to_le_bytes());
+    seal(key, &mut row);
+    row
+}
+
+/// Check and read the metadata row stored at `key`.
+pub(crate) fn decode_meta(key: &str, row: &[u8]) -> Result<RowMeta, String> {
+    check_fixed(key, row, META_LEN, "metadata row")?;
+    Ok(RowMeta {
+        version: word(row, 4),
+        mtime: word(row, 12),
+        size: word(row, 20),
+    })
+}
+
+/// Write the value row of `key` into `out`, which is exactly `VALUE_HEADER_LEN +
+/// value.len()` bytes (redb's reserved space, so the value is copied once).
+pub(crate) fn encode_value_into(out: &mut [u8], key: &str, version: u64, mtime: u64, value: &[u8]) {
+    out[4..12].copy_from_slice(&version.to_le_bytes());
+    out[12..VALUE_HEADER_LEN].copy_from_slice(&mtime.to_le_bytes());
+    out[VALUE_HEADER_LEN..].copy_from_slice(value);
+    seal(key, out);
+}
+
+/// Check the value row stored at `key`; its metadata and the value's bytes.
+pub(crate) fn decode_value<'a>(key: &str, row: &'a [u8]) -> Result<(RowMeta, &'a [u8]), String> {
+    if row.len() < VALUE_HEADER_LEN {
+        return Err(format!(
+            "its value row is {} bytes, shorter than its {VALUE_HEADER_LEN}-byte header",
+            row.len()
+        ));
+    }
+    if checksum(key, &[&row[4..]]) != stored_crc(row) {
+        return Err("its value row fails its checksum".into());
+    }
+    let value = &row[VALUE_HEADER_LEN..];
+    let meta = RowMeta {
+        version: word(row, 4),
+        mtime: word(row, 12),
+        size: value.len() as u64,
+    };
+    Ok((meta, value))
+}
+
+/// A value row of format 0: a 16-byte header (version, mtime, big-endian), then the value.
+/// No checksum: the upgrade takes these bytes as they are.
+pub(crate) fn decode_value_v0(row: &[u8]) -> Result<(RowMeta, &[u8]), String> {
+    if row.len() < 16 {
+        return Err(format!(
+            "its format-0 value row is {} bytes, shorter than its 16-byte header",
+            row.len()
+        ));
+    }
+    let be = |at: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&row[at..at + 8]);
+        u64::from_be_bytes(b)
+    };
+    let value = &row[16..];
+    let meta = RowMeta {
+        version: be(0),
+        mtime: be(8),
+        size: value.len() as u64,
+    };
+    Ok((meta, value))
+}
+
+/// The counter row named `name`.
+pub(crate) fn encode_counter(name: &str, value: u64) -> [u8; COUNTER_LEN] {
+    let mut row = [0u8; COUNTER_LEN];
+    row[4..].copy_from_slice(&value.to_le_bytes());
+    seal(name, &mut row);
+    row
+}
+
+/// Check and read the counter row named `name`.
+pub(crate) fn decode_counter(name: &str, row: &[u8]) -> Result<u64, String> {
+    check_fixed(name, row, COUNTER_LEN, &format!("`{name}` row"))?;
+    Ok(word(row, 4))
+}
 
 /// Nanoseconds since the epoch (0 for earlier times; `u64` lasts until the year 2554).
 pub(crate) fn to_nanos(t: SystemTime) -> u64 {
@@ -41,72 +189,61 @@ fn from_nanos(ns: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_nanos(ns)
 }
 
-/// A `Meta` from a row of [`META`].
-pub(crate) fn meta_from_row(key: Key, (version, mtime, size): (u64, u64, u64)) -> Meta {
+/// The store's `Meta` for `key` and a decoded row.
+pub(crate) fn to_meta(key: Key, row: RowMeta) -> Meta {
     Meta {
         key,
-        size,
-        version: Version::from_u64(version),
-        last_modified: from_nanos(mtime),
+        size: row.size,
+        version: Version::from_u64(row.version),
+        last_modified: from_nanos(row.mtime),
     }
 }
 
-/// Write the header and value of a [`VALUES`] row into `out` (exactly `HEADER_LEN + value.len()`).
-pub(crate) fn encode_value_into(out: &mut [u8], version: u64, mtime: u64, value: &[u8]) {
-    out[..8].copy_from_slice(&version.to_be_bytes());
-    out[8..HEADER_LEN].copy_from_slice(&mtime.to_be_bytes());
-    out[HEADER_LEN..].copy_from_slice(value);
-}
-
-/// An `Entry` from a row of [`VALUES`].
-pub(crate) fn entry_from_row(key: Key, raw: &[u8]) -> Result<Entry, Error> {
-    if raw.len() < HEADER_LEN {
-        return Err(Error::corrupted(
-            &key,
-            format!(
-                "stored row is {} bytes, shorter than its {HEADER_LEN}-byte header",
-                raw.len()
-            ),
-        ));
+/// The `Meta` of the metadata row stored at `key`, or `Corrupted` naming the key.
+pub(crate) fn meta_from_row(key: Key, row: &[u8]) -> Result<Meta, Error> {
+    match decode_meta(key.as_str(), row) {
+        Ok(meta) => Ok(to_meta(key, meta)),
+        Err(why) => Err(Error::corrupted(&key, why)),
     }
-    let word = |at: usize| {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&raw[at..at + 8]);
-        u64::from_be_bytes(b)
-    };
-    let value = Bytes::copy_from_slice(&raw[HEADER_LEN..]);
-    let meta = meta_from_row(key, (word(0), word(8), value.len() as u64));
-    Ok(Entry { value, meta })
 }
 
-/// Map a redb error to a store error at the edge, keeping the cause.
-pub(crate) fn redb_error(context: &str, err: impl Into<redb::Error>) -> Error {
-    match err.into() {
-        redb::Error::Io(io) => Error::io(context, io),
-        redb::Error::Corrupted(why) => Error::new(
-            ErrorKind::Corrupted,
-            format!("{context}: the database file is corrupted: {why}"),
-        ),
-        redb::Error::DatabaseAlreadyOpen => Error::new(
-            ErrorKind::Locked,
-            format!("{context}: the database is already open in another process"),
-        ),
-        redb::Error::ValueTooLarge(n) => Error::unsupported(format!(
-            "{context}: a {n}-byte value exceeds redb's 3 GiB limit"
-        )),
-        other => Error::backend(context, other),
+/// The `Entry` of the value row stored at `key`, or `Corrupted` naming the key.
+pub(crate) fn entry_from_row(key: Key, row: &[u8]) -> Result<Entry, Error> {
+    match decode_value(key.as_str(), row) {
+        Ok((meta, value)) => Ok(Entry {
+            value: Bytes::copy_from_slice(value),
+            meta: to_meta(key, meta),
+        }),
+        Err(why) => Err(Error::corrupted(&key, why)),
     }
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
+    use store_core::ErrorKind;
+
+    fn value_row(key: &str, version: u64, mtime: u64, value: &[u8]) -> Vec<u8> {
+        let mut row = vec![0u8; VALUE_HEADER_LEN + value.len()];
+        encode_value_into(&mut row, key, version, mtime, value);
+        row
+    }
+
+    #[test]
+    fn checksum_is_crc32c() {
+        // The digest the rows use is CRC-32/ISCSI: its standard check value.
+        let mut d = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc32Iscsi);
+        d.update(b"123456789");
+        assert_eq!(d.finalize() as u32, 0xE306_9283);
+    }
 
     #[test]
     fn value_rows_roundtrip() {
         let key = Key::new("a/b").unwrap();
-        let mut row = vec![0u8; HEADER_LEN + 3];
-        encode_value_into(&mut row, 42, 1_700_000_000_000_000_123, b"xyz");
+        let row = value_row("a/b", 42, 1_700_000_000_000_000_123, b"xyz");
         let entry = entry_from_row(key.clone(), &row).unwrap();
         assert_eq!(entry.value.as_ref(), b"xyz");
         assert_eq!(entry.meta.version, Version::from_u64(42));
@@ -117,5 +254,72 @@ mod tests {
         );
         let err = entry_from_row(key, &row[..5]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Corrupted);
+        assert_eq!(err.key(), Some("a/b"));
+    }
+
+    #[test]
+    fn meta_rows_roundtrip() {
+        let meta = RowMeta {
+            version: 7,
+            mtime: 99,
+            size: 1 << 40,
+        };
+        let row = encode_meta("k", meta);
+        assert_eq!(decode_meta("k", &row), Ok(meta));
+    }
+
+    /// A row is bound to its key: the same bytes under another key are damage.
+    #[test]
+    fn rows_are_bound_to_their_key() {
+        let row = value_row("users/1", 1, 2, b"ada");
+        assert!(decode_value("users/2", &row).is_err());
+        let meta = encode_meta(
+            "users/1",
+            RowMeta {
+                version: 1,
+                mtime: 2,
+                size: 3,
+            },
+        );
+        assert!(decode_meta("users/2", &meta).is_err());
+        let counter = encode_counter("version_counter", 5);
+        assert!(decode_counter("format", &counter).is_err());
+        assert_eq!(decode_counter("version_counter", &counter), Ok(5));
+    }
+
+    /// Every single-bit flip anywhere in a row is caught.
+    #[test]
+    fn every_bit_flip_is_caught() {
+        let row = value_row("k", 3, 4, b"some value bytes");
+        for bit in 0..row.len() * 8 {
+            let mut bad = row.clone();
+            bad[bit / 8] ^= 1 << (bit % 8);
+            assert!(decode_value("k", &bad).is_err(), "bit {bit}");
+        }
+        let meta = encode_meta(
+            "k",
+            RowMeta {
+                version: 3,
+                mtime: 4,
+                size: 5,
+            },
+        );
+        for bit in 0..META_LEN * 8 {
+            let mut bad = meta;
+            bad[bit / 8] ^= 1 << (bit % 8);
+            assert!(decode_meta("k", &bad).is_err(), "bit {bit}");
+        }
+    }
+
+    #[test]
+    fn format_0_rows_read_as_before() {
+        let mut row = Vec::new();
+        row.extend_from_slice(&9u64.to_be_bytes());
+        row.extend_from_slice(&10u64.to_be_bytes());
+        row.extend_from_slice(b"old");
+        let (meta, value) = decode_value_v0(&row).unwrap();
+        assert_eq!((meta.version, meta.mtime, meta.size), (9, 10, 3));
+        assert_eq!(value, b"old");
+        assert!(decode_value_v0(&row[..15]).is_err());
     }
 }

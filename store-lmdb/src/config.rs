@@ -29,11 +29,12 @@ impl RedbDurability {
     }
 }
 
-/// `{"type": "redb", "path": "...", "durability": "immediate", "cache_size": ..., "value_cache_size": ...}`.
+/// `{"type": "redb", "path": "...", "durability": "immediate", "cache_size": ..., "value_cache_size": ..., "create": true}`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedbConfig {
-    /// The database file (created with its parent directories if missing).
+    /// The database file. If it is missing and [`create`](Self::create) allows, it is
+    /// created, with its parent directories.
     pub path: PathBuf,
     /// `"immediate"` (the default) or `"none"`.
     #[serde(default)]
@@ -45,6 +46,12 @@ pub struct RedbConfig {
     /// ([`DEFAULT_VALUE_CACHE_SIZE`] if unset; 0 disables it).
     #[serde(default)]
     pub value_cache_size: Option<u64>,
+    /// Whether a missing database file (and its directories) may be created. Unset, a
+    /// direct [`RedbStore::open`](crate::RedbStore::open) creates, and the registry follows
+    /// [`Registry::creates_missing`](store_core::Registry::creates_missing). With `false`, a
+    /// missing file fails with `NotFound` naming the path, and nothing is created.
+    #[serde(default)]
+    pub create: Option<bool>,
 }
 
 impl RedbConfig {
@@ -55,7 +62,19 @@ impl RedbConfig {
             durability: RedbDurability::default(),
             cache_size: None,
             value_cache_size: None,
+            create: None,
         }
+    }
+
+    /// Allow (`true`) or forbid (`false`) creating the database if it is missing.
+    pub fn create(mut self, create: bool) -> Self {
+        self.create = Some(create);
+        self
+    }
+
+    /// Whether a missing database may be created (unset means yes).
+    pub(crate) fn creates(&self) -> bool {
+        self.create.unwrap_or(true)
     }
 
     /// Set the durability.
@@ -89,7 +108,7 @@ impl RedbConfig {
     }
 }
 
-/// The config map of `redb:///abs/path/file.redb[?durability=none&cache_size=N&value_cache_size=N]`.
+/// The config map of `redb:///abs/path/file.redb[?durability=none&cache_size=N&value_cache_size=N&create=false]`.
 pub(crate) fn config_from_uri(uri: &url::Url) -> Result<ConfigMap> {
     let bad = |why: String| Error::invalid_config("uri", format!("`{uri}`: {why}"));
     if uri.host_str().is_some_and(|h| !h.is_empty()) {
@@ -115,11 +134,15 @@ pub(crate) fn config_from_uri(uri: &url::Url) -> Result<ConfigMap> {
                 .parse::<u64>()
                 .map_err(|_| bad(format!("`{name}` must be a number of bytes, not `{value}`")))?
                 .into(),
+            "create" => value
+                .parse::<bool>()
+                .map_err(|_| bad(format!("`{name}` must be `true` or `false`")))?
+                .into(),
             _ => {
                 return Err(Error::invalid_config(
                     &name,
                     format!(
-                        "unknown option in `{uri}` (known: durability, cache_size, value_cache_size)"
+                        "unknown option in `{uri}` (known: durability, cache_size, value_cache_size, create)"
                     ),
                 ));
             }
@@ -148,6 +171,10 @@ mod tests {
         assert_eq!(config.durability, RedbDurability::None);
         assert_eq!(config.cache_size, Some(1024));
         assert_eq!(config.value_cache_size, None);
+        assert_eq!(config.create, None);
+        let map = uri("redb:///x.redb?create=false").unwrap();
+        let config: RedbConfig = parse_config(&map).unwrap();
+        assert_eq!(config.create, Some(false));
     }
 
     #[test]
@@ -157,6 +184,7 @@ mod tests {
             ("redb:///", "missing the database file path"),
             ("redb:///x.redb?colour=red", "field `colour`"),
             ("redb:///x.redb?cache_size=lots", "number of bytes"),
+            ("redb:///x.redb?create=maybe", "`true` or `false`"),
         ] {
             let err = uri(s).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidConfig);

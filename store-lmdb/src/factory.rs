@@ -30,8 +30,11 @@ impl StoreFactory for RedbFactory {
         config_from_uri(uri)
     }
 
-    async fn open(&self, config: &ConfigMap, _registry: &Registry) -> Result<Arc<dyn Store>> {
-        let config: RedbConfig = parse_config(config)?;
+    /// A missing file is created if the config's `create` says so, else if the registry
+    /// [creates missing stores](Registry::creates_missing).
+    async fn open(&self, config: &ConfigMap, registry: &Registry) -> Result<Arc<dyn Store>> {
+        let mut config: RedbConfig = parse_config(config)?;
+        config.create = Some(config.create.unwrap_or(registry.creates_missing()));
         Ok(Arc::new(RedbStore::open(config).await?))
     }
 }

@@ -16,9 +16,11 @@ use store_core::{Error, ErrorKind, Result};
 use tokio::sync::mpsc;
 
 use crate::cache::ValueCache;
-use crate::codec::redb_error;
 use crate::config::{DEFAULT_VALUE_CACHE_SIZE, RedbConfig};
+use crate::create::{open_database, resolve};
+use crate::errors::{damaged, no_panic};
 use crate::reads::MissQueue;
+use crate::schema::prepare;
 use crate::writer::{CHANNEL_CAPACITY, Core, Request, Writer};
 
 static OPEN: LazyLock<Mutex<HashMap<PathBuf, Weak<Shared>>>> = LazyLock::new(Mutex::default);
@@ -31,34 +33,15 @@ pub(crate) struct Shared {
     writer: Option<std::thread::JoinHandle<()>>,
 }
 
-/// The canonical path of a database file that may not exist yet.
-fn canonical(path: &Path) -> Result<PathBuf> {
-    let bad = |why: &str| Error::invalid_config("path", format!("`{}`: {why}", path.display()));
-    let name = path
-        .file_name()
-        .ok_or_else(|| bad("names no file (it ends in `..` or `/`)"))?;
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(parent)
-        .map_err(|e| Error::io(format!("create the directory of `{}`", path.display()), e))?;
-    let file = std::fs::canonicalize(parent)
-        .map_err(|e| Error::io(format!("resolve `{}`", parent.display()), e))?
-        .join(name);
-    if file.is_dir() {
-        return Err(bad("is a directory; give the database file's path"));
-    }
-    Ok(file)
-}
-
 /// Open (or share) the database `config` names. Blocking: call it off the runtime.
 pub(crate) fn open_blocking(config: RedbConfig) -> Result<Arc<Shared>> {
-    let path = canonical(&config.path)?;
+    let path = resolve(&config.path, config.creates())?;
     let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(shared) = open.get(&path).and_then(Weak::upgrade) {
         let mut wanted = config.clone();
         wanted.path.clone_from(&shared.config.path);
+        // Whether a missing file may be created does not matter once it is open.
+        wanted.create = shared.config.create;
         if wanted != shared.config {
             return Err(Error::new(
                 ErrorKind::Locked,
@@ -76,16 +59,16 @@ pub(crate) fn open_blocking(config: RedbConfig) -> Result<Arc<Shared>> {
     if let Some(bytes) = config.cache_size {
         builder.set_cache_size(usize::try_from(bytes).unwrap_or(usize::MAX));
     }
-    let db = builder.create(&path).map_err(|e| match e {
-        redb::DatabaseError::DatabaseAlreadyOpen => Error::new(
-            ErrorKind::Locked,
-            format!(
-                "`{}` is already open in another process (redb allows one writer process)",
-                path.display()
-            ),
-        ),
-        other => redb_error(&format!("open `{}`", path.display()), other),
-    })?;
+    // A damaged file can make redb panic while it opens (or repairs) it, or while the
+    // format is checked: that is `Corrupted`, naming the file.
+    let (db, counter) = no_panic(
+        || {
+            let db = open_database(&builder, &path, config.creates())?;
+            let counter = prepare(&db, &path)?;
+            Ok((db, counter))
+        },
+        |panic| damaged(&path, "opening it", panic),
+    )?;
     let core = Arc::new(Core {
         db: RwLock::new(Some(db)),
         cache: ValueCache::new(config.value_cache_size.unwrap_or(DEFAULT_VALUE_CACHE_SIZE)),
@@ -95,7 +78,7 @@ pub(crate) fn open_blocking(config: RedbConfig) -> Result<Arc<Shared>> {
         commits: AtomicU64::new(0),
         writes: AtomicU64::new(0),
     });
-    let writer = Writer::init(core.clone())?;
+    let writer = Writer::new(core.clone(), counter);
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
     let handle = std::thread::Builder::new()
         .name("strata-redb-writer".into())
@@ -146,7 +129,9 @@ impl Shared {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .take();
-        drop(db);
+        // redb's drop may write (a damaged file can make that panic); this runs in `Drop`,
+        // where a panic would abort the process.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(db)));
         if open
             .get(&self.core.path)
             .is_some_and(|weak| weak.strong_count() == 0)
@@ -158,25 +143,10 @@ impl Shared {
 
 /// Whether this process has the file open (for tests of sharing and closing).
 pub(crate) fn is_open(path: &Path) -> bool {
-    canonical(path).is_ok_and(|p| {
+    resolve(path, false).is_ok_and(|p| {
         OPEN.lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&p)
             .is_some_and(|w| w.strong_count() > 0)
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn canonical_paths_name_files() {
-        let dir = std::env::temp_dir();
-        let p = canonical(&dir.join("a").join("..").join("x.redb")).unwrap();
-        assert_eq!(p, std::fs::canonicalize(&dir).unwrap().join("x.redb"));
-        let err = canonical(&dir).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidConfig);
-        assert!(err.to_string().contains("directory"), "{err}");
-    }
 }

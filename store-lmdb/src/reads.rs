@@ -18,7 +18,7 @@ use store_core::{Entry, Error, Key, Result};
 use tokio::sync::oneshot;
 
 use crate::cache::Ticket;
-use crate::codec::{VALUES, entry_from_row, redb_error};
+use crate::lookup::Reader;
 use crate::writer::Core;
 
 /// At most this many blocking tasks serve misses at once.
@@ -129,12 +129,8 @@ impl Drop for Drainer {
 /// Serve one batch in one read transaction. A transaction failure fails the whole batch;
 /// a bad row fails only its own read.
 fn serve(core: &Core, batch: Vec<Miss>) {
-    let table = core.begin_read().and_then(|txn| {
-        txn.open_table(VALUES)
-            .map_err(|e| redb_error("open values", e))
-    });
-    let table = match table {
-        Ok(table) => table,
+    let mut reader = match Reader::begin(core) {
+        Ok(reader) => reader,
         Err(e) => {
             for miss in batch {
                 let err = Error::new(e.kind(), e.message()).with_retryable(e.retryable());
@@ -144,13 +140,7 @@ fn serve(core: &Core, batch: Vec<Miss>) {
         }
     };
     for miss in batch {
-        let entry = table
-            .get(miss.key.as_str())
-            .map_err(|e| redb_error("read a value", e).with_key(&miss.key))
-            .and_then(|row| {
-                row.map(|row| entry_from_row(miss.key.clone(), row.value()))
-                    .transpose()
-            });
+        let entry = reader.entry(&miss.key);
         if let Ok(Some(entry)) = &entry {
             core.cache.fill(miss.ticket, entry);
         }

@@ -1,6 +1,5 @@
 //! `RedbStore`: the `Store` implementation.
 
-use std::ops::Bound;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -12,8 +11,9 @@ use store_core::{
 };
 use tokio::sync::oneshot;
 
-use crate::codec::{MAX_VALUE_SIZE, META, VALUES, entry_from_row, meta_from_row, redb_error};
+use crate::codec::MAX_VALUE_SIZE;
 use crate::config::{RedbConfig, RedbDurability};
+use crate::lookup::{Reader, list_chunk};
 use crate::open::{Shared, open_blocking};
 use crate::writer::{Core, Request, writer_gone};
 
@@ -49,8 +49,10 @@ pub struct WriteHold {
 }
 
 impl RedbStore {
-    /// Open (creating if missing) the database `config` names. A second open of the same
-    /// file in this process shares the first; another process gets a `Locked` error.
+    /// Open the database `config` names, creating it (atomically, see the crate docs) if it
+    /// is missing, unless [`RedbConfig::create`] is `Some(false)`: then a missing file is
+    /// `NotFound`. A second open of the same file in this process shares the first;
+    /// another process gets a `Locked` error.
     pub async fn open(config: RedbConfig) -> Result<RedbStore> {
         let shared = tokio::task::spawn_blocking(move || open_blocking(config))
             .await
@@ -163,60 +165,6 @@ impl RedbStore {
     }
 }
 
-/// Read the value rows of `keys` in one read transaction.
-fn read_entries(core: &Core, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
-    let txn = core.begin_read()?;
-    let table = txn
-        .open_table(VALUES)
-        .map_err(|e| redb_error("open values", e))?;
-    keys.iter()
-        .map(|key| {
-            let row = table
-                .get(key.as_str())
-                .map_err(|e| redb_error("read a value", e).with_key(key))?;
-            row.map(|row| entry_from_row(key.clone(), row.value()))
-                .transpose()
-        })
-        .collect()
-}
-
-/// One `list` step: up to `max` metadata rows after `after`, in a fresh read transaction.
-fn list_chunk(
-    core: &Core,
-    options: &ListOptions,
-    after: Option<&Key>,
-    max: usize,
-) -> Result<Vec<Meta>> {
-    let txn = core.begin_read()?;
-    let table = txn
-        .open_table(META)
-        .map_err(|e| redb_error("open meta", e))?;
-    let prefix = options.prefix.as_str();
-    let lower = match after {
-        Some(key) if key.as_str() >= prefix => Bound::Excluded(key.as_str()),
-        _ => Bound::Included(prefix),
-    };
-    let range = table
-        .range::<&str>((lower, Bound::Unbounded))
-        .map_err(|e| redb_error("list", e))?;
-    let mut out = Vec::with_capacity(max.min(LIST_CHUNK));
-    for row in range {
-        if out.len() >= max {
-            break;
-        }
-        let (key, meta) = row.map_err(|e| redb_error("list", e))?;
-        let raw = key.value();
-        if !options.prefix.matches(raw) {
-            break;
-        }
-        let key = Key::new(raw).map_err(|e| {
-            Error::corrupted(raw.escape_debug(), format!("stored key is invalid: {e}"))
-        })?;
-        out.push(meta_from_row(key, meta.value()));
-    }
-    Ok(out)
-}
-
 #[async_trait]
 impl Store for RedbStore {
     fn capabilities(&self) -> Capabilities {
@@ -245,17 +193,8 @@ impl Store for RedbStore {
             return Ok(Some(meta));
         }
         let key = key.clone();
-        self.blocking(move |core| {
-            let txn = core.begin_read()?;
-            let table = txn
-                .open_table(META)
-                .map_err(|e| redb_error("open meta", e))?;
-            let row = table
-                .get(key.as_str())
-                .map_err(|e| redb_error("read metadata", e).with_key(&key))?;
-            Ok(row.map(|row| meta_from_row(key.clone(), row.value())))
-        })
-        .await
+        self.blocking(move |core| Reader::begin(core)?.meta(&key))
+            .await
     }
 
     async fn put(&self, key: &Key, value: Bytes, mode: PutMode) -> Result<Meta> {
@@ -270,35 +209,38 @@ impl Store for RedbStore {
         self.delete_keys(vec![key.clone()]).await
     }
 
+    /// A damaged row is yielded as `Corrupted` naming its key and the listing goes on; a
+    /// failure that leaves no next key to resume from (redb failing on a damaged page)
+    /// ends it.
     fn list(&self, options: ListOptions) -> BoxStream<'static, Result<Meta>> {
         let store = self.clone();
         let limit = options.limit.unwrap_or(usize::MAX);
-        let state = (store, options, 0usize, false);
-        stream::unfold(
-            state,
-            move |(store, mut options, yielded, done)| async move {
+        let after = options.start_after.as_ref().map(|k| k.as_str().to_owned());
+        let options = Arc::new(options);
+        let state = (store, after, 0usize, false);
+        stream::unfold(state, move |(store, after, yielded, done)| {
+            let options = options.clone();
+            async move {
                 if done || yielded >= limit {
                     return None;
                 }
                 let want = LIST_CHUNK.min(limit - yielded);
-                let step = options.clone();
+                let from = after.clone();
                 let chunk = store
-                    .blocking(move |core| list_chunk(core, &step, step.start_after.as_ref(), want))
+                    .blocking(move |core| Ok(list_chunk(core, &options, from.as_deref(), want)))
                     .await;
                 let chunk = match chunk {
                     Ok(chunk) => chunk,
-                    // Errors end the stream.
-                    Err(e) => return Some((stream::iter(vec![Err(e)]), (store, options, 0, true))),
+                    Err(e) => return Some((stream::iter(vec![Err(e)]), (store, after, 0, true))),
                 };
-                let finished = chunk.len() < want;
-                if let Some(last) = chunk.last() {
-                    options.start_after = Some(last.key.clone());
-                }
-                let yielded = yielded + chunk.len();
-                let items: Vec<Result<Meta>> = chunk.into_iter().map(Ok).collect();
-                Some((stream::iter(items), (store, options, yielded, finished)))
-            },
-        )
+                let yielded = yielded + chunk.items.len();
+                let after = chunk.last.or(after);
+                Some((
+                    stream::iter(chunk.items),
+                    (store, after, yielded, chunk.end),
+                ))
+            }
+        })
         .flatten()
         .boxed()
     }
@@ -321,7 +263,11 @@ impl Store for RedbStore {
         let wanted: Vec<Key> = misses.iter().map(|(i, _)| keys[*i].clone()).collect();
         let found = self
             .blocking(move |core| {
-                let found = read_entries(core, &wanted)?;
+                let mut reader = Reader::begin(core)?;
+                let found = wanted
+                    .iter()
+                    .map(|key| reader.entry(key))
+                    .collect::<Result<Vec<_>>>()?;
                 for ((_, ticket), entry) in misses.iter().zip(&found) {
                     if let Some(entry) = entry {
                         core.cache.fill(*ticket, entry);
@@ -349,6 +295,15 @@ impl Store for RedbStore {
             return Ok(());
         }
         self.delete_keys(keys.to_vec()).await
+    }
+
+    /// `redb:///canonical/path/file.redb` (percent-encoded as a file URL's path).
+    fn locations(&self) -> Vec<String> {
+        let path = &self.core().path;
+        let encoded = url::Url::from_file_path(path)
+            .map(|u| u.path().to_owned())
+            .unwrap_or_else(|()| path.to_string_lossy().into_owned());
+        vec![format!("redb://{encoded}")]
     }
 
     async fn flush(&self) -> Result<()> {

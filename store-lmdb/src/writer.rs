@@ -10,6 +10,12 @@
 //!
 //! The thread owns the work: a caller whose future is dropped only stops waiting for the
 //! acknowledgement, so cancellation can never leave a half-applied unit.
+//!
+//! The writer computes each row's checksum once, as it copies the value into redb's
+//! reserved space. If redb panics inside a group (a damaged page) or reports the file
+//! corrupted, the group fails with `Corrupted` and the thread lives on, but it refuses
+//! every later write, flush and compaction of this handle with the same error: redb's
+//! in-memory state after such a failure is not trusted to commit. Reads go on.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,11 +29,13 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::cache::ValueCache;
 use crate::codec::{
-    HEADER_LEN, META, STATE, VALUES, VERSION_COUNTER, encode_value_into, meta_from_row, redb_error,
-    to_nanos,
+    RowMeta, VALUE_HEADER_LEN, decode_meta, encode_counter, encode_meta, encode_value_into,
+    to_meta, to_nanos,
 };
 use crate::config::RedbDurability;
+use crate::errors::{damaged, no_panic, redb_error};
 use crate::reads::MissQueue;
+use crate::schema::{FORMAT, META, VALUES, VERSION_COUNTER};
 
 /// At most this many writes (puts and deletes) go into one transaction.
 pub const MAX_GROUP_OPS: usize = 4096;
@@ -120,6 +128,9 @@ pub(crate) struct Writer {
     core: Arc<Core>,
     /// The last version handed out; persisted in every commit.
     counter: u64,
+    /// Set when redb panicked or found the file corrupted in a write: every later write
+    /// fails with it.
+    damaged: Option<Error>,
 }
 
 /// What one unit did inside the group's transaction, kept until the commit succeeds.
@@ -129,28 +140,45 @@ enum Applied {
 }
 
 impl Writer {
-    /// Create the tables if missing and load the version counter (on the opening thread).
-    pub(crate) fn init(core: Arc<Core>) -> Result<Writer> {
-        let mut txn = core.begin_write()?;
-        txn.set_durability(redb::Durability::Immediate)
-            .map_err(|e| redb_error("set durability", e))?;
-        let counter = {
-            txn.open_table(META)
-                .map_err(|e| redb_error("create the meta table", e))?;
-            txn.open_table(VALUES)
-                .map_err(|e| redb_error("create the value table", e))?;
-            let state = txn
-                .open_table(STATE)
-                .map_err(|e| redb_error("create the state table", e))?;
-            state
-                .get(VERSION_COUNTER)
-                .map_err(|e| redb_error("read the version counter", e))?
-                .map(|g| g.value())
-                .unwrap_or(0)
-        };
-        txn.commit()
-            .map_err(|e| redb_error("commit the table layout", e))?;
-        Ok(Writer { core, counter })
+    /// The writer of a database whose version counter is `counter` (see `schema::prepare`).
+    pub(crate) fn new(core: Arc<Core>, counter: u64) -> Writer {
+        Writer {
+            core,
+            counter,
+            damaged: None,
+        }
+    }
+
+    /// The error every write gets once the database proved damaged.
+    fn refused(&self) -> Option<Error> {
+        self.damaged.as_ref().map(|e| {
+            Error::new(
+                ErrorKind::Corrupted,
+                format!(
+                    "{}; this handle refuses writes since (reads go on): copy the readable \
+                     keys out, or restore the file from a backup",
+                    e.message()
+                ),
+            )
+        })
+    }
+
+    /// Run `f` (a write transaction) so that a panic inside redb becomes `Corrupted`, and
+    /// remember that the database is damaged if it was.
+    fn guarded<T>(&mut self, what: &str, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        if let Some(e) = self.refused() {
+            return Err(e);
+        }
+        let path = self.core.path.clone();
+        let result = no_panic(|| f(self), |panic| damaged(&path, what, panic));
+        // Only storage failures reach here (a unit's own failures are inner results), so a
+        // `Corrupted` one is redb's: the file is damaged.
+        if let Err(e) = &result
+            && e.kind() == ErrorKind::Corrupted
+        {
+            self.damaged = Some(Error::new(e.kind(), e.message()));
+        }
+        result
     }
 
     /// The thread's body: serve requests until every sender is gone.
@@ -160,15 +188,16 @@ impl Writer {
             let Some(first) = next.take().or_else(|| rx.blocking_recv()) else {
                 // Closing: with `none`, make what was acknowledged durable, as `flush` would.
                 // Nobody is left to tell if it fails; redb then keeps its last durable commit.
-                let _ = self.durable_commit();
+                let _ = self.guarded("committing durably", |w| w.durable_commit());
                 return;
             };
             match first {
                 Request::Flush { reply } => {
-                    let _ = reply.send(self.durable_commit());
+                    let done = self.guarded("committing durably", |w| w.durable_commit());
+                    let _ = reply.send(done);
                 }
                 Request::Compact { reply } => {
-                    let _ = reply.send(self.compact());
+                    let _ = reply.send(self.guarded("compacting", |w| w.compact()));
                 }
                 Request::Hold { held, release } => {
                     let _ = held.send(());
@@ -201,7 +230,7 @@ impl Writer {
     }
 
     fn commit_group(&mut self, group: Vec<Request>) {
-        match self.apply_group(&group) {
+        match self.guarded("writing", |w| w.apply_group(&group)) {
             Ok(outcomes) => {
                 self.core.commits.fetch_add(1, Ordering::Relaxed);
                 for (request, outcome) in group.into_iter().zip(outcomes) {
@@ -249,11 +278,12 @@ impl Writer {
                 };
                 outcomes.push(outcome);
             }
-            let mut state = txn
-                .open_table(STATE)
-                .map_err(|e| redb_error("open state", e))?;
-            state
-                .insert(VERSION_COUNTER, self.counter)
+            let mut format = txn
+                .open_table(FORMAT)
+                .map_err(|e| redb_error("open the format table", e))?;
+            let counter = encode_counter(VERSION_COUNTER, self.counter);
+            format
+                .insert(VERSION_COUNTER, counter.as_slice())
                 .map_err(|e| redb_error("store the version counter", e))?;
         }
         txn.commit()
@@ -337,29 +367,42 @@ impl Writer {
 }
 
 struct Tables<'txn> {
-    meta: Table<'txn, &'static str, (u64, u64, u64)>,
+    meta: Table<'txn, &'static str, &'static [u8]>,
     values: Table<'txn, &'static str, &'static [u8]>,
 }
 
 impl Tables<'_> {
-    fn current_version(&self, key: &Key) -> Result<Option<u64>> {
-        Ok(self
+    /// The key's current version. The outer error fails the group (storage); the inner one,
+    /// a metadata row failing its checksum, fails only the unit that asked.
+    fn current_version(&self, key: &Key) -> Result<Result<Option<u64>>> {
+        let row = self
             .meta
             .get(key.as_str())
-            .map_err(|e| redb_error("read a version", e))?
-            .map(|g| g.value().0))
+            .map_err(|e| redb_error("read a version", e))?;
+        Ok(match row {
+            None => Ok(None),
+            Some(row) => decode_meta(key.as_str(), row.value())
+                .map(|m| Some(m.version))
+                .map_err(|why| Error::corrupted(key, why)),
+        })
     }
 
     /// Check every condition (seeing earlier ops of the same unit), then write them all.
     fn put_unit(&mut self, ops: &[PutOp], counter: &mut u64, now: u64) -> Result<Result<Applied>> {
         let mut pending: HashMap<&Key, u64> = HashMap::new();
         for (i, op) in ops.iter().enumerate() {
-            let current = match pending.get(&op.key) {
-                Some(v) => Some(*v),
-                None => self.current_version(&op.key)?,
-            };
-            if let Err(e) = check_mode(&op.key, current, &op.mode) {
-                return Ok(Err(e));
+            // An overwrite needs no current version, so it also replaces a damaged row.
+            if op.mode != PutMode::Overwrite {
+                let current = match pending.get(&op.key) {
+                    Some(v) => Some(*v),
+                    None => match self.current_version(&op.key)? {
+                        Ok(v) => v,
+                        Err(e) => return Ok(Err(e)),
+                    },
+                };
+                if let Err(e) = check_mode(&op.key, current, &op.mode) {
+                    return Ok(Err(e));
+                }
             }
             pending.insert(&op.key, *counter + 1 + i as u64);
         }
@@ -368,16 +411,24 @@ impl Tables<'_> {
             *counter += 1;
             let version = *counter;
             let size = op.value.len();
+            let row_meta = RowMeta {
+                version,
+                mtime: now,
+                size: size as u64,
+            };
             self.meta
-                .insert(op.key.as_str(), (version, now, size as u64))
+                .insert(
+                    op.key.as_str(),
+                    encode_meta(op.key.as_str(), row_meta).as_slice(),
+                )
                 .map_err(|e| redb_error("write metadata", e).with_key(&op.key))?;
             let mut row = self
                 .values
-                .insert_reserve(op.key.as_str(), HEADER_LEN + size)
+                .insert_reserve(op.key.as_str(), VALUE_HEADER_LEN + size)
                 .map_err(|e| redb_error("write a value", e).with_key(&op.key))?;
-            encode_value_into(row.as_mut(), version, now, &op.value);
+            encode_value_into(row.as_mut(), op.key.as_str(), version, now, &op.value);
             drop(row);
-            let meta = meta_from_row(op.key.clone(), (version, now, size as u64));
+            let meta = to_meta(op.key.clone(), row_meta);
             let entry = Entry {
                 value: Bytes::clone(&op.value),
                 meta: meta.clone(),

@@ -61,6 +61,7 @@ impl TieredStore {
         backend: Arc<dyn Store>,
         options: TieredOptions,
     ) -> Result<Self> {
+        refuse_shared_locations(frontend.as_ref(), backend.as_ref())?;
         if options.write_policy == WritePolicy::WriteBehind
             && frontend.capabilities().conditional_puts == ConditionalPuts::Unsupported
         {
@@ -232,6 +233,24 @@ fn check_mode(key: &Key, current: Option<&store_core::Version>, mode: &PutMode) 
     }
 }
 
+/// Tiers that keep data in the same place would overwrite each other's entries (the
+/// backend would then serve the frontend's envelopes as values): refuse them.
+fn refuse_shared_locations(frontend: &dyn Store, backend: &dyn Store) -> Result<()> {
+    let (front, back) = (frontend.locations(), backend.locations());
+    for f in &front {
+        if let Some(b) = back.iter().find(|b| store_core::locations_overlap(f, b)) {
+            return Err(Error::invalid_config(
+                "backend",
+                format!(
+                    "the frontend and the backend share data: the frontend keeps it at \
+                     `{f}` and the backend at `{b}`; give each tier its own place"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Store for TieredStore {
     fn capabilities(&self) -> Capabilities {
@@ -335,6 +354,17 @@ impl Store for TieredStore {
 
     fn list(&self, options: ListOptions) -> BoxStream<'static, Result<Meta>> {
         list::list(self.shared.clone(), options)
+    }
+
+    /// Both tiers' locations, so a stack that nests this store is checked too.
+    fn locations(&self) -> Vec<String> {
+        let mut all = self.shared.front.store.locations();
+        for b in self.shared.backend.locations() {
+            if !all.contains(&b) {
+                all.push(b);
+            }
+        }
+        all
     }
 
     /// Under write-behind, waits until every write acknowledged before the call is in the

@@ -392,6 +392,10 @@ impl Store for StatsStore {
             .await
     }
 
+    fn locations(&self) -> Vec<String> {
+        self.inner.locations()
+    }
+
     async fn flush(&self) -> Result<()> {
         let span = tracing::debug_span!("store.flush");
         self.timed(Op::Flush, span, self.inner.flush()).await

@@ -21,6 +21,7 @@
 
 pub mod cases;
 pub mod crash;
+pub mod crash_create;
 pub mod harness;
 pub mod probe;
 pub mod s3env;

@@ -59,6 +59,19 @@ fn crash_redb() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Kills around the first open of a new database (the embedded default's first `put`):
+/// every cycle must leave a database that opens and holds what was acknowledged, and no
+/// creation debris beside it.
+#[test]
+fn crash_redb_creation() {
+    strata_tests::crash_create::run(
+        "crash_redb_creation",
+        |dir| config_map(&dir.join("data").join("db.redb"), "immediate"),
+        |file| file.file_name().is_some_and(|n| n == "db.redb"),
+        strata_tests::crash::cycles(200),
+    );
+}
+
 fn key(s: &str) -> Key {
     Key::new(s).expect("valid key")
 }

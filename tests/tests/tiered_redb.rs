@@ -252,5 +252,60 @@ fn a_damaged_record_in_a_redb_journal_is_reported_and_the_others_replay() {
             assert_eq!(backend.get(k).await.unwrap().unwrap().value, want, "{k}");
             assert_eq!(tiered.get(k).await.unwrap().unwrap().value, want, "{k}");
         }
+fn redb_map(path: &std::path::Path) -> serde_json::Value {
+    json!({"type": "redb", "path": path})
+}
+
+fn tiered_map(frontend: serde_json::Value, backend: serde_json::Value) -> store_core::ConfigMap {
+    json!({"type": "tiered", "write_policy": "write-behind", "frontend": frontend, "backend": backend})
+        .as_object()
+        .expect("object")
+        .clone()
+}
+
+/// Issue 16, item 8: one redb file as both tiers (however its path is spelled, and however
+/// deep the stack nests it) is refused with `InvalidConfig` naming the file, instead of
+/// tiers that overwrite each other.
+#[test]
+fn tiers_sharing_a_redb_file_are_refused() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let path = dir.path().join("shared.redb");
+        let spelled_otherwise = dir
+            .path()
+            .join("sub")
+            .join("..")
+            .join(".")
+            .join("shared.redb");
+        let nested =
+            json!({"type": "tiered", "frontend": {"type": "cache"}, "backend": redb_map(&path)});
+        for config in [
+            tiered_map(redb_map(&path), redb_map(&path)),
+            tiered_map(redb_map(&path), redb_map(&spelled_otherwise)),
+            tiered_map(redb_map(&path), nested),
+        ] {
+            let err = strata::open(&config)
+                .await
+                .expect_err("shared tiers refused");
+            assert_eq!(err.kind(), store_core::ErrorKind::InvalidConfig, "{err}");
+            let text = err.to_string();
+            assert!(text.contains("share data"), "{text}");
+            assert!(
+                text.matches("shared.redb").count() >= 2,
+                "names both tiers' locations: {text}"
+            );
+        }
+        // Separate files stack, and the stack reports both (through the stats layer too).
+        let config = tiered_map(
+            redb_map(&dir.path().join("front.redb")),
+            redb_map(&dir.path().join("back.redb")),
+        );
+        let store = strata::open(&config).await.expect("separate tiers");
+        let stats = strata::stats::StatsStore::new(store);
+        let locations = stats.locations();
+        assert_eq!(locations.len(), 2, "{locations:?}");
+        assert!(locations[0].starts_with("redb:///") && locations[0].ends_with("/front.redb"));
+        assert!(locations[1].ends_with("/back.redb"), "{locations:?}");
     });
 }
