@@ -64,14 +64,20 @@
 //! or `s3://b/app?endpoint=http%3A%2F%2F127.0.0.1%3A9000&region=us-east-1`.
 #![deny(missing_docs)]
 
+mod bucket;
+mod checksum;
 mod config;
 mod error;
 mod factory;
+mod list;
+mod put;
 mod store;
 
+pub use checksum::CHECKSUM_METADATA;
 pub use config::{DEFAULT_CONCURRENCY, DEFAULT_MULTIPART_THRESHOLD, MIN_PART_SIZE, S3Config};
 pub use factory::S3Factory;
-pub use store::{S3Store, WRITE_ID_METADATA};
+pub use put::WRITE_ID_METADATA;
+pub use store::S3Store;
 
 /// Re-exported so callers can wrap or build clients with the same version.
 pub use object_store;
