@@ -119,9 +119,10 @@ impl S3Store {
     /// taking bucket name, prefix, concurrency and multipart threshold from `config`; its
     /// connection settings are ignored.
     ///
-    /// Such a store lists through the client, whose paths cannot name objects that are
-    /// not keys: over a bucket shared with other S3 clients, use [`connect`](Self::connect),
-    /// which skips them (and never shows a directory marker as a key).
+    /// Such a store lists through the client's `list`, whose paths cannot name objects
+    /// that are not keys (one such name fails the listing, a directory marker `dir/`
+    /// reads as `dir`): over a bucket shared with other S3 clients, use
+    /// [`connect`](Self::connect), which skips them.
     pub fn with_client(client: Arc<dyn ObjectStore>, config: &S3Config) -> Self {
         Self::build(client.clone(), Lister::Client(client), config)
     }
@@ -371,5 +372,33 @@ impl fmt::Debug for S3Store {
             .field("endpoint", &self.inner.endpoint)
             .field("client", &self.inner.client.to_string())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_name_bucket_and_prefix() {
+        let store = |prefix: &str| {
+            let mut config = S3Config::new("bkt");
+            config.prefix = prefix.into();
+            S3Store::with_client(Arc::new(object_store::memory::InMemory::new()), &config)
+        };
+        assert_eq!(store("").locations(), ["s3://bkt/"]);
+        assert_eq!(store("app/v1").locations(), ["s3://bkt/app/v1/"]);
+        assert_eq!(
+            store("my data/50%").locations(),
+            ["s3://bkt/my%20data/50%25/"]
+        );
+        assert!(store_core::locations_overlap(
+            &store("app").locations()[0],
+            &store("app/v1").locations()[0]
+        ));
+        assert!(!store_core::locations_overlap(
+            &store("app").locations()[0],
+            &store("apple").locations()[0]
+        ));
     }
 }

@@ -3,7 +3,9 @@
 
 use bytes::Bytes;
 use futures::TryStreamExt;
-use store_core::{Error, ErrorKind, ListOptions, PutMode, PutOp, Secret, Store, Version};
+use store_core::{
+    Error, ErrorKind, Key, ListOptions, PutMode, PutOp, Result, Secret, Store, Version,
+};
 use store_s3::{MIN_PART_SIZE, S3Config, S3Store};
 
 use super::key;
@@ -24,6 +26,53 @@ fn assert_bucket_missing(err: &Error, bucket: &str, what: &str) {
     assert!(!err.retryable(), "{what}: {err}");
 }
 
+/// Every operation on `k`, each as its result: `head` first, whose answers have no body.
+async fn every_operation(store: &S3Store, k: &Key) -> Vec<(&'static str, Result<()>)> {
+    vec![
+        ("head", store.head(k).await.map(drop)),
+        ("get", store.get(k).await.map(drop)),
+        (
+            "put",
+            store.put(k, "v".into(), PutMode::Overwrite).await.map(drop),
+        ),
+        (
+            "create",
+            store.put(k, "v".into(), PutMode::Create).await.map(drop),
+        ),
+        (
+            "update",
+            store
+                .put(k, "v".into(), PutMode::Update(Version::new("\"0\"")))
+                .await
+                .map(drop),
+        ),
+        ("delete", store.delete(k).await),
+        (
+            "delete_many",
+            store.delete_many(std::slice::from_ref(k)).await,
+        ),
+        (
+            "get_many",
+            store.get_many(std::slice::from_ref(k)).await.map(drop),
+        ),
+        (
+            "put_many",
+            store
+                .put_many(vec![PutOp::overwrite(k.clone(), "v")])
+                .await
+                .map(drop),
+        ),
+        (
+            "list",
+            store
+                .list(ListOptions::default())
+                .try_collect::<Vec<_>>()
+                .await
+                .map(drop),
+        ),
+    ]
+}
+
 #[test]
 fn missing_bucket_is_not_a_missing_key() {
     let Some(settings) = settings() else { return };
@@ -36,57 +85,12 @@ fn missing_bucket_is_not_a_missing_key() {
         let k = key("some/key");
         let big = Bytes::from(vec![1u8; MIN_PART_SIZE + 1]);
         // `head` first: its answer has no body, so only a look at the bucket can tell.
-        let failures = [
-            ("head", store.head(&k).await.map(drop)),
-            ("get", store.get(&k).await.map(drop)),
-            ("head again", store.head(&k).await.map(drop)),
-            (
-                "put",
-                store
-                    .put(&k, "v".into(), PutMode::Overwrite)
-                    .await
-                    .map(drop),
-            ),
-            (
-                "create",
-                store.put(&k, "v".into(), PutMode::Create).await.map(drop),
-            ),
-            (
-                "update",
-                store
-                    .put(&k, "v".into(), PutMode::Update(Version::new("\"0\"")))
-                    .await
-                    .map(drop),
-            ),
-            (
-                "multipart put",
-                store.put(&k, big, PutMode::Overwrite).await.map(drop),
-            ),
-            ("delete", store.delete(&k).await),
-            (
-                "delete_many",
-                store.delete_many(std::slice::from_ref(&k)).await,
-            ),
-            (
-                "get_many",
-                store.get_many(std::slice::from_ref(&k)).await.map(drop),
-            ),
-            (
-                "put_many",
-                store
-                    .put_many(vec![PutOp::overwrite(k.clone(), "v")])
-                    .await
-                    .map(drop),
-            ),
-            (
-                "list",
-                store
-                    .list(ListOptions::default())
-                    .try_collect::<Vec<_>>()
-                    .await
-                    .map(drop),
-            ),
-        ];
+        let mut failures = every_operation(&store, &k).await;
+        failures.push(("head again", store.head(&k).await.map(drop)));
+        failures.push((
+            "multipart put",
+            store.put(&k, big, PutMode::Overwrite).await.map(drop),
+        ));
         for (what, result) in failures {
             let err = result.expect_err(what);
             assert_bucket_missing(&err, &bucket, what);
@@ -164,30 +168,7 @@ fn refused_credentials_are_permission_denied() {
             ),
         ];
         for (who, store) in refused {
-            let failures = [
-                ("head", store.head(&k).await.map(drop)),
-                ("get", store.get(&k).await.map(drop)),
-                (
-                    "put",
-                    store
-                        .put(&k, "x".into(), PutMode::Overwrite)
-                        .await
-                        .map(drop),
-                ),
-                (
-                    "create",
-                    store.put(&k, "x".into(), PutMode::Create).await.map(drop),
-                ),
-                ("delete", store.delete(&k).await),
-                (
-                    "list",
-                    store
-                        .list(ListOptions::default())
-                        .try_collect::<Vec<_>>()
-                        .await
-                        .map(drop),
-                ),
-            ];
+            let failures = every_operation(&store, &k).await;
             for (what, result) in failures {
                 let err = result.expect_err(&format!("{who}: {what}"));
                 assert_eq!(
