@@ -241,13 +241,14 @@ fn generic(message: String) -> object_store::Error {
 
 /// The bucket's URL, as object_store's builder makes it: with an endpoint, the
 /// endpoint (virtual-hosted: it already names the bucket) or `endpoint/bucket`;
-/// without one, AWS's regional endpoint.
+/// without one, AWS's regional endpoint. A virtual-hosted URL gets the root path `/`,
+/// which the query follows.
 fn bucket_url(config: &S3Config, region: &str) -> String {
     let bucket = &config.bucket;
     match (&config.endpoint, config.virtual_hosted_style) {
-        (Some(endpoint), true) => endpoint.trim_end_matches('/').to_owned(),
+        (Some(endpoint), true) => format!("{}/", endpoint.trim_end_matches('/')),
         (Some(endpoint), false) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
-        (None, true) => format!("https://{bucket}.s3.{region}.amazonaws.com"),
+        (None, true) => format!("https://{bucket}.s3.{region}.amazonaws.com/"),
         (None, false) => format!("https://s3.{region}.amazonaws.com/{bucket}"),
     }
 }
@@ -385,6 +386,29 @@ mod tests {
         assert!(parse_page(bad_name).is_err());
     }
 
+    /// The answer comes from the network: truncated or damaged, it is an error or a page,
+    /// never a panic.
+    #[test]
+    fn damaged_answers_never_panic() {
+        use rand::{Rng, SeedableRng};
+        let good = br#"<ListBucketResult><EncodingType>url</EncodingType><IsTruncated>true</IsTruncated>
+<Contents><Key>p/a%2Fb+c</Key><LastModified>2026-12-02T14:37:50.000Z</LastModified><ETag>&quot;e&quot;</ETag><Size>5</Size></Contents>
+<NextContinuationToken>t</NextContinuationToken></ListBucketResult>"#;
+        assert!(parse_page(good).is_ok());
+        for end in 0..good.len() {
+            let _ = parse_page(&good[..end]);
+        }
+        let mut rng = rand::rngs::StdRng::seed_from_u64(16);
+        for _ in 0..5_000 {
+            let mut damaged = good.to_vec();
+            for _ in 0..rng.random_range(1..4) {
+                let at = rng.random_range(0..damaged.len());
+                damaged[at] = rng.random();
+            }
+            let _ = parse_page(&damaged);
+        }
+    }
+
     #[test]
     fn bucket_urls_follow_object_store() {
         let mut config = S3Config::new("bkt");
@@ -395,10 +419,10 @@ mod tests {
         config.virtual_hosted_style = true;
         assert_eq!(
             bucket_url(&config, "eu-west-1"),
-            "https://bkt.s3.eu-west-1.amazonaws.com"
+            "https://bkt.s3.eu-west-1.amazonaws.com/"
         );
         config.endpoint = Some("http://bkt.minio:9000/".into());
-        assert_eq!(bucket_url(&config, "x"), "http://bkt.minio:9000");
+        assert_eq!(bucket_url(&config, "x"), "http://bkt.minio:9000/");
         config.virtual_hosted_style = false;
         config.endpoint = Some("http://127.0.0.1:9000/".into());
         assert_eq!(bucket_url(&config, "x"), "http://127.0.0.1:9000/bkt");
