@@ -1,46 +1,107 @@
-//! Mapping object_store errors to Strata's `ErrorKind`s, with the retryable flag set for
-//! throttling, server errors and connection failures.
+//! Reading S3 failures: the HTTP status and S3 error code behind an object_store error,
+//! whether retrying may help, and whether the failure is about the bucket (missing,
+//! refused) rather than one key. [`Bucket`](crate::bucket::Bucket) turns these into
+//! Strata errors.
 
 use std::error::Error as StdError;
 
 use object_store::client::{HttpError, HttpErrorKind};
-use store_core::{Error, ErrorKind, Key};
 
-/// Map an object_store error about `key` (if any) to a Strata error.
-///
-/// Messages come from object_store, which never prints credentials (requests are signed,
-/// and the secret is not part of any URL or header it reports).
-pub(crate) fn map(err: object_store::Error, what: &str, key: Option<&Key>) -> Error {
-    use object_store::Error as E;
-    let mapped = match &err {
-        E::NotFound { .. } => Error::new(ErrorKind::NotFound, format!("{what}: {err}")),
-        E::AlreadyExists { .. } => Error::new(ErrorKind::AlreadyExists, "the key already exists"),
-        E::Precondition { .. } => Error::new(
-            ErrorKind::VersionMismatch,
-            "the expected version is not the current version",
-        ),
-        E::InvalidPath { .. } => Error::new(ErrorKind::InvalidKey, format!("{what}: {err}")),
-        E::NotSupported { .. } | E::NotImplemented { .. } => {
-            Error::unsupported(format!("{what}: {err}"))
+/// S3 error codes that mean the credentials or the policies refused the request: the
+/// same request fails the same way until someone changes keys or permissions.
+const DENIED_CODES: &[&str] = &[
+    "AccessDenied",
+    "AccountProblem",
+    "AllAccessDisabled",
+    "ExpiredToken",
+    "InvalidAccessKeyId",
+    "InvalidToken",
+    "SignatureDoesNotMatch",
+    "TokenRefreshRequired",
+];
+
+/// S3 error codes worth retrying (the status alone says it for most, but some servers
+/// send these with a 4xx status, and bulk deletes report them per key).
+const TRANSIENT_CODES: &[&str] = &[
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "ServiceUnavailable",
+    "InternalError",
+    "RequestTimeout",
+];
+
+/// What a failed request says, as far as the error's text and types tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failure {
+    /// The HTTP status, when the server answered.
+    pub status: Option<u16>,
+    /// The S3 error code (`NoSuchBucket`, `AccessDenied`, ...), when the answer had a
+    /// body (HEAD answers never do).
+    pub code: Option<String>,
+}
+
+impl Failure {
+    /// Read `err` and its causes. object_store keeps its HTTP status and the response
+    /// body inside private types, but prints both ("status code: 404 ...: <Error><Code>
+    /// NoSuchBucket</Code>..."; bulk deletes "(code: AccessDenied)"), so they are read
+    /// from the messages.
+    pub fn of(err: &(dyn StdError + 'static)) -> Failure {
+        let mut failure = Failure {
+            status: None,
+            code: None,
+        };
+        let mut current: Option<&(dyn StdError + 'static)> = Some(err);
+        while let Some(e) = current {
+            let text = e.to_string();
+            failure.status = failure.status.or_else(|| status_in(&text));
+            failure.code = failure.code.or_else(|| code_in(&text));
+            current = e.source();
         }
-        E::UnknownConfigurationKey { .. } => {
-            Error::new(ErrorKind::InvalidConfig, format!("{what}: {err}"))
+        failure
+    }
+
+    /// The bucket does not exist.
+    pub fn is_missing_bucket(&self) -> bool {
+        self.code.as_deref() == Some("NoSuchBucket")
+    }
+
+    /// The request was refused: a 401 / 403, or a code that says so.
+    pub fn is_denied(&self) -> bool {
+        matches!(self.status, Some(401 | 403))
+            || self
+                .code
+                .as_deref()
+                .is_some_and(|code| DENIED_CODES.contains(&code))
+    }
+}
+
+/// What a 404 is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotFound {
+    /// The answer named the key missing (`NoSuchKey`, or another code that is not about
+    /// the bucket).
+    Key,
+    /// The answer named the bucket missing.
+    Bucket,
+    /// The answer had no body (HEAD), so it does not say which.
+    Unknown,
+}
+
+impl NotFound {
+    /// Read what the 404 `err` is about.
+    pub fn of(err: &object_store::Error) -> NotFound {
+        let failure = Failure::of(err);
+        match failure.code {
+            _ if failure.is_missing_bucket() => NotFound::Bucket,
+            Some(_) => NotFound::Key,
+            None => NotFound::Unknown,
         }
-        _ if is_transient(&err) => Error::unavailable(format!("{what}: {err}")),
-        _ => Error::new(ErrorKind::Backend, format!("{what}: {err}")).with_retryable(false),
-    };
-    let mapped = mapped.with_source(err);
-    match key {
-        Some(key) => mapped.with_key(key),
-        None => mapped,
     }
 }
 
 /// Whether a failure is worth retrying: a connection/transport error, a timeout,
 /// throttling (429, `SlowDown`) or a server error (5xx).
-///
-/// object_store keeps the HTTP status inside a private type, so the status is read from
-/// its message ("status code: 503 ...") while transport errors are found by type.
 pub(crate) fn is_transient(err: &(dyn StdError + 'static)) -> bool {
     let mut current: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = current {
@@ -57,16 +118,7 @@ pub(crate) fn is_transient(err: &(dyn StdError + 'static)) -> bool {
         if let Some(status) = status_in(&text) {
             return status == 429 || status >= 500;
         }
-        if [
-            "SlowDown",
-            "Throttl",
-            "ServiceUnavailable",
-            "InternalError",
-            "RequestTimeout",
-        ]
-        .iter()
-        .any(|code| text.contains(&format!("<Code>{code}")))
-        {
+        if code_in(&text).is_some_and(|code| TRANSIENT_CODES.contains(&code.as_str())) {
             return true;
         }
         current = e.source();
@@ -78,6 +130,19 @@ fn status_in(text: &str) -> Option<u16> {
     const MARK: &str = "status code: ";
     let at = text.find(MARK)? + MARK.len();
     text.get(at..at + 3)?.parse().ok()
+}
+
+/// The S3 error code in a message: `<Code>X</Code>` (a response body) or `(code: X)`
+/// (object_store's report of one failed key in a bulk delete).
+fn code_in(text: &str) -> Option<String> {
+    let between = |open: &str, close: &str| {
+        let start = text.find(open)? + open.len();
+        let len = text[start..].find(close)?;
+        Some(text[start..start + len].trim().to_owned())
+    };
+    between("<Code>", "</Code>")
+        .or_else(|| between("(code: ", ")"))
+        .filter(|code| !code.is_empty() && code.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 #[cfg(test)]
@@ -92,57 +157,73 @@ mod tests {
     }
 
     #[test]
-    fn statuses_decide_retryable() {
-        let e = map(
-            generic("Server returned non-2xx status code: 503 Service Unavailable: "),
-            "get",
-            None,
-        );
-        assert_eq!(e.kind(), ErrorKind::Unavailable);
-        assert!(e.retryable());
-        let e = map(
-            generic("Server returned non-2xx status code: 429 Too Many Requests: "),
-            "put",
-            None,
-        );
-        assert!(e.retryable());
-        let e = map(
-            generic("Server returned non-2xx status code: 400 Bad Request: "),
-            "put",
-            None,
-        );
-        assert_eq!(e.kind(), ErrorKind::Backend);
-        assert!(!e.retryable());
-        let e = map(
-            generic("Server returned error response: <Error><Code>SlowDown</Code></Error>"),
-            "put",
-            None,
-        );
-        assert!(e.retryable());
+    fn statuses_and_codes_decide_retryable() {
+        for (msg, transient) in [
+            (
+                "Server returned non-2xx status code: 503 Service Unavailable: ",
+                true,
+            ),
+            (
+                "Server returned non-2xx status code: 429 Too Many Requests: ",
+                true,
+            ),
+            (
+                "Server returned non-2xx status code: 400 Bad Request: ",
+                false,
+            ),
+            (
+                "Server returned error response: <Error><Code>SlowDown</Code></Error>",
+                true,
+            ),
+            (
+                "DeleteObjects request failed for key p/a: busy (code: InternalError)",
+                true,
+            ),
+            (
+                "Server returned non-2xx status code: 404 Not Found: ",
+                false,
+            ),
+        ] {
+            assert_eq!(is_transient(&generic(msg)), transient, "{msg}");
+        }
     }
 
     #[test]
-    fn conditions_map_to_their_kinds() {
-        let key = Key::new("a/b").unwrap();
-        let e = map(
-            object_store::Error::Precondition {
-                path: "p/a/b".into(),
-                source: "412".into(),
-            },
-            "put",
-            Some(&key),
-        );
-        assert_eq!(e.kind(), ErrorKind::VersionMismatch);
-        assert_eq!(e.key(), Some("a/b"));
-        assert!(!e.retryable());
-        let e = map(
-            object_store::Error::AlreadyExists {
-                path: "p/a/b".into(),
-                source: "412".into(),
-            },
-            "put",
-            Some(&key),
-        );
-        assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+    fn reads_status_and_code() {
+        let err = object_store::Error::NotFound {
+            path: "p/k".into(),
+            source: "Server returned non-2xx status code: 404 Not Found: <?xml version=\"1.0\"?><Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message></Error>".into(),
+        };
+        let failure = Failure::of(&err);
+        assert_eq!(failure.status, Some(404));
+        assert_eq!(failure.code.as_deref(), Some("NoSuchBucket"));
+        assert!(failure.is_missing_bucket());
+        assert_eq!(NotFound::of(&err), NotFound::Bucket);
+
+        let key = object_store::Error::NotFound {
+            path: "p/k".into(),
+            source: "Server returned non-2xx status code: 404 Not Found: <Error><Code>NoSuchKey</Code></Error>".into(),
+        };
+        assert_eq!(NotFound::of(&key), NotFound::Key);
+        // A HEAD answer has no body.
+        let head = object_store::Error::NotFound {
+            path: "p/k".into(),
+            source: "Server returned non-2xx status code: 404 Not Found: ".into(),
+        };
+        assert_eq!(NotFound::of(&head), NotFound::Unknown);
+    }
+
+    #[test]
+    fn refusals_are_denied() {
+        for msg in [
+            "Server returned non-2xx status code: 403 Forbidden: ",
+            "Server returned non-2xx status code: 400 Bad Request: <Error><Code>ExpiredToken</Code></Error>",
+            "DeleteObjects request failed for key p/a: Access Denied (code: AccessDenied)",
+        ] {
+            assert!(Failure::of(&generic(msg)).is_denied(), "{msg}");
+        }
+        assert!(!Failure::of(&generic("status code: 404 Not Found: ")).is_denied());
+        // Text that merely looks like a code is not one.
+        assert_eq!(code_in("<Code>not a code</Code>"), None);
     }
 }

@@ -19,11 +19,41 @@
 //!   connection failures are `Unavailable` and retryable. object_store retries each
 //!   request at most `max_retries` times within `retry_timeout`, each attempt bounded by
 //!   `request_timeout`, so a dead server gives an error in bounded time, never a hang.
+//! - **Bucket failures are not key failures.** A missing bucket is `NotFound` with a
+//!   message naming the bucket and no [`key`](store_core::Error::key) — never "no value"
+//!   from `get` / `head`, never a successful `delete`. S3 says `NoSuchBucket` in the body
+//!   of a GET, PUT or DELETE answer; a HEAD answer has no body, so the first bodiless 404
+//!   is resolved by listing at most one key, and later ones are read as missing keys
+//!   until an answer says `NoSuchBucket` again (so a bucket deleted while the store is
+//!   open is reported by the next `get`, `put`, `delete` or `list`; `head` follows after
+//!   that). Refused access — 401 / 403, `AccessDenied`, `InvalidAccessKeyId`,
+//!   `SignatureDoesNotMatch`, an expired token — is `PermissionDenied`, not retryable.
 //!
 //! **Durability**: an acknowledged put is stored by the server before it answers; on AWS
 //! S3 that survives power loss and the loss of a data centre. Other servers promise what
 //! their own configuration does (a single-disk MinIO survives power loss of that disk's
 //! machine only if it syncs). `flush` has nothing to do.
+//!
+//! **Corruption is detected**: every put (single, conditional, multipart, batch) records
+//! the value's CRC32C in the object's user metadata
+//! ([`CHECKSUM_METADATA`], `x-amz-meta-strata-crc32c`), and every get checks it: a value
+//! that does not match — bytes damaged on the server or on the way, or replaced by a copy
+//! that kept the old metadata — is `Corrupted`, naming the key. Objects without the
+//! metadata (written by other S3 clients, or by Strata before it wrote checksums) are
+//! returned unverified; rewriting them through the store adds it.
+//!
+//! **Buckets shared with other clients**: `list` shows only objects whose names are
+//! keys. Objects other tools wrote under the prefix with names that are not keys
+//! (`a//b`, `x/../y`, control characters) and directory markers (`dir/`, as S3 consoles
+//! create) are skipped, with one `tracing` warning per listing that counts them and names
+//! the first; they never end a listing, and no key is listed twice. `get`, `head` and
+//! `delete` of a key never touch a marker (`dir` and `dir/` are different objects). The
+//! store lists with its own signed ListObjectsV2 requests for this: object_store's list
+//! cannot carry such names. (A store built with [`S3Store::with_client`] lists through
+//! the given client's `list`, which fails on such names: use [`S3Store::connect`] for a
+//! bucket shared with other clients.)
+//!
+//! [`Store::locations`](store_core::Store::locations) is `s3://bucket/prefix/`.
 //!
 //! Caveats: writing identical bytes again gives the same ETag, so the same version; a
 //! dropped multipart put leaves an incomplete upload for the bucket's lifecycle rule to
@@ -47,6 +77,7 @@
 //! assert_eq!(store.capabilities().conditional_puts, ConditionalPuts::Native);
 //! assert!(!store.capabilities().atomic_batches);
 //! assert_eq!(store.path_of(&"greeting".parse().unwrap()).unwrap().as_ref(), "app/v1/greeting");
+//! assert_eq!(store.locations(), ["s3://my-bucket/app/v1/"]);
 //! ```
 //!
 //! Compare-and-swap against a running server:
@@ -64,14 +95,20 @@
 //! or `s3://b/app?endpoint=http%3A%2F%2F127.0.0.1%3A9000&region=us-east-1`.
 #![deny(missing_docs)]
 
+mod bucket;
+mod checksum;
 mod config;
 mod error;
 mod factory;
+mod list;
+mod put;
 mod store;
 
+pub use checksum::CHECKSUM_METADATA;
 pub use config::{DEFAULT_CONCURRENCY, DEFAULT_MULTIPART_THRESHOLD, MIN_PART_SIZE, S3Config};
 pub use factory::S3Factory;
-pub use store::{S3Store, WRITE_ID_METADATA};
+pub use put::WRITE_ID_METADATA;
+pub use store::S3Store;
 
 /// Re-exported so callers can wrap or build clients with the same version.
 pub use object_store;

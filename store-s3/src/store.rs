@@ -9,26 +9,33 @@ use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
 use object_store::{
-    Attribute, Attributes, BackoffConfig, ClientOptions, GetOptions, ObjectMeta, ObjectStore,
-    ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult, RetryConfig,
-    UpdateVersion, WriteMultipart,
+    BackoffConfig, ClientOptions, GetOptions, ObjectMeta, ObjectStore, ObjectStoreExt, PutResult,
+    RetryConfig,
 };
 use store_core::{
     Capabilities, ConditionalPuts, Durability, Entry, Error, ErrorKind, Key, ListOptions, Meta,
     PutMode, PutOp, Result, Store, Version, async_trait,
 };
 
+use crate::bucket::Bucket;
+use crate::checksum;
 use crate::config::{MIN_PART_SIZE, S3Config};
-use crate::error::{is_transient, map};
+use crate::error::NotFound;
+use crate::list::{self, Lister, S3Lister};
 
-/// The user-metadata name (`x-amz-meta-strata-write-id`) under which a conditional put
-/// records its unique write id, so an ambiguous outcome can be resolved afterwards.
-pub const WRITE_ID_METADATA: &str = "strata-write-id";
+/// What a URI path segment must encode (as the `url` crate does).
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
 
-/// The part size of multipart uploads (S3 allows at most 10,000 parts).
-const PART_SIZE: usize = 8 * 1024 * 1024;
-/// How many parts of one value are uploaded at once.
-const PARTS_IN_FLIGHT: usize = 4;
 /// The largest object S3 stores.
 const MAX_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024 * 1024;
 
@@ -42,13 +49,14 @@ pub struct S3Store {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    client: Arc<dyn ObjectStore>,
+pub(crate) struct Inner {
+    pub(crate) client: Arc<dyn ObjectStore>,
+    lister: Lister,
+    pub(crate) bucket: Arc<Bucket>,
     /// The key prefix with its trailing `/`, or empty.
     prefix: String,
     concurrency: usize,
-    multipart_threshold: usize,
-    bucket: String,
+    pub(crate) multipart_threshold: usize,
     endpoint: Option<String>,
 }
 
@@ -58,9 +66,14 @@ impl S3Store {
     pub fn connect(config: S3Config) -> Result<Self> {
         let config = config.with_env_fallback(|name| std::env::var(name).ok());
         config.validate()?;
+        let region = config.region.as_deref().unwrap_or("us-east-1");
+        let client_options = ClientOptions::new()
+            .with_allow_http(config.http_allowed())
+            .with_timeout(config.request_timeout)
+            .with_connect_timeout(config.request_timeout);
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(&config.bucket)
-            .with_region(config.region.as_deref().unwrap_or("us-east-1"))
+            .with_region(region)
             .with_allow_http(config.http_allowed())
             .with_virtual_hosted_style_request(config.virtual_hosted_style)
             .with_retry(RetryConfig {
@@ -68,12 +81,7 @@ impl S3Store {
                 max_retries: config.max_retries,
                 retry_timeout: config.retry_timeout,
             })
-            .with_client_options(
-                ClientOptions::new()
-                    .with_allow_http(config.http_allowed())
-                    .with_timeout(config.request_timeout)
-                    .with_connect_timeout(config.request_timeout),
-            );
+            .with_client_options(client_options.clone());
         if let Some(endpoint) = &config.endpoint {
             builder = builder.with_endpoint(endpoint);
         }
@@ -86,19 +94,40 @@ impl S3Store {
         if let Some(token) = &config.session_token {
             builder = builder.with_token(token.expose());
         }
-        let client = builder.build().map_err(|e| {
+        let invalid = |e: object_store::Error| {
             Error::new(
                 ErrorKind::InvalidConfig,
                 format!("building the S3 client: {e}"),
             )
-        })?;
-        Ok(Self::with_client(Arc::new(client), &config))
+        };
+        let client = builder.build().map_err(invalid)?;
+        let lister = S3Lister::new(
+            &config,
+            region,
+            client.credentials().clone(),
+            &client_options,
+        )
+        .map_err(invalid)?;
+        Ok(Self::build(
+            Arc::new(client),
+            Lister::S3(Arc::new(lister)),
+            &config,
+        ))
     }
 
     /// A store over any object_store client (for instance one wrapped to inject latency),
-    /// taking prefix, concurrency and multipart threshold from `config`; its connection
-    /// settings are ignored.
+    /// taking bucket name, prefix, concurrency and multipart threshold from `config`; its
+    /// connection settings are ignored.
+    ///
+    /// Such a store lists through the client's `list`, whose paths cannot name objects
+    /// that are not keys (one such name fails the listing, a directory marker `dir/`
+    /// reads as `dir`): over a bucket shared with other S3 clients, use
+    /// [`connect`](Self::connect), which skips them.
     pub fn with_client(client: Arc<dyn ObjectStore>, config: &S3Config) -> Self {
+        Self::build(client.clone(), Lister::Client(client), config)
+    }
+
+    fn build(client: Arc<dyn ObjectStore>, lister: Lister, config: &S3Config) -> Self {
         let prefix = if config.prefix.is_empty() {
             String::new()
         } else {
@@ -107,10 +136,11 @@ impl S3Store {
         S3Store {
             inner: Arc::new(Inner {
                 client,
+                lister,
+                bucket: Arc::new(Bucket::new(config.bucket.clone())),
                 prefix,
                 concurrency: config.concurrency.max(1),
                 multipart_threshold: config.multipart_threshold.max(MIN_PART_SIZE),
-                bucket: config.bucket.clone(),
                 endpoint: config.endpoint.clone(),
             }),
         }
@@ -128,14 +158,14 @@ impl S3Store {
 }
 
 impl Inner {
-    fn path(&self, key: &Key) -> Result<Path> {
+    pub(crate) fn path(&self, key: &Key) -> Result<Path> {
         // `Path::parse` keeps the key's bytes as they are (no percent-encoding), so the
         // object names sort exactly like the keys and `list` order is key order.
         Path::parse(format!("{}{}", self.prefix, key.as_str()))
             .map_err(|e| Error::invalid_key(key.as_str(), e))
     }
 
-    fn meta(&self, key: Key, object: &ObjectMeta) -> Result<Meta> {
+    pub(crate) fn meta(&self, key: Key, object: &ObjectMeta) -> Result<Meta> {
         Ok(Meta {
             version: etag(object.e_tag.as_deref(), &key)?,
             key,
@@ -144,15 +174,30 @@ impl Inner {
         })
     }
 
-    /// The object's metadata if it is one of our keys and `options` selects it. Objects
-    /// whose names are not valid keys (written by other tools) are skipped.
-    fn meta_if_admitted(&self, object: &ObjectMeta, options: &ListOptions) -> Result<Option<Meta>> {
-        let Some(rel) = object.location.as_ref().strip_prefix(self.prefix.as_str()) else {
-            return Ok(None);
-        };
-        match Key::new(rel) {
-            Ok(key) if options.admits(&key) => self.meta(key, object).map(Some),
-            _ => Ok(None),
+    /// A 404 about `key`: `Ok` when the key is missing, an error when the bucket is.
+    /// A 404 without a body (HEAD) is resolved by checking the bucket, once.
+    pub(crate) async fn absent(
+        &self,
+        err: object_store::Error,
+        what: &str,
+        key: Option<&Key>,
+    ) -> Result<()> {
+        match NotFound::of(&err) {
+            NotFound::Key => {
+                self.bucket.seen();
+                Ok(())
+            }
+            NotFound::Bucket => Err(self.bucket.map(err, what, key)),
+            NotFound::Unknown if self.bucket.known() => Ok(()),
+            NotFound::Unknown => match self.lister.probe(&self.prefix).await {
+                Ok(()) => {
+                    self.bucket.seen();
+                    Ok(())
+                }
+                Err(e) => Err(self
+                    .bucket
+                    .map(e, &format!("{what}: checking the bucket"), None)),
+            },
         }
     }
 
@@ -160,205 +205,55 @@ impl Inner {
         let path = self.path(key)?;
         let result = match self.client.get_opts(&path, GetOptions::default()).await {
             Ok(result) => result,
-            Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(map(e, "get", Some(key))),
+            Err(e @ object_store::Error::NotFound { .. }) => {
+                self.absent(e, "get", Some(key)).await?;
+                return Ok(None);
+            }
+            Err(e) => return Err(self.bucket.map(e, "get", Some(key))),
         };
+        self.bucket.seen();
         let meta = self.meta(key.clone(), &result.meta)?;
-        let value = result.bytes().await.map_err(|e| map(e, "get", Some(key)))?;
+        let attributes = result.attributes.clone();
+        let value = result
+            .bytes()
+            .await
+            .map_err(|e| self.bucket.map(e, "get", Some(key)))?;
+        checksum::verify(key, &value, &attributes).await?;
         Ok(Some(Entry { value, meta }))
     }
 
     async fn head(&self, key: &Key) -> Result<Option<Meta>> {
         let path = self.path(key)?;
         match self.client.head(&path).await {
-            Ok(object) => self.meta(key.clone(), &object).map(Some),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(map(e, "head", Some(key))),
-        }
-    }
-
-    async fn put(&self, key: &Key, value: Bytes, mode: PutMode) -> Result<Meta> {
-        let path = self.path(key)?;
-        let size = value.len() as u64;
-        let result = match mode {
-            PutMode::Overwrite if value.len() > self.multipart_threshold => {
-                self.put_multipart(key, &path, value).await
+            Ok(object) => {
+                self.bucket.seen();
+                self.meta(key.clone(), &object).map(Some)
             }
-            PutMode::Overwrite => self
-                .client
-                .put_opts(&path, PutPayload::from(value), PutOptions::default())
-                .await
-                .map_err(|e| map(e, "put", Some(key))),
-            mode => return self.put_conditional(key, &path, value, mode).await,
-        }?;
-        put_meta(key, size, &result)
-    }
-
-    /// Upload in parts, handing object_store slices of `value` (no copy is made).
-    async fn put_multipart(&self, key: &Key, path: &Path, value: Bytes) -> Result<PutResult> {
-        let fail = |e| map(e, "multipart put", Some(key));
-        let upload = self
-            .client
-            .put_multipart_opts(path, PutMultipartOptions::default())
-            .await
-            .map_err(fail)?;
-        let part_size = PART_SIZE.max(value.len().div_ceil(10_000));
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, part_size);
-        let mut rest = value;
-        while !rest.is_empty() {
-            if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
-                // Best effort: the upload failed either way; the error that matters is `e`.
-                let _ = writer.abort().await;
-                return Err(fail(e));
+            Err(e @ object_store::Error::NotFound { .. }) => {
+                self.absent(e, "head", Some(key)).await?;
+                Ok(None)
             }
-            writer.put(rest.split_to(part_size.min(rest.len())));
-        }
-        writer.finish().await.map_err(fail)
-    }
-
-    /// A `Create` (If-None-Match) or `Update` (If-Match) put whose outcome is made
-    /// unambiguous: object_store does not retry a conditional put whose response was
-    /// lost, and a resend of one that landed fails its own condition. So each attempt
-    /// carries a unique write id in the object's metadata; after a transport error or a
-    /// failed condition, the object is read back and, if it carries our id, the write
-    /// landed and is reported as the success it was.
-    async fn put_conditional(
-        &self,
-        key: &Key,
-        path: &Path,
-        value: Bytes,
-        mode: PutMode,
-    ) -> Result<Meta> {
-        let size = value.len() as u64;
-        let write_id = format!("{:032x}", rand::random::<u128>());
-        let mut attributes = Attributes::new();
-        attributes.insert(
-            Attribute::Metadata(WRITE_ID_METADATA.into()),
-            write_id.clone().into(),
-        );
-        let options = PutOptions {
-            mode: match &mode {
-                PutMode::Update(version) => object_store::PutMode::Update(UpdateVersion {
-                    e_tag: Some(version.as_str().to_owned()),
-                    version: None,
-                }),
-                _ => object_store::PutMode::Create,
-            },
-            attributes,
-            ..PutOptions::default()
-        };
-        let payload = PutPayload::from(value);
-        let failed_condition = || match &mode {
-            PutMode::Update(expected) => Error::version_mismatch(key, expected),
-            _ => Error::already_exists(key),
-        };
-
-        let first = self
-            .client
-            .put_opts(path, payload.clone(), options.clone())
-            .await;
-        let err = match first {
-            Ok(result) => return put_meta(key, size, &result),
-            Err(e) => e,
-        };
-        if is_condition_failure(&err) {
-            // If the check itself fails, its (retryable) error says the outcome is unknown.
-            return match self.landed(key, path, &write_id).await? {
-                Some(meta) => Ok(meta),
-                None => Err(failed_condition().with_source(err)),
-            };
-        }
-        if !is_transient(&err) {
-            return Err(map(err, "conditional put", Some(key)));
-        }
-        // The request may or may not have been applied.
-        match self.landed(key, path, &write_id).await {
-            Ok(Some(meta)) => return Ok(meta),
-            Ok(None) => {}
-            // Still unreachable: the outcome stays unknown, say so with the first error.
-            Err(_) => return Err(map(err, "conditional put (outcome unknown)", Some(key))),
-        }
-        // It was not applied: send it once more; its condition keeps that safe.
-        match self.client.put_opts(path, payload, options).await {
-            Ok(result) => put_meta(key, size, &result),
-            Err(e) if is_condition_failure(&e) => match self.landed(key, path, &write_id).await? {
-                Some(meta) => Ok(meta),
-                None => Err(failed_condition().with_source(e)),
-            },
-            Err(e) => Err(map(e, "conditional put", Some(key))),
-        }
-    }
-
-    /// The object's metadata if it was written by the put with `write_id`.
-    async fn landed(&self, key: &Key, path: &Path, write_id: &str) -> Result<Option<Meta>> {
-        let options = GetOptions {
-            head: true,
-            ..GetOptions::default()
-        };
-        let result = match self.client.get_opts(path, options).await {
-            Ok(result) => result,
-            Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(e) => {
-                return Err(map(
-                    e,
-                    "conditional put: outcome unknown, reading it back",
-                    Some(key),
-                ));
-            }
-        };
-        let ours = result
-            .attributes
-            .get(&Attribute::Metadata(WRITE_ID_METADATA.into()))
-            .is_some_and(|id| id.as_ref() == write_id);
-        if ours {
-            self.meta(key.clone(), &result.meta).map(Some)
-        } else {
-            Ok(None)
+            Err(e) => Err(self.bucket.map(e, "head", Some(key))),
         }
     }
 
     async fn delete(&self, key: &Key) -> Result<()> {
         let path = self.path(key)?;
         match self.client.delete(&path).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(map(e, "delete", Some(key))),
+            Ok(()) => {
+                self.bucket.seen();
+                Ok(())
+            }
+            // S3 answers a delete of a missing key with success; a 404 is the bucket's.
+            Err(e @ object_store::Error::NotFound { .. }) => {
+                self.absent(e, "delete", Some(key)).await
+            }
+            Err(e) => Err(self.bucket.map(e, "delete", Some(key))),
         }
     }
-
-    /// Where a listing starts: the deepest "directory" holding every key with the
-    /// prefix, and an exclusive offset just before the first candidate (pushed down to
-    /// S3 as `start-after`, so paging with `start_after` does not re-read earlier keys).
-    fn list_plan(&self, options: &ListOptions) -> (Option<Path>, Option<Path>) {
-        let wanted = options.prefix.as_str();
-        let dir = match wanted.rfind('/') {
-            Some(at) => format!("{}{}", self.prefix, &wanted[..at]),
-            None => self.prefix.trim_end_matches('/').to_owned(),
-        };
-        let offset = match &options.start_after {
-            Some(after) if after.as_str() >= wanted => Some(after.as_str().to_owned()),
-            // Everything with the prefix sorts after the prefix minus its last character.
-            _ => wanted
-                .char_indices()
-                .last()
-                .map(|(at, _)| wanted[..at].to_owned())
-                .filter(|s| !s.is_empty()),
-        };
-        // A prefix that cannot be a path (e.g. with `//`) falls back to filtering.
-        let dir = (!dir.is_empty()).then(|| Path::parse(&dir).ok()).flatten();
-        let offset = offset.and_then(|o| Path::parse(format!("{}{o}", self.prefix)).ok());
-        (dir, offset)
-    }
 }
 
-/// A failed If-None-Match / If-Match, as object_store reports it.
-fn is_condition_failure(err: &object_store::Error) -> bool {
-    matches!(
-        err,
-        object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }
-    )
-}
-
-fn etag(e_tag: Option<&str>, key: &Key) -> Result<Version> {
+pub(crate) fn etag(e_tag: Option<&str>, key: &Key) -> Result<Version> {
     e_tag
         .map(Version::new)
         .ok_or_else(|| Error::new(ErrorKind::Backend, "the server sent no ETag").with_key(key))
@@ -366,7 +261,7 @@ fn etag(e_tag: Option<&str>, key: &Key) -> Result<Version> {
 
 /// The metadata of a value just written. S3 does not return the modification time of a
 /// put, so this is the client's clock; `head` and `list` report the server's.
-fn put_meta(key: &Key, size: u64, result: &PutResult) -> Result<Meta> {
+pub(crate) fn put_meta(key: &Key, size: u64, result: &PutResult) -> Result<Meta> {
     Ok(Meta {
         key: key.clone(),
         size,
@@ -404,43 +299,15 @@ impl Store for S3Store {
     }
 
     fn list(&self, options: ListOptions) -> BoxStream<'static, Result<Meta>> {
-        let inner = self.inner.clone();
-        let (dir, offset) = inner.list_plan(&options);
-        let objects = match &offset {
-            Some(offset) => inner.client.list_with_offset(dir.as_ref(), offset),
-            None => inner.client.list(dir.as_ref()),
-        };
-        let limit = options.limit.unwrap_or(usize::MAX);
-        let wanted = options.prefix.clone();
-        objects
-            // S3 lists in ascending byte order, so the first name past the prefix ends it.
-            .take_while(move |item| {
-                let go_on = match item {
-                    Ok(object) => {
-                        let rest = object.location.as_ref();
-                        let rel = rest.strip_prefix(inner.prefix.as_str()).unwrap_or(rest);
-                        wanted.matches(rel) || rel < wanted.as_str()
-                    }
-                    Err(_) => true,
-                };
-                futures::future::ready(go_on)
-            })
-            .scan(false, |failed, item| {
-                // Errors end the stream.
-                let out = if *failed { None } else { Some(item) };
-                *failed = out.as_ref().is_some_and(|i| i.is_err());
-                futures::future::ready(out)
-            })
-            .map_err(|e| map(e, "list", None))
-            .try_filter_map({
-                let inner = self.inner.clone();
-                move |object| {
-                    let found = inner.meta_if_admitted(&object, &options);
-                    futures::future::ready(found)
-                }
-            })
-            .take(limit)
-            .boxed()
+        let inner = &self.inner;
+        // S3 takes any string as a prefix, so it is asked for exactly the wanted one.
+        let prefix = format!("{}{}", inner.prefix, options.prefix.as_str());
+        let start_after = options
+            .start_after
+            .as_ref()
+            .map(|after| format!("{}{after}", inner.prefix));
+        let objects = inner.lister.objects(prefix, start_after);
+        list::select(objects, inner.prefix.clone(), options, inner.bucket.clone())
     }
 
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
@@ -476,21 +343,62 @@ impl Store for S3Store {
             .delete_stream(stream::iter(paths.into_iter().map(Ok)).boxed());
         while let Some(result) = results.next().await {
             match result {
-                Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(map(e, "delete_many", None)),
+                Ok(_) => self.inner.bucket.seen(),
+                Err(e @ object_store::Error::NotFound { .. }) => {
+                    self.inner.absent(e, "delete_many", None).await?;
+                }
+                Err(e) => return Err(self.inner.bucket.map(e, "delete_many", None)),
             }
         }
         Ok(())
+    }
+
+    /// `s3://bucket/prefix/`, the prefix's segments percent-encoded as URI paths are.
+    fn locations(&self) -> Vec<String> {
+        let mut uri = format!("s3://{}/", self.inner.bucket.name());
+        for segment in self.inner.prefix.split('/').filter(|s| !s.is_empty()) {
+            let encoded = percent_encoding::utf8_percent_encode(segment, PATH_SEGMENT);
+            uri.push_str(&format!("{encoded}/"));
+        }
+        vec![uri]
     }
 }
 
 impl fmt::Debug for S3Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("S3Store")
-            .field("bucket", &self.inner.bucket)
+            .field("bucket", &self.inner.bucket.name())
             .field("prefix", &self.inner.prefix)
             .field("endpoint", &self.inner.endpoint)
             .field("client", &self.inner.client.to_string())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_name_bucket_and_prefix() {
+        let store = |prefix: &str| {
+            let mut config = S3Config::new("bkt");
+            config.prefix = prefix.into();
+            S3Store::with_client(Arc::new(object_store::memory::InMemory::new()), &config)
+        };
+        assert_eq!(store("").locations(), ["s3://bkt/"]);
+        assert_eq!(store("app/v1").locations(), ["s3://bkt/app/v1/"]);
+        assert_eq!(
+            store("my data/50%").locations(),
+            ["s3://bkt/my%20data/50%25/"]
+        );
+        assert!(store_core::locations_overlap(
+            &store("app").locations()[0],
+            &store("app/v1").locations()[0]
+        ));
+        assert!(!store_core::locations_overlap(
+            &store("app").locations()[0],
+            &store("apple").locations()[0]
+        ));
     }
 }

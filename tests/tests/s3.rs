@@ -6,6 +6,7 @@
 //!
 //! Every test works under its own random key prefix, so runs never see each other's keys.
 
+mod s3_cases;
 mod s3_support;
 
 use std::sync::Arc;

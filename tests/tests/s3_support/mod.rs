@@ -1,4 +1,7 @@
-//! Helpers for the S3 tests: settings from the environment, a lossy TCP proxy, ports.
+//! Helpers for the S3 tests: settings from the environment, a lossy TCP proxy, ports,
+//! servers of a test's own, and requests other S3 clients send.
+
+pub mod raw;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -160,39 +163,83 @@ fn pump(mut from: TcpStream, mut to: TcpStream) {
 }
 
 /// A moto server of the test's own (so the test may kill it), from the venv
-/// scripts/s3-server.sh installs. Killed when dropped.
+/// scripts/s3-server.sh installs, run single-threaded by scripts/moto-server.py as the
+/// shared server is. Killed when dropped.
 pub struct OwnServer {
     child: std::process::Child,
     pub port: u16,
 }
 
+/// IAM users made on an [`OwnServer::start_with_auth`] server: (access key id, secret).
+pub struct Users {
+    /// May do anything in S3.
+    pub allowed: (String, String),
+    /// Exists, with no permission at all.
+    pub powerless: (String, String),
+}
+
 impl OwnServer {
-    /// The moto executable, if scripts/s3-server.sh installed it.
+    /// The venv's python, if scripts/s3-server.sh installed moto.
     pub fn executable() -> Option<std::path::PathBuf> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../.s3-server/venv/bin/moto_server");
-        path.exists().then_some(path)
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let moto = root.join(".s3-server/venv/bin/moto_server");
+        moto.exists()
+            .then(|| root.join(".s3-server/venv/bin/python"))
+    }
+
+    fn launch(port: u16, unauthenticated_actions: Option<u32>) -> OwnServer {
+        let python = Self::executable().expect("moto is installed");
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/moto-server.py");
+        let mut command = std::process::Command::new(python);
+        command
+            .arg(script)
+            .args(["127.0.0.1", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        if let Some(n) = unauthenticated_actions {
+            // moto then checks signatures and IAM policies after the first `n` requests.
+            command.env("INITIAL_NO_AUTH_ACTION_COUNT", n.to_string());
+        }
+        let child = command.spawn().expect("start moto");
+        OwnServer { child, port }
     }
 
     /// Start moto on `port` and create `bucket` on it, waiting until it answers.
     pub fn start(port: u16, bucket: &str) -> OwnServer {
-        let exe = Self::executable().expect("moto is installed");
-        let child = std::process::Command::new(exe)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start moto");
-        let server = OwnServer { child, port };
+        let server = Self::launch(port, None);
+        server.wait_for_bucket(bucket);
+        server
+    }
+
+    /// Start a moto that checks credentials and permissions like S3, with `bucket` and
+    /// two IAM users (made with the only requests it lets through unsigned).
+    pub fn start_with_auth(port: u16, bucket: &str) -> (OwnServer, Users) {
+        // The bucket, then CreateUser + CreateAccessKey + PutUserPolicy, CreateUser +
+        // CreateAccessKey.
+        let server = Self::launch(port, Some(6));
+        server.wait_for_bucket(bucket);
+        let allowed = server.iam_user("strata-allowed");
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+        let answer = server.iam(&format!(
+            "Action=PutUserPolicy&UserName=strata-allowed&PolicyName=all&PolicyDocument={}",
+            percent_encoding::utf8_percent_encode(policy, percent_encoding::NON_ALPHANUMERIC)
+        ));
+        assert!(is_ok(&answer), "{answer}");
+        let powerless = server.iam_user("strata-powerless");
+        (server, Users { allowed, powerless })
+    }
+
+    fn wait_for_bucket(&self, bucket: &str) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while !server.create_bucket(bucket) {
+        while !self.create_bucket(bucket) {
             assert!(
                 std::time::Instant::now() < deadline,
-                "moto did not come up on port {port}"
+                "moto did not come up on port {}",
+                self.port
             );
             thread::sleep(std::time::Duration::from_millis(200));
         }
-        server
     }
 
     /// The server's endpoint URL.
@@ -200,19 +247,48 @@ impl OwnServer {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Create `bucket` (moto checks no signature, so a bare request does).
-    fn create_bucket(&self, bucket: &str) -> bool {
-        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
-            return false;
-        };
+    /// Send one request (moto checks no signature while it lets requests through
+    /// unauthenticated, so a dummy one does); the whole answer.
+    fn request(&self, head: &str, body: &str) -> Option<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
         let request = format!(
-            "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0\r\nx-amz-content-sha256: UNSIGNED-PAYLOAD\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            self.port
+            "{head}\r\nHost: 127.0.0.1:{}\r\nx-amz-content-sha256: UNSIGNED-PAYLOAD\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.port,
+            body.len()
         );
         let mut answer = String::new();
-        stream.write_all(request.as_bytes()).is_ok()
-            && stream.read_to_string(&mut answer).is_ok()
-            && answer.starts_with("HTTP/1.1 200")
+        stream.write_all(request.as_bytes()).ok()?;
+        stream.read_to_string(&mut answer).ok()?;
+        Some(answer)
+    }
+
+    /// Create `bucket`.
+    fn create_bucket(&self, bucket: &str) -> bool {
+        let head = format!(
+            "PUT /{bucket} HTTP/1.1\r\nAuthorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0"
+        );
+        self.request(&head, "").is_some_and(|answer| is_ok(&answer))
+    }
+
+    /// One IAM query-API call (`Action=...&...`); the whole answer.
+    fn iam(&self, query: &str) -> String {
+        let head = "POST / HTTP/1.1\r\nAuthorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Type: application/x-www-form-urlencoded";
+        self.request(head, &format!("{query}&Version=2010-05-08"))
+            .expect("moto answers IAM")
+    }
+
+    /// Create an IAM user with an access key; the key's id and secret.
+    fn iam_user(&self, name: &str) -> (String, String) {
+        let answer = self.iam(&format!("Action=CreateUser&UserName={name}"));
+        assert!(is_ok(&answer), "{answer}");
+        let answer = self.iam(&format!("Action=CreateAccessKey&UserName={name}"));
+        let field = |tag: &str| {
+            let open = format!("<{tag}>");
+            let start = answer.find(&open).unwrap_or_else(|| panic!("{answer}")) + open.len();
+            let len = answer[start..].find('<').expect("closing tag");
+            answer[start..start + len].to_owned()
+        };
+        (field("AccessKeyId"), field("SecretAccessKey"))
     }
 
     /// Kill the server (SIGKILL) and wait for it to exit.
@@ -222,13 +298,19 @@ impl OwnServer {
     }
 }
 
+/// A 200 answer (single-threaded moto speaks HTTP/1.0).
+fn is_ok(answer: &str) -> bool {
+    answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200")
+}
+
 impl Drop for OwnServer {
     fn drop(&mut self) {
         self.kill();
     }
 }
 
-/// A one-shot HTTP server: answers the first request with 404 and hands back the
+/// A one-shot HTTP server: answers the first request with S3's 404 for a missing key
+/// (`NoSuchKey`) and hands back the
 /// request's head (request line and headers), to see what the client sent.
 pub fn capture_one_request() -> (u16, thread::JoinHandle<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -240,8 +322,14 @@ pub fn capture_one_request() -> (u16, thread::JoinHandle<String>) {
         while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
             head.push(byte[0]);
         }
-        let _ = stream
-            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        let body = "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>";
+        let _ = stream.write_all(
+            format!(
+                "HTTP/1.1 404 Not Found\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        );
         String::from_utf8_lossy(&head).into_owned()
     });
     (port, handle)

@@ -1,0 +1,222 @@
+//! The bucket a store lives in: its name, whether it is known to exist, and the mapping
+//! of S3 failures to Strata errors, which tells failures of the bucket (missing,
+//! refused) from failures of one key.
+//!
+//! A missing bucket must never read as a missing key. GET, PUT and DELETE answers say
+//! which in their body (`NoSuchBucket` vs `NoSuchKey`), but a HEAD answer has no body:
+//! its 404 is the same for both. So the first bodiless 404 is checked with one listing
+//! request of at most one key; once the bucket is seen to exist (that check, or any
+//! request that succeeded), later bodiless 404s are read as missing keys, until an
+//! answer says `NoSuchBucket` again.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use store_core::{Error, ErrorKind, Key};
+
+use crate::error::{Failure, is_transient};
+
+/// The bucket's name and what is known about it.
+#[derive(Debug)]
+pub(crate) struct Bucket {
+    name: String,
+    /// Seen to exist (a request on it succeeded) since the last `NoSuchBucket`.
+    known: AtomicBool,
+}
+
+impl Bucket {
+    pub fn new(name: impl Into<String>) -> Bucket {
+        Bucket {
+            name: name.into(),
+            known: AtomicBool::new(false),
+        }
+    }
+
+    /// The bucket's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether a request on the bucket succeeded since the last `NoSuchBucket`.
+    pub fn known(&self) -> bool {
+        self.known.load(Ordering::Relaxed)
+    }
+
+    /// A request on the bucket succeeded: it exists.
+    pub fn seen(&self) {
+        self.known.store(true, Ordering::Relaxed);
+    }
+
+    /// `NotFound` for the bucket itself: no key, since no key is to blame.
+    pub fn missing(&self, what: &str) -> Error {
+        self.known.store(false, Ordering::Relaxed);
+        Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "{what}: bucket `{}` does not exist (NoSuchBucket)",
+                self.name
+            ),
+        )
+        .with_retryable(false)
+    }
+
+    /// Map an object_store error from `what` (an operation, as "get") about `key` (if
+    /// any) to a Strata error.
+    ///
+    /// Messages come from object_store, which never prints credentials (requests are
+    /// signed, and the secret is not part of any URL or header it reports).
+    pub fn map(&self, err: object_store::Error, what: &str, key: Option<&Key>) -> Error {
+        use object_store::Error as E;
+        let failure = Failure::of(&err);
+        if failure.is_missing_bucket() {
+            return self.missing(what).with_source(err);
+        }
+        let mapped = match &err {
+            E::PermissionDenied { .. } | E::Unauthenticated { .. } => self.denied(what, &failure),
+            _ if failure.is_denied() => self.denied(what, &failure),
+            E::NotFound { .. } => Error::new(ErrorKind::NotFound, format!("{what}: {err}")),
+            E::AlreadyExists { .. } => {
+                Error::new(ErrorKind::AlreadyExists, "the key already exists")
+            }
+            E::Precondition { .. } => Error::new(
+                ErrorKind::VersionMismatch,
+                "the expected version is not the current version",
+            ),
+            E::InvalidPath { .. } => Error::new(ErrorKind::InvalidKey, format!("{what}: {err}")),
+            E::NotSupported { .. } | E::NotImplemented { .. } => {
+                Error::unsupported(format!("{what}: {err}"))
+            }
+            E::UnknownConfigurationKey { .. } => {
+                Error::new(ErrorKind::InvalidConfig, format!("{what}: {err}"))
+            }
+            _ if is_transient(&err) => Error::unavailable(format!("{what}: {err}")),
+            _ => Error::new(ErrorKind::Backend, format!("{what}: {err}")).with_retryable(false),
+        };
+        let mapped = mapped.with_source(err);
+        match key {
+            Some(key) => mapped.with_key(key),
+            None => mapped,
+        }
+    }
+
+    /// `PermissionDenied`: the credentials or a policy refused access to the bucket (or
+    /// to the key, which a policy can single out). The cause, printed after the message,
+    /// carries the server's own words.
+    fn denied(&self, what: &str, failure: &Failure) -> Error {
+        let why = match (&failure.code, failure.status) {
+            (Some(code), _) => code.clone(),
+            (None, Some(status)) => format!("HTTP {status}"),
+            (None, None) => "refused".to_owned(),
+        };
+        Error::new(
+            ErrorKind::PermissionDenied,
+            format!("{what}: access to bucket `{}` denied ({why})", self.name),
+        )
+        .with_retryable(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(status: &str, body: &str) -> Box<dyn std::error::Error + Send + Sync> {
+        format!("Server returned non-2xx status code: {status}: {body}").into()
+    }
+
+    #[test]
+    fn a_missing_bucket_names_the_bucket_and_no_key() {
+        let bucket = Bucket::new("photos");
+        bucket.seen();
+        let key = Key::new("a/b").unwrap();
+        let err = bucket.map(
+            object_store::Error::NotFound {
+                path: "p/a/b".into(),
+                source: status("404 Not Found", "<Error><Code>NoSuchBucket</Code></Error>"),
+            },
+            "get",
+            Some(&key),
+        );
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        assert_eq!(err.key(), None, "{err}");
+        assert!(err.to_string().contains("bucket `photos`"), "{err}");
+        assert!(!err.retryable());
+        assert!(!bucket.known(), "a NoSuchBucket answer forgets the bucket");
+        // The same answer dressed as a failed If-Match (object_store turns a 404 of a
+        // conditional update into `Precondition`) is still the bucket.
+        let err = bucket.map(
+            object_store::Error::Precondition {
+                path: "p/a/b".into(),
+                source: status("404 Not Found", "<Error><Code>NoSuchBucket</Code></Error>"),
+            },
+            "put",
+            Some(&key),
+        );
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        assert_eq!(err.key(), None);
+    }
+
+    #[test]
+    fn refusals_are_permission_denied() {
+        let bucket = Bucket::new("photos");
+        let key = Key::new("k").unwrap();
+        let errors = [
+            object_store::Error::PermissionDenied {
+                path: "k".into(),
+                source: status("403 Forbidden", ""),
+            },
+            object_store::Error::Unauthenticated {
+                path: "k".into(),
+                source: status("401 Unauthorized", ""),
+            },
+            object_store::Error::Generic {
+                store: "S3",
+                source: status(
+                    "403 Forbidden",
+                    "<Error><Code>SignatureDoesNotMatch</Code></Error>",
+                ),
+            },
+        ];
+        for err in errors {
+            let err = bucket.map(err, "get", Some(&key));
+            assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+            assert!(!err.retryable());
+            assert!(err.to_string().contains("bucket `photos`"), "{err}");
+        }
+    }
+
+    #[test]
+    fn conditions_map_to_their_kinds() {
+        let bucket = Bucket::new("b");
+        let key = Key::new("a/b").unwrap();
+        let e = bucket.map(
+            object_store::Error::Precondition {
+                path: "p/a/b".into(),
+                source: "412".into(),
+            },
+            "put",
+            Some(&key),
+        );
+        assert_eq!(e.kind(), ErrorKind::VersionMismatch);
+        assert_eq!(e.key(), Some("a/b"));
+        assert!(!e.retryable());
+        let e = bucket.map(
+            object_store::Error::AlreadyExists {
+                path: "p/a/b".into(),
+                source: "412".into(),
+            },
+            "put",
+            Some(&key),
+        );
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+        let e = bucket.map(
+            object_store::Error::Generic {
+                store: "S3",
+                source: status("503 Service Unavailable", ""),
+            },
+            "get",
+            None,
+        );
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
+        assert!(e.retryable());
+    }
+}
