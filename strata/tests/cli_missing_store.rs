@@ -45,7 +45,6 @@ fn targets(dir: &Path) -> Vec<(Vec<String>, std::path::PathBuf)> {
 }
 
 #[test]
-#[ignore = "needs the redb and file stores to honour Registry::creates_missing (h/redb, h/file)"]
 fn read_only_commands_on_a_missing_store_exit_7_and_create_nothing() {
     let dir = tempfile::tempdir().unwrap();
     for (target, created) in targets(dir.path()) {
@@ -72,7 +71,6 @@ fn read_only_commands_on_a_missing_store_exit_7_and_create_nothing() {
 }
 
 #[test]
-#[ignore = "needs the redb and file stores to honour Registry::creates_missing (h/redb, h/file)"]
 fn migrate_from_a_missing_store_exits_7_and_creates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-dir").join("from.redb");

@@ -130,7 +130,6 @@ fn list_stops_at_a_damaged_entry_or_names_it_and_exits_6() {
 /// store's part of issue 16; until it is merged, the entries read together with the
 /// damaged one are lost with it.
 #[test]
-#[ignore = "needs the file store's list to continue after a damaged entry (h/file)"]
 fn list_skip_corrupt_lists_every_healthy_key_around_a_damaged_one() {
     let dir = tempfile::tempdir().unwrap();
     let damaged = "a/2-bad";
