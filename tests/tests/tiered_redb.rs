@@ -252,6 +252,9 @@ fn a_damaged_record_in_a_redb_journal_is_reported_and_the_others_replay() {
             assert_eq!(backend.get(k).await.unwrap().unwrap().value, want, "{k}");
             assert_eq!(tiered.get(k).await.unwrap().unwrap().value, want, "{k}");
         }
+    });
+}
+
 fn redb_map(path: &std::path::Path) -> serde_json::Value {
     json!({"type": "redb", "path": path})
 }
