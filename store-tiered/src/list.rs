@@ -4,16 +4,10 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use futures::stream::{self, BoxStream, StreamExt};
-use store_core::{Error, ErrorKind, Key, ListOptions, Meta, Result};
+use store_core::{Error, Key, ListOptions, Meta, Result};
 
 use crate::config::WritePolicy;
 use crate::shared::Shared;
-
-/// Whether a listing error is one damaged entry (reported with its key; the listing goes
-/// on) rather than a failure that ends it (the `Store::list` contract).
-pub(crate) fn is_damaged_entry(error: &Error) -> bool {
-    error.kind() == ErrorKind::Corrupted && error.key().is_some()
-}
 
 /// What the source listing said next: an entry, or a damaged entry at this key.
 enum Item {
@@ -132,7 +126,7 @@ pub(crate) fn list(shared: Arc<Shared>, options: ListOptions) -> BoxStream<'stat
                     *remaining -= 1;
                 }
             }
-            Err(error) => st.failed = !is_damaged_entry(error),
+            Err(error) => st.failed = error.damaged_key().is_none(),
         }
         Some((item, st))
     })
@@ -148,7 +142,7 @@ async fn next(st: &mut State) -> Result<Option<Meta>> {
             match st.source.next().await {
                 Some(Ok(meta)) => st.peeked = Some(Item::Entry(meta)),
                 Some(Err(error)) => match error.key().map(Key::new) {
-                    Some(Ok(key)) if is_damaged_entry(&error) => {
+                    Some(Ok(key)) if error.damaged_key().is_some() => {
                         st.peeked = Some(Item::Damaged(key, error));
                     }
                     _ => return Err(error),

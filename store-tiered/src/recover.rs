@@ -16,7 +16,6 @@ use futures::StreamExt;
 use store_core::{Durability, Error, Key, ListOptions, Result};
 
 use crate::envelope::Envelope;
-use crate::list::is_damaged_entry;
 use crate::queue::Op;
 use crate::shared::Shared;
 use crate::stats::Counters;
@@ -86,7 +85,7 @@ pub(crate) async fn requeue_journal(shared: &Shared) -> Result<u64> {
     while let Some(item) = keys.next().await {
         let meta = match item {
             Ok(meta) => meta,
-            Err(error) if is_damaged_entry(&error) => {
+            Err(error) if error.damaged_key().is_some() => {
                 skipped.note(shared, error);
                 continue;
             }
@@ -98,7 +97,7 @@ pub(crate) async fn requeue_journal(shared: &Shared) -> Result<u64> {
             Err(error) => Err(error),
         };
         match record {
-            Err(error) if is_damaged_entry(&error) => skipped.note(shared, error),
+            Err(error) if error.damaged_key().is_some() => skipped.note(shared, error),
             Err(error) => return Err(error),
             Ok((Record::Dirty(op), entry)) => {
                 queue.push(&meta.key, op, Some(entry.version)).await;
