@@ -263,7 +263,8 @@ mod tests {
         fn uri_schemes(&self) -> &'static [&'static str] {
             &["quoting"]
         }
-        fn config_from_uri(&self, uri: &Url) -> Result<ConfigMap> {
+        fn config_from_uri(&self, uri: &StoreUri<'_>) -> Result<ConfigMap> {
+            let uri = uri.url();
             let (name, value) = uri.query_pairs().next().expect("a query");
             Err(Error::invalid_config(
                 &name,

@@ -215,6 +215,7 @@ mod tests {
         let map = config("x:///p?size=1024&ratio=0.5&on=true&mode=safe&name=007", &[]).unwrap();
         assert_eq!(map["type"], serde_json::json!("example"));
         let parsed: Example = parse_config(&map).unwrap();
+        assert_eq!(parsed.path, "/p");
         assert_eq!(parsed.size, Some(1024));
         assert_eq!(parsed.ratio, Some(0.5));
         assert!(parsed.on);
