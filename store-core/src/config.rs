@@ -150,9 +150,35 @@ impl fmt::Display for Secret {
     }
 }
 
+/// The name `Secret` deserializes under (as a newtype struct), so that the URI parser can
+/// tell a secret field from others and refuse secrets in a URI's query.
+pub(crate) const SECRET_NAME: &str = "Secret";
+
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        String::deserialize(d).map(Secret)
+        struct SecretVisitor;
+        impl<'de> serde::de::Visitor<'de> for SecretVisitor {
+            type Value = Secret;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Secret, E> {
+                Ok(Secret(v.to_owned()))
+            }
+            fn visit_string<E: serde::de::Error>(
+                self,
+                v: String,
+            ) -> std::result::Result<Secret, E> {
+                Ok(Secret(v))
+            }
+            fn visit_newtype_struct<D: Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> std::result::Result<Secret, D::Error> {
+                String::deserialize(d).map(Secret)
+            }
+        }
+        d.deserialize_newtype_struct(SECRET_NAME, SecretVisitor)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The one error type every store returns.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// What went wrong, independent of the backend that reported it.
 ///
@@ -72,20 +73,30 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
+/// The underlying cause of an error, shared so that errors are cheap to clone.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The error type of every Strata store.
 ///
 /// It carries an [`ErrorKind`], a human-readable message, the key involved (if any),
-/// whether retrying may succeed, and the underlying cause.
-#[derive(thiserror::Error)]
+/// whether retrying may succeed, and the underlying cause (if any).
+///
+/// **Each cause is printed once.** The message already says what the cause said (the
+/// constructors that take a cause, like [`Error::io`], fold its text into the message), so
+/// `Display` prints kind, key and message, and [`source`](std::error::Error::source)
+/// returns `None`: a reporter that walks the source chain (`anyhow`'s `{:#}`) prints
+/// nothing twice. The cause itself stays available to code through [`Error::cause`], for
+/// downcasting (to `std::io::Error`, say) and for `Debug`.
+///
+/// Errors are `Clone` (the cause is shared), so a result delivered to several waiters
+/// keeps its kind, key, retryable flag and cause.
+#[derive(Clone)]
 pub struct Error {
     kind: ErrorKind,
     message: String,
     key: Option<String>,
     retryable: bool,
-    #[source]
-    source: Option<Source>,
+    cause: Option<Cause>,
 }
 
 /// `Result` with [`Error`] as the error type.
@@ -99,7 +110,7 @@ impl Error {
             message: message.into(),
             key: None,
             retryable: kind.retryable_by_default(),
-            source: None,
+            cause: None,
         }
     }
 
@@ -109,9 +120,13 @@ impl Error {
         self
     }
 
-    /// Attach the underlying cause.
-    pub fn with_source(mut self, source: impl Into<Source>) -> Self {
-        self.source = Some(source.into());
+    /// Attach the underlying cause, for code to inspect ([`Error::cause`]). It is not
+    /// printed: say in the message what of it a person needs to read.
+    pub fn with_cause(
+        mut self,
+        cause: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        self.cause = Some(Arc::from(cause.into()));
         self
     }
 
@@ -124,6 +139,17 @@ impl Error {
     /// Override whether retrying may succeed.
     pub fn with_retryable(mut self, retryable: bool) -> Self {
         self.retryable = retryable;
+        self
+    }
+
+    /// The same error with `context` in front of its message (`context: message`); kind,
+    /// key, retryable flag and cause are kept.
+    pub fn context(mut self, context: impl fmt::Display) -> Self {
+        self.message = if self.message.is_empty() {
+            context.to_string()
+        } else {
+            format!("{context}: {}", self.message)
+        };
         self
     }
 
@@ -156,6 +182,11 @@ impl Error {
     /// Whether the same call may succeed if retried later.
     pub fn retryable(&self) -> bool {
         self.retryable
+    }
+
+    /// The underlying cause, if one was attached (its text is already in the message).
+    pub fn cause(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        self.cause.as_deref()
     }
 
     /// `InvalidKey` for a raw key string and the rule it breaks.
@@ -209,13 +240,16 @@ impl Error {
         );
         Error::new(ErrorKind::Io, format!("{context}: {err}"))
             .with_retryable(retryable)
-            .with_source(err)
+            .with_cause(err)
     }
 
     /// `Backend` for an engine error that maps to no more precise kind.
-    pub fn backend(context: impl fmt::Display, err: impl Into<Source>) -> Self {
+    pub fn backend(
+        context: impl fmt::Display,
+        err: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
         let err = err.into();
-        Error::new(ErrorKind::Backend, format!("{context}: {err}")).with_source(err)
+        Error::new(ErrorKind::Backend, format!("{context}: {err}")).with_cause(err)
     }
 
     /// `InvalidInput` for an argument that failed validation.
@@ -242,6 +276,9 @@ impl fmt::Display for Error {
     }
 }
 
+// No `source()`: the cause's text is part of the message (see the type's docs).
+impl std::error::Error for Error {}
+
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");
@@ -250,8 +287,8 @@ impl fmt::Debug for Error {
             d.field("key", key);
         }
         d.field("retryable", &self.retryable);
-        if let Some(source) = &self.source {
-            d.field("source", source);
+        if let Some(cause) = &self.cause {
+            d.field("cause", cause);
         }
         d.finish()
     }
@@ -283,6 +320,35 @@ mod tests {
             None
         );
         assert_eq!(Error::already_exists("a/b").damaged_key(), None);
+    }
+
+    #[test]
+    fn a_cause_is_printed_once_and_kept() {
+        use std::error::Error as _;
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "Permission denied");
+        let e = Error::io("open `/x`", io).with_key("k");
+        let shown = e.to_string();
+        assert_eq!(shown.matches("Permission denied").count(), 1, "{shown}");
+        assert!(e.source().is_none(), "the cause must not be returned again");
+        let copy = e.clone();
+        let cause = copy
+            .cause()
+            .and_then(|c| c.downcast_ref::<std::io::Error>());
+        assert_eq!(
+            cause.map(|c| c.kind()),
+            Some(std::io::ErrorKind::PermissionDenied)
+        );
+        assert_eq!((copy.kind(), copy.key()), (ErrorKind::Io, Some("k")));
+    }
+
+    #[test]
+    fn context_keeps_everything_else() {
+        let e = Error::unavailable("down")
+            .with_key("a")
+            .context("reading config.toml");
+        assert_eq!(e.message(), "reading config.toml: down");
+        assert_eq!(e.key(), Some("a"));
+        assert!(e.retryable());
     }
 
     #[test]

@@ -34,20 +34,24 @@ mod config;
 mod error;
 mod ext;
 mod key;
+mod layer;
 mod meta;
 mod registry;
 mod store;
+mod uri;
 
 pub use bytes::Bytes;
 
 pub use capabilities::{Capabilities, ConditionalPuts, Durability};
 pub use config::{ConfigMap, Secret, TYPE_FIELD, config_type, parse_config, redact_uri};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Cause, Error, ErrorKind, Result};
 pub use ext::{COPY_BATCH, CopyReport, StoreExt, UPDATE_MAX_ATTEMPTS, decode_cbor, encode_cbor};
 pub use key::{Key, MAX_KEY_LEN, Prefix};
+pub use layer::Layer;
 pub use meta::{Entry, ListOptions, Meta, PutMode, PutOp, Version};
 pub use registry::{Registry, StoreFactory};
-pub use store::{DEFAULT_BATCH_CONCURRENCY, Store, locations_overlap};
+pub use store::{DEFAULT_BATCH_CONCURRENCY, Store, clamp_range, locations_overlap};
+pub use uri::StoreUri;
 
 /// Re-exported so implementers use the same versions as the trait.
 pub use async_trait::async_trait;

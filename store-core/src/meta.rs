@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 
+use crate::error::{Error, Result};
 use crate::key::{Key, Prefix};
 
 /// An opaque token that changes on every successful write of a key.
@@ -77,6 +78,34 @@ pub enum PutMode {
     /// Write only if the current version equals this one; otherwise (including when the
     /// key is absent) fail with `VersionMismatch`. This is compare-and-swap.
     Update(Version),
+}
+
+impl PutMode {
+    /// Whether a put in this mode may write `key`, whose current version is `current`
+    /// (`None`: the key is absent). The one check every store that decides conditions
+    /// itself uses, so they all agree: `Overwrite` always may; `Create` only on an absent
+    /// key (else `AlreadyExists`); `Update(v)` only if `v` is the current version (else,
+    /// also on an absent key, `VersionMismatch`). Versions compare as exact tokens.
+    ///
+    /// ```
+    /// use store_core::{ErrorKind, Key, PutMode, Version};
+    /// let key = Key::new("a").unwrap();
+    /// let v1 = Version::from_u64(1);
+    /// assert!(PutMode::Create.check(&key, None).is_ok());
+    /// assert_eq!(PutMode::Create.check(&key, Some(&v1)).unwrap_err().kind(), ErrorKind::AlreadyExists);
+    /// assert!(PutMode::Update(v1.clone()).check(&key, Some(&v1)).is_ok());
+    /// let stale = PutMode::Update(Version::from_u64(0));
+    /// assert_eq!(stale.check(&key, Some(&v1)).unwrap_err().kind(), ErrorKind::VersionMismatch);
+    /// assert_eq!(stale.check(&key, None).unwrap_err().kind(), ErrorKind::VersionMismatch);
+    /// ```
+    pub fn check(&self, key: &Key, current: Option<&Version>) -> Result<()> {
+        match (self, current) {
+            (PutMode::Overwrite, _) | (PutMode::Create, None) => Ok(()),
+            (PutMode::Create, Some(_)) => Err(Error::already_exists(key)),
+            (PutMode::Update(expected), Some(current)) if expected == current => Ok(()),
+            (PutMode::Update(expected), _) => Err(Error::version_mismatch(key, expected)),
+        }
+    }
 }
 
 /// One write in a `put_many` batch.

@@ -10,6 +10,7 @@ use url::Url;
 use crate::config::{ConfigMap, TYPE_FIELD, config_type, redact_uri};
 use crate::error::{Error, Result};
 use crate::store::Store;
+use crate::uri::StoreUri;
 
 /// Builds one kind of store. Backends provide one; the `strata` facade registers them all.
 #[async_trait]
@@ -28,14 +29,16 @@ pub trait StoreFactory: Send + Sync + 'static {
     }
 
     /// Turn a URI with one of [`uri_schemes`](Self::uri_schemes) into a config map
-    /// (including its `type` field).
-    fn config_from_uri(&self, uri: &Url) -> Result<ConfigMap> {
+    /// (including its `type` field): read what the host and path say into a base map, and
+    /// hand it to [`StoreUri::config`] with the backend's config struct, which adds the
+    /// query parameters and options, typed.
+    fn config_from_uri(&self, uri: &StoreUri<'_>) -> Result<ConfigMap> {
         Err(Error::invalid_config(
             "uri",
             format!(
                 "store type `{}` cannot be opened from the URI `{}`",
                 self.type_name(),
-                redact_uri(uri.as_str())
+                redact_uri(uri.url().as_str())
             ),
         ))
     }
@@ -153,6 +156,17 @@ impl Registry {
 
     /// The config map a URI stands for, e.g. `memory:` → `{"type": "memory"}`.
     pub fn config_from_uri(&self, uri: &str) -> Result<ConfigMap> {
+        self.config_from_uri_with(uri, &[])
+    }
+
+    /// The config map a URI stands for, with `options` added as if they were query
+    /// parameters (typed the same way). Options are not part of the URI's text, so they
+    /// may carry secrets (an access key, a password), which a URI's query may not.
+    pub fn config_from_uri_with(
+        &self,
+        uri: &str,
+        options: &[(String, String)],
+    ) -> Result<ConfigMap> {
         let parsed = Url::parse(uri).map_err(|e| {
             Error::invalid_config(
                 "uri",
@@ -185,13 +199,24 @@ impl Registry {
             )
         })?;
         factory
-            .config_from_uri(&parsed)
+            .config_from_uri(&StoreUri::new(&parsed, options))
             .map_err(|e| without_uri_secrets(e, &parsed))
     }
 
     /// Open the store a URI describes.
     pub async fn open_uri(&self, uri: &str) -> Result<Arc<dyn Store>> {
-        let config = self.config_from_uri(uri)?;
+        self.open_uri_with(uri, &[]).await
+    }
+
+    /// Open the store a URI describes, with `options` added as query parameters would be
+    /// (see [`config_from_uri_with`](Self::config_from_uri_with)), as OpenDAL's `from_uri`
+    /// and object_store's `parse_url_opts` do.
+    pub async fn open_uri_with(
+        &self,
+        uri: &str,
+        options: &[(String, String)],
+    ) -> Result<Arc<dyn Store>> {
+        let config = self.config_from_uri_with(uri, options)?;
         self.open(&config).await
     }
 }
@@ -238,7 +263,8 @@ mod tests {
         fn uri_schemes(&self) -> &'static [&'static str] {
             &["quoting"]
         }
-        fn config_from_uri(&self, uri: &Url) -> Result<ConfigMap> {
+        fn config_from_uri(&self, uri: &StoreUri<'_>) -> Result<ConfigMap> {
+            let uri = uri.url();
             let (name, value) = uri.query_pairs().next().expect("a query");
             Err(Error::invalid_config(
                 &name,

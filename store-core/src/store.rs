@@ -1,13 +1,14 @@
 //! The `Store` trait: the one contract every backend and wrapper implements.
 
 use std::fmt::Debug;
+use std::ops::Range;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
 use crate::capabilities::Capabilities;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::key::Key;
 use crate::meta::{Entry, ListOptions, Meta, PutMode, PutOp};
 
@@ -39,6 +40,25 @@ pub trait Store: Send + Sync + Debug {
 
     /// The value and metadata stored at `key`, or `None`.
     async fn get(&self, key: &Key) -> Result<Option<Entry>>;
+
+    /// Part of the value at `key`: the bytes of `range` (byte offsets, end exclusive) that
+    /// lie inside the value, with the metadata of the whole value; `None` if the key is
+    /// absent. A range reaching past the end is cut at the end (a range starting at or
+    /// past it gives no bytes); a range whose start is after its end is `InvalidInput`.
+    ///
+    /// The default reads the whole value and slices it ([`clamp_range`] is the rule);
+    /// stores that can read part of a value (files, object storage) read only the range.
+    async fn get_range(&self, key: &Key, range: Range<u64>) -> Result<Option<(Bytes, Meta)>> {
+        let Some(entry) = self.get(key).await? else {
+            return Ok(None);
+        };
+        let within = clamp_range(&range, entry.value.len() as u64)?;
+        // Both ends are at most the value's length, which is a `usize`.
+        let bytes = entry
+            .value
+            .slice(within.start as usize..within.end as usize);
+        Ok(Some((bytes, entry.meta)))
+    }
 
     /// The metadata stored at `key`, or `None`. Never reads the value.
     async fn head(&self, key: &Key) -> Result<Option<Meta>>;
@@ -113,6 +133,28 @@ pub trait Store: Send + Sync + Debug {
     fn locations(&self) -> Vec<String> {
         Vec::new()
     }
+}
+
+/// The part of `range` inside a value of `size` bytes, as [`Store::get_range`] defines it:
+/// cut at the end; empty (at `size`) when it starts at or past the end; `InvalidInput` when
+/// `range.start > range.end`.
+///
+/// ```
+/// use store_core::clamp_range;
+/// assert_eq!(clamp_range(&(2..5), 10).unwrap(), 2..5);
+/// assert_eq!(clamp_range(&(8..50), 10).unwrap(), 8..10);
+/// assert_eq!(clamp_range(&(12..20), 10).unwrap(), 10..10);
+/// assert!(clamp_range(&(5..2), 10).is_err());
+/// ```
+pub fn clamp_range(range: &Range<u64>, size: u64) -> Result<Range<u64>> {
+    if range.start > range.end {
+        return Err(Error::invalid_input(format!(
+            "range {}..{} starts after it ends",
+            range.start, range.end
+        )));
+    }
+    let start = range.start.min(size);
+    Ok(start..range.end.clamp(start, size))
 }
 
 /// Whether two locations (as returned by [`Store::locations`]) share data: they are equal,

@@ -66,7 +66,7 @@ pub(crate) fn corrupted(key: impl std::fmt::Display, path: &Path, why: &str) -> 
 /// operator fixes permissions, not the disk), `Io` otherwise.
 pub(crate) fn io_err(context: impl std::fmt::Display, e: io::Error) -> Error {
     if e.kind() == io::ErrorKind::PermissionDenied {
-        return Error::new(ErrorKind::PermissionDenied, format!("{context}: {e}")).with_source(e);
+        return Error::new(ErrorKind::PermissionDenied, format!("{context}: {e}")).with_cause(e);
     }
     Error::io(context, e)
 }

@@ -45,7 +45,8 @@ impl StoreFactory for FileFactory {
         &["file"]
     }
 
-    fn config_from_uri(&self, uri: &url::Url) -> Result<ConfigMap> {
+    fn config_from_uri(&self, uri: &store_core::StoreUri<'_>) -> Result<ConfigMap> {
+        let uri = uri.url();
         let mut plain = uri.clone();
         plain.set_query(None);
         plain.set_fragment(None);
@@ -93,7 +94,10 @@ mod tests {
     use store_core::ErrorKind;
 
     fn uri(raw: &str) -> Result<ConfigMap> {
-        FileFactory.config_from_uri(&url::Url::parse(raw).unwrap())
+        FileFactory.config_from_uri(&store_core::StoreUri::new(
+            &url::Url::parse(raw).unwrap(),
+            &[],
+        ))
     }
 
     #[test]

@@ -26,7 +26,8 @@ impl StoreFactory for RedbFactory {
         &["redb"]
     }
 
-    fn config_from_uri(&self, uri: &url::Url) -> Result<ConfigMap> {
+    fn config_from_uri(&self, uri: &store_core::StoreUri<'_>) -> Result<ConfigMap> {
+        let uri = uri.url();
         config_from_uri(uri)
     }
 

@@ -28,7 +28,8 @@ impl StoreFactory for MemoryFactory {
         &["memory"]
     }
 
-    fn config_from_uri(&self, uri: &url::Url) -> Result<ConfigMap> {
+    fn config_from_uri(&self, uri: &store_core::StoreUri<'_>) -> Result<ConfigMap> {
+        let uri = uri.url();
         if !uri.path().is_empty() || uri.query().is_some() {
             return Err(Error::invalid_config(
                 "uri",
@@ -91,7 +92,8 @@ impl StoreFactory for CacheFactory {
         &["cache"]
     }
 
-    fn config_from_uri(&self, uri: &url::Url) -> Result<ConfigMap> {
+    fn config_from_uri(&self, uri: &store_core::StoreUri<'_>) -> Result<ConfigMap> {
+        let uri = uri.url();
         if !uri.path().is_empty() {
             return Err(Error::invalid_config(
                 "uri",

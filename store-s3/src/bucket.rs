@@ -68,7 +68,7 @@ impl Bucket {
         use object_store::Error as E;
         let failure = Failure::of(&err);
         if failure.is_missing_bucket() {
-            return self.missing(what).with_source(err);
+            return self.missing(what).with_cause(err);
         }
         let mapped = match &err {
             E::PermissionDenied { .. } | E::Unauthenticated { .. } => self.denied(what, &failure),
@@ -91,7 +91,7 @@ impl Bucket {
             _ if is_transient(&err) => Error::unavailable(format!("{what}: {err}")),
             _ => Error::new(ErrorKind::Backend, format!("{what}: {err}")).with_retryable(false),
         };
-        let mapped = mapped.with_source(err);
+        let mapped = mapped.with_cause(err);
         match key {
             Some(key) => mapped.with_key(key),
             None => mapped,

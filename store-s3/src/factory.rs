@@ -21,7 +21,8 @@ impl StoreFactory for S3Factory {
         &["s3"]
     }
 
-    fn config_from_uri(&self, uri: &url::Url) -> Result<ConfigMap> {
+    fn config_from_uri(&self, uri: &store_core::StoreUri<'_>) -> Result<ConfigMap> {
+        let uri = uri.url();
         crate::config::config_from_uri(uri)
     }
 

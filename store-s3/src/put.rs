@@ -138,7 +138,7 @@ impl Inner {
             // If the check itself fails, its (retryable) error says the outcome is unknown.
             return match self.landed(key, path, &write_id).await? {
                 Some(meta) => Ok(meta),
-                None => Err(failed_condition().with_source(err)),
+                None => Err(failed_condition().with_cause(err)),
             };
         }
         if !is_transient(&err) {
@@ -161,7 +161,7 @@ impl Inner {
             Err(e) if is_condition_failure(&e) && !Failure::of(&e).is_missing_bucket() => {
                 match self.landed(key, path, &write_id).await? {
                     Some(meta) => Ok(meta),
-                    None => Err(failed_condition().with_source(e)),
+                    None => Err(failed_condition().with_cause(e)),
                 }
             }
             Err(e) => Err(self.bucket.map(e, "conditional put", Some(key))),
