@@ -1,39 +1,35 @@
 //! What the stats wrapper costs: the same get and put loops against a `MemoryStore`
-//! directly and through `StatsStore`, in one run, printing the ratio.
+//! directly and through `StatsStore`, in paired rounds (`strata_tests::bench`).
 //!
 //! `cargo bench -p strata-tests --bench stats`
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use store_memory::MemoryStore;
 use strata::stats::StatsStore;
 use strata::{Key, PutMode, Store};
+use strata_tests::bench::Bench;
 
 const KEYS: usize = 10_000;
-const ROUND: Duration = Duration::from_millis(1500);
+/// Operations per round (about half a second on this machine).
+const OPS: usize = 200_000;
 
-async fn ops_per_sec(store: &dyn Store, keys: &[Key], write: bool) -> f64 {
+async fn round(store: &dyn Store, keys: &[Key], write: bool) -> u64 {
     let value = bytes::Bytes::from(vec![7u8; 1024]);
-    let start = Instant::now();
-    let mut n = 0usize;
-    while start.elapsed() < ROUND {
-        for key in keys.iter().skip(n % 7).step_by(7).take(1000) {
-            if write {
-                black_box(
-                    store
-                        .put(key, value.clone(), PutMode::Overwrite)
-                        .await
-                        .unwrap(),
-                );
-            } else {
-                black_box(store.get(key).await.unwrap());
-            }
-            n += 1;
+    for key in keys.iter().cycle().step_by(7).take(OPS) {
+        if write {
+            black_box(
+                store
+                    .put(key, value.clone(), PutMode::Overwrite)
+                    .await
+                    .unwrap(),
+            );
+        } else {
+            black_box(store.get(key).await.unwrap());
         }
     }
-    n as f64 / start.elapsed().as_secs_f64()
+    OPS as u64
 }
 
 fn main() {
@@ -52,19 +48,14 @@ fn main() {
                 .await
                 .unwrap();
         }
-        println!(
-            "{:<6} {:>14} {:>14} {:>8} {:>16}",
-            "op", "memory ops/s", "stats ops/s", "ratio", "added ns/op"
-        );
         for (name, write) in [("get", false), ("put", true)] {
-            // Alternate and keep the best of three rounds each, to damp noise from a shared machine.
-            let (mut a, mut b) = (0f64, 0f64);
-            for _ in 0..3 {
-                a = a.max(ops_per_sec(&raw, &keys, write).await);
-                b = b.max(ops_per_sec(&wrapped, &keys, write).await);
-            }
-            let added = 1e9 / b - 1e9 / a;
-            println!("{name:<6} {a:>14.0} {b:>14.0} {:>8.2} {added:>16.0}", b / a);
+            let (raw, wrapped, keys) = (&raw, &wrapped, &keys);
+            Bench::new(format!("stats layer, {name} of 1 KiB values"))
+                .system("memory", || round(raw, keys, write))
+                .system("stats over memory", || round(wrapped, keys, write))
+                .run()
+                .await
+                .print();
         }
     });
 }

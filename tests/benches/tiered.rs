@@ -4,12 +4,13 @@
 //! 3. write-behind put throughput vs the frontend alone, with the backend 20 ms away;
 //! 4. the miss storm: 100 concurrent gets of one cold key, counted at the backend.
 //!
-//! Hits and puts alternate bare and tiered rounds and report the median of the paired
-//! ratios: on a shared machine the speed of both drifts together between rounds.
+//! Hits, misses and puts are measured in paired rounds (`strata_tests::bench`): the median
+//! of the per-round ratios, with their range.
 //!
 //! `cargo bench -p strata-tests --bench tiered`
 
 use std::hint::black_box;
+use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -18,50 +19,12 @@ use bytes::Bytes;
 use store_core::{Key, PutMode, Store};
 use store_memory::{CacheStore, MemoryStore};
 use store_tiered::{TieredOptions, TieredStore, WritePolicy};
+use strata_tests::bench::Bench;
 use strata_tests::probe::ProbeStore;
 
 const KEYS: usize = 10_000;
-const ROUND: Duration = Duration::from_millis(500);
-
-/// Ratios of paired rounds (tiered over bare, run back to back) summarised as median
-/// and range. Pairing cancels drift in the machine's speed between rounds, which on a
-/// shared VM is larger than the effects measured here.
-struct Paired(Vec<f64>);
-
-impl Paired {
-    fn median(&self) -> f64 {
-        let mut r = self.0.clone();
-        r.sort_by(f64::total_cmp);
-        let n = r.len();
-        if n % 2 == 1 {
-            r[n / 2]
-        } else {
-            (r[n / 2 - 1] + r[n / 2]) / 2.0
-        }
-    }
-
-    fn range(&self) -> (f64, f64) {
-        let lo = self.0.iter().copied().fold(f64::MAX, f64::min);
-        let hi = self.0.iter().copied().fold(f64::MIN, f64::max);
-        (lo, hi)
-    }
-}
-
-impl std::fmt::Display for Paired {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (lo, hi) = self.range();
-        write!(
-            f,
-            "ratio {:.2} (median of {} paired rounds, range {lo:.2}-{hi:.2})",
-            self.median(),
-            self.0.len()
-        )
-    }
-}
-
-fn median(values: &[f64]) -> f64 {
-    Paired(values.to_vec()).median()
-}
+/// Gets per hit round.
+const GETS: usize = 200_000;
 
 fn keys(prefix: &str, n: usize) -> Vec<Key> {
     (0..n)
@@ -69,23 +32,17 @@ fn keys(prefix: &str, n: usize) -> Vec<Key> {
         .collect()
 }
 
-/// Sequential gets over `keys` for one round; returns ns per op.
-async fn get_ns(store: &dyn Store, keys: &[Key]) -> f64 {
-    let start = Instant::now();
-    let mut n = 0usize;
-    while start.elapsed() < ROUND {
-        for key in keys.iter().skip(n % 7).step_by(7).take(1000) {
-            black_box(store.get(key).await.unwrap());
-            n += 1;
-        }
+/// One round of sequential gets over `keys`; returns the number of gets.
+async fn get_round(store: &dyn Store, keys: &[Key]) -> u64 {
+    for key in keys.iter().cycle().step_by(7).take(GETS) {
+        black_box(store.get(key).await.unwrap());
     }
-    start.elapsed().as_nanos() as f64 / n as f64
+    GETS as u64
 }
 
-/// Sequential puts of fresh keys; returns ops per second.
-async fn put_rate(store: &dyn Store, keys: &[Key]) -> f64 {
+/// Sequential puts of fresh keys; returns the number of puts.
+async fn put_round(store: &dyn Store, keys: &[Key]) -> u64 {
     let value = Bytes::from(vec![7u8; 1024]);
-    let start = Instant::now();
     for key in keys {
         black_box(
             store
@@ -94,7 +51,7 @@ async fn put_rate(store: &dyn Store, keys: &[Key]) -> f64 {
                 .unwrap(),
         );
     }
-    keys.len() as f64 / start.elapsed().as_secs_f64()
+    keys.len() as u64
 }
 
 async fn filled(store: &dyn Store, keys: &[Key]) {
@@ -118,16 +75,16 @@ async fn hits() {
     .await
     .unwrap();
     filled(&tiered, &keys).await;
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for _ in 0..8 {
-        a.push(get_ns(&alone, &keys).await);
-        b.push(get_ns(&tiered, &keys).await);
-    }
-    let ratios = Paired(b.iter().zip(&a).map(|(b, a)| b / a).collect());
+    let (alone, tiered_ref, keys) = (&alone, &tiered, &keys);
+    let report = Bench::new("1. hit latency: gets of 1 KiB values, all hits")
+        .system("cache alone", || get_round(alone, keys))
+        .system("tiered (cache over memory)", || get_round(tiered_ref, keys))
+        .run()
+        .await;
+    report.print();
     println!(
-        "1. hit latency       cache alone {:>8.0} ns   tiered {:>8.0} ns   {ratios}",
-        median(&a),
-        median(&b)
+        "   tiered hit latency / cache hit latency: {}",
+        report.ratio("cache alone", "tiered (cache over memory)")
     );
     assert_eq!(tiered.stats().misses, 0, "every read was a hit");
 }
@@ -136,34 +93,38 @@ async fn misses() {
     let keys = keys("miss", KEYS);
     let backend = Arc::new(MemoryStore::new());
     filled(backend.as_ref(), &keys).await;
-    let start = Instant::now();
-    for key in &keys {
-        black_box(backend.get(key).await.unwrap());
-    }
-    let alone = start.elapsed().as_nanos() as f64 / KEYS as f64;
-    // A fresh tier each pass so every read is cold.
-    let tiered = TieredStore::open_cached(
-        CacheStore::new(256 << 20),
-        backend.clone(),
-        TieredOptions::default(),
-    )
-    .await
-    .unwrap();
-    let start = Instant::now();
-    for key in &keys {
-        black_box(tiered.get(key).await.unwrap());
-    }
-    let cold = start.elapsed().as_nanos() as f64 / KEYS as f64;
-    assert_eq!(tiered.stats().fills, KEYS as u64);
-    println!(
-        "2. cold miss         memory backend alone {alone:>8.0} ns   tiered {cold:>8.0} ns   ratio {:.2} (read + fill)",
-        cold / alone
-    );
+    let (backend, keys) = (&backend, &keys);
+    let report = Bench::new("2. cold miss: every get reads the backend and fills the frontend")
+        .system("memory backend alone", || async move {
+            for key in keys {
+                black_box(backend.get(key).await.unwrap());
+            }
+            keys.len() as u64
+        })
+        .system("tiered, cold (read + fill)", || async move {
+            // A fresh tier each round, so every read is cold.
+            let tiered = TieredStore::open_cached(
+                CacheStore::new(256 << 20),
+                backend.clone(),
+                TieredOptions::default(),
+            )
+            .await
+            .unwrap();
+            for key in keys {
+                black_box(tiered.get(key).await.unwrap());
+            }
+            assert_eq!(tiered.stats().fills, KEYS as u64);
+            keys.len() as u64
+        })
+        .run()
+        .await;
+    report.print();
 }
 
 async fn write_behind() {
     // Rounds of fresh keys, alternating: the machine may be shared.
-    let (rounds, per_round) = (10, 5_000);
+    let per_round = 5_000;
+    let rounds = strata_tests::bench::rounds() + 1; // and the warm-up round
     let alone = CacheStore::new(256 << 20);
     let backend = ProbeStore::new(Arc::new(MemoryStore::new()));
     backend.set_latency(Duration::from_millis(20));
@@ -179,25 +140,37 @@ async fn write_behind() {
     )
     .await
     .unwrap();
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for round in 0..rounds {
-        a.push(put_rate(&alone, &keys(&format!("wa{round}"), per_round)).await);
-        b.push(put_rate(&tiered, &keys(&format!("wb{round}"), per_round)).await);
-    }
-    let ratios = Paired(b.iter().zip(&a).map(|(b, a)| b / a).collect());
+    // Fresh keys every round, made before the timing starts.
+    let fresh = |side: &str| -> Vec<Vec<Key>> {
+        (0..rounds)
+            .map(|r| keys(&format!("{side}{r}"), per_round))
+            .collect()
+    };
+    let (keys_a, keys_b) = (fresh("wa"), fresh("wb"));
+    let (round_a, round_b) = (Cell::new(0), Cell::new(0));
+    let (alone_ref, tiered_ref) = (&alone, &tiered);
+    let next = |round: &Cell<usize>| {
+        round.set(round.get() + 1);
+        round.get() - 1
+    };
+    Bench::new("3. write-behind put of fresh keys, backend 20 ms away")
+        .system("cache alone", || put_round(alone_ref, &keys_a[next(&round_a)]))
+        .system("tiered write-behind", || {
+            put_round(tiered_ref, &keys_b[next(&round_b)])
+        })
+        .run()
+        .await
+        .print();
     let depth = tiered.stats().queue_depth;
     let start = Instant::now();
     tiered.flush().await.unwrap();
-    let drain = start.elapsed();
     println!(
-        "3. write-behind put  cache alone {:>8.0}/s   tiered {:>8.0}/s   {ratios}   (backend 20 ms away; {depth} queued at the end, drained in {:.1} s at concurrency 64)",
-        median(&a),
-        median(&b),
-        drain.as_secs_f64()
+        "   {depth} writes queued at the end, drained in {:.1} s at concurrency 64",
+        start.elapsed().as_secs_f64()
     );
     assert_eq!(
         backend.calls.put.load(Ordering::SeqCst),
-        (rounds * per_round) as u64
+        (round_b.get() * per_round) as u64
     );
 }
 
@@ -226,7 +199,7 @@ async fn storm() {
     });
     futures::future::join_all(reads).await;
     println!(
-        "4. miss storm        100 concurrent gets of one cold key: {} backend call(s), {:.1} ms",
+        "4. miss storm: 100 concurrent gets of one cold key: {} backend call(s), {:.1} ms",
         backend.calls.total() - before,
         start.elapsed().as_secs_f64() * 1e3
     );

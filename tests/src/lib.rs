@@ -19,6 +19,7 @@
 //! meta-test uses it to prove the suite fails a store that ignores `PutMode`.
 #![deny(missing_docs)]
 
+pub mod bench;
 pub mod cases;
 pub mod crash;
 pub mod crash_create;

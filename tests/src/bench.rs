@@ -1,0 +1,305 @@
+//! The one benchmark statistic every Strata bench reports, and the harness that measures it.
+//!
+//! On a shared machine the speed of everything drifts between rounds by more than most
+//! effects worth measuring (the bare moka cache ran anywhere from 390k to 1M puts/s between
+//! rounds of one run). So systems are never measured in separate runs: each *round* runs
+//! every system once, back to back, in an order that alternates between rounds (so none is
+//! always first), and a comparison is the **median of the per-round ratios, with their
+//! range**. Drift shared by both sides of a pair cancels in its ratio.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use strata_tests::bench::Bench;
+//! let keys: Vec<u64> = (0..1000).collect();
+//! let report = Bench::new("sum of squares")
+//!     .system("iterator", || async { keys.iter().map(|k| k * k).sum::<u64>(); 1000 })
+//!     .system("loop", || async {
+//!         let mut s = 0u64;
+//!         for k in &keys { s += k * k; }
+//!         std::hint::black_box(s);
+//!         1000
+//!     })
+//!     .run()
+//!     .await;
+//! report.print();
+//! # }
+//! ```
+//!
+//! Each system's closure runs one round and returns how many operations it did; the harness
+//! times it. `STRATA_BENCH_ROUNDS` overrides the number of rounds (default 7).
+
+use std::fmt;
+use std::future::Future;
+use std::time::Instant;
+
+use futures::future::LocalBoxFuture;
+
+/// Rounds per comparison unless `STRATA_BENCH_ROUNDS` says otherwise.
+pub const DEFAULT_ROUNDS: usize = 7;
+
+/// The number of rounds: `STRATA_BENCH_ROUNDS`, else [`DEFAULT_ROUNDS`].
+pub fn rounds() -> usize {
+    std::env::var("STRATA_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(DEFAULT_ROUNDS)
+}
+
+type RoundFn<'a> = Box<dyn FnMut() -> LocalBoxFuture<'a, u64> + 'a>;
+
+/// A comparison of several systems doing the same work, measured in paired rounds.
+pub struct Bench<'a> {
+    label: String,
+    rounds: usize,
+    warmup: bool,
+    systems: Vec<(String, RoundFn<'a>)>,
+}
+
+impl<'a> Bench<'a> {
+    /// A comparison called `label`, with [`rounds()`] rounds and one unmeasured warm-up
+    /// round per system.
+    pub fn new(label: impl Into<String>) -> Self {
+        Bench {
+            label: label.into(),
+            rounds: rounds(),
+            warmup: true,
+            systems: Vec::new(),
+        }
+    }
+
+    /// Use `n` rounds (at least 1).
+    pub fn rounds(mut self, n: usize) -> Self {
+        self.rounds = n.max(1);
+        self
+    }
+
+    /// Skip the warm-up round (for work that cannot be repeated cheaply).
+    pub fn no_warmup(mut self) -> Self {
+        self.warmup = false;
+        self
+    }
+
+    /// Add a system. `round` does one round of the work and returns its operation count.
+    /// The first system added is the reference the others are compared with.
+    pub fn system<F, Fut>(mut self, name: impl Into<String>, mut round: F) -> Self
+    where
+        F: FnMut() -> Fut + 'a,
+        Fut: Future<Output = u64> + 'a,
+    {
+        self.systems
+            .push((name.into(), Box::new(move || Box::pin(round()))));
+        self
+    }
+
+    /// Run every round and return the rates.
+    pub async fn run(mut self) -> Report {
+        let n = self.systems.len();
+        if self.warmup {
+            for (_, round) in &mut self.systems {
+                round().await;
+            }
+        }
+        let mut rates = vec![Vec::with_capacity(self.rounds); n];
+        for r in 0..self.rounds {
+            // Rotate who goes first, so position in the round biases no system.
+            for i in 0..n {
+                let s = (i + r) % n;
+                let start = Instant::now();
+                let ops = (self.systems[s].1)().await;
+                let secs = start.elapsed().as_secs_f64().max(1e-9);
+                rates[s].push(ops as f64 / secs);
+            }
+        }
+        Report {
+            label: self.label,
+            systems: self
+                .systems
+                .into_iter()
+                .map(|(name, _)| name)
+                .zip(rates)
+                .collect(),
+        }
+    }
+}
+
+/// The per-round rates of each system in a [`Bench`].
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// What was compared.
+    pub label: String,
+    /// Each system's name and its rate (operations per second) in every round.
+    pub systems: Vec<(String, Vec<f64>)>,
+}
+
+impl Report {
+    /// The rates of the system called `name`.
+    pub fn rates(&self, name: &str) -> &[f64] {
+        self.systems
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, r)| r.as_slice())
+            .unwrap_or_else(|| panic!("no system `{name}` in `{}`", self.label))
+    }
+
+    /// `a`'s rate over `b`'s, round by round (above 1: `a` is faster).
+    pub fn ratio(&self, a: &str, b: &str) -> Paired {
+        Paired::of(self.rates(a), self.rates(b))
+    }
+
+    /// Print each system's median rate with its range, and each system's paired ratio
+    /// against the first (the reference).
+    pub fn print(&self) {
+        println!("{self}");
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", self.label)?;
+        let Some((reference, _)) = self.systems.first() else {
+            return Ok(());
+        };
+        for (name, rates) in &self.systems {
+            let s = Summary::of(rates);
+            write!(
+                f,
+                "  {name:<28} {:>12}/s ({}-{})",
+                si(s.median),
+                si(s.low),
+                si(s.high)
+            )?;
+            if name != reference {
+                write!(f, "   vs {reference}: {}", self.ratio(name, reference))?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
+
+/// Per-round ratios of two systems, summarised as median and range: the one statistic.
+#[derive(Clone, Debug)]
+pub struct Paired(pub Vec<f64>);
+
+impl Paired {
+    /// The ratio of `a` over `b`, round by round.
+    pub fn of(a: &[f64], b: &[f64]) -> Self {
+        Paired(a.iter().zip(b).map(|(a, b)| a / b).collect())
+    }
+
+    /// The median ratio.
+    pub fn median(&self) -> f64 {
+        Summary::of(&self.0).median
+    }
+
+    /// The smallest and largest ratio.
+    pub fn range(&self) -> (f64, f64) {
+        let s = Summary::of(&self.0);
+        (s.low, s.high)
+    }
+}
+
+impl fmt::Display for Paired {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = Summary::of(&self.0);
+        write!(
+            f,
+            "{:.2}x ({:.2}-{:.2}, median of {} paired rounds)",
+            s.median,
+            s.low,
+            s.high,
+            self.0.len()
+        )
+    }
+}
+
+/// Median and range of a set of values.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Summary {
+    /// The median.
+    pub median: f64,
+    /// The smallest value.
+    pub low: f64,
+    /// The largest value.
+    pub high: f64,
+}
+
+impl Summary {
+    /// The summary of `values` (all `NaN` for none).
+    pub fn of(values: &[f64]) -> Summary {
+        let mut v: Vec<f64> = values.to_vec();
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        if n == 0 {
+            return Summary {
+                median: f64::NAN,
+                low: f64::NAN,
+                high: f64::NAN,
+            };
+        }
+        let median = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        };
+        Summary {
+            median,
+            low: v[0],
+            high: v[n - 1],
+        }
+    }
+}
+
+/// A rate with an SI suffix: `12.3k`, `4.56M`.
+pub fn si(x: f64) -> String {
+    match x {
+        x if x >= 1e9 => format!("{:.2}G", x / 1e9),
+        x if x >= 1e6 => format!("{:.2}M", x / 1e6),
+        x if x >= 1e3 => format!("{:.1}k", x / 1e3),
+        x => format!("{x:.1}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_and_range() {
+        assert_eq!(
+            Summary::of(&[3.0, 1.0, 2.0]),
+            Summary {
+                median: 2.0,
+                low: 1.0,
+                high: 3.0
+            }
+        );
+        assert_eq!(Summary::of(&[4.0, 1.0, 2.0, 3.0]).median, 2.5);
+        let p = Paired::of(&[2.0, 4.0, 9.0], &[1.0, 2.0, 3.0]);
+        assert_eq!(p.median(), 2.0);
+        assert_eq!(p.range(), (2.0, 3.0));
+    }
+
+    #[test]
+    fn rounds_alternate_and_every_system_runs_each_round() {
+        let order = std::cell::RefCell::new(Vec::new());
+        let report = futures::executor::block_on(
+            Bench::new("order")
+                .rounds(4)
+                .no_warmup()
+                .system("a", || async {
+                    order.borrow_mut().push('a');
+                    1
+                })
+                .system("b", || async {
+                    order.borrow_mut().push('b');
+                    1
+                })
+                .run(),
+        );
+        assert_eq!(order.into_inner(), "abbaabba".chars().collect::<Vec<_>>());
+        assert_eq!(report.rates("a").len(), 4);
+        assert_eq!(report.ratio("b", "a").0.len(), 4);
+    }
+}
