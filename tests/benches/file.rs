@@ -62,9 +62,9 @@ fn raw_put(dir: &Path, name: &str, value: &[u8], sync: bool, n: usize) {
 /// Print `report`, and the store against the raw sequence with one `spawn_blocking` per
 /// operation (what `tokio::fs` does) as well as against the plain blocking loop.
 fn print_trio(report: &Report) {
-    report.print();
+    print!("{report}");
     println!(
-        "  {STORE} vs {RAW_ASYNC}: {}",
+        "  {STORE} vs {RAW_ASYNC}: {}\n",
         report.ratio(STORE, RAW_ASYNC)
     );
 }

@@ -198,14 +198,14 @@ async fn compare(client: Arc<dyn ObjectStore>, config: &S3Config, sequential: us
 /// Print the report, then the two comparisons that matter: the trait against raw calls
 /// doing the same, and batches against sequential calls.
 fn summary(report: &Report) {
-    report.print();
+    print!("{report}");
     println!(
         "   strata / object_store: sequential {}; batch {}",
         report.ratio(OURS_SEQ, RAW_SEQ),
         report.ratio(OURS_BATCH, RAW_BATCH)
     );
     println!(
-        "   batch / sequential: strata {}; object_store {}",
+        "   batch / sequential: strata {}; object_store {}\n",
         report.ratio(OURS_BATCH, OURS_SEQ),
         report.ratio(RAW_BATCH, RAW_SEQ)
     );

@@ -81,9 +81,9 @@ async fn hits() {
         .system("tiered (cache over memory)", || get_round(tiered_ref, keys))
         .run()
         .await;
-    report.print();
+    print!("{report}");
     println!(
-        "   tiered hit latency / cache hit latency: {}",
+        "   tiered hit latency / cache hit latency: {}\n",
         report.ratio("cache alone", "tiered (cache over memory)")
     );
     assert_eq!(tiered.stats().misses, 0, "every read was a hit");
