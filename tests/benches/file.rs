@@ -7,9 +7,10 @@
 //! - 32 concurrent writers, each in its own directory and all in one: `batch` vs
 //!   `always` (and `never`) throughput.
 //!
-//! Each measurement alternates raw and store rounds and keeps each side's best round, so
-//! a noisy neighbour hurts both sides alike. Run with
-//! `cargo bench -p strata-tests --bench file` (add `-- concurrent` for the writers part only).
+//! Every comparison runs in paired rounds (`strata_tests::bench`): each round runs every
+//! side once, alternating which goes first, and a comparison is the median of the
+//! per-round ratios, with their range. Run with `cargo bench -p strata-tests --bench file`
+//! (add `-- concurrent` for the writers part only).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -19,12 +20,15 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use strata::{FileStore, Key, PutMode, Store, SyncMode};
+use strata_tests::bench::{Bench, Report};
 
-const ROUNDS: usize = 3;
 /// Distinct keys a sequence cycles through (so most puts overwrite).
 const KEYS: usize = 64;
 const GETS: usize = 4000;
 const WRITERS: usize = 32;
+const RAW: &str = "raw std::fs";
+const RAW_ASYNC: &str = "raw + spawn_blocking per op";
+const STORE: &str = "store";
 
 fn puts_for(sync: SyncMode) -> usize {
     match sync {
@@ -55,40 +59,14 @@ fn raw_put(dir: &Path, name: &str, value: &[u8], sync: bool, n: usize) {
     }
 }
 
-fn rate(ops: usize, took: Duration) -> f64 {
-    ops as f64 / took.as_secs_f64()
-}
-
-/// Best times of: the raw sequence in one blocking loop, the raw sequence with one
-/// `spawn_blocking` per operation (what `tokio::fs` does), and the store.
-struct Trio {
-    raw: Duration,
-    raw_async: Duration,
-    store: Duration,
-}
-
-impl Trio {
-    fn new() -> Self {
-        Trio {
-            raw: Duration::MAX,
-            raw_async: Duration::MAX,
-            store: Duration::MAX,
-        }
-    }
-
-    fn report(&self, what: &str, ops: usize) {
-        let (raw, raw_async, store) = (
-            rate(ops, self.raw),
-            rate(ops, self.raw_async),
-            rate(ops, self.store),
-        );
-        println!(
-            "{what:<18} raw {raw:>8.0}/s  raw+spawn_blocking {raw_async:>8.0}/s  store {store:>8.0}/s  \
-             store/raw {:.2}  store/raw+spawn_blocking {:.2}",
-            store / raw,
-            store / raw_async
-        );
-    }
+/// Print `report`, and the store against the raw sequence with one `spawn_blocking` per
+/// operation (what `tokio::fs` does) as well as against the plain blocking loop.
+fn print_trio(report: &Report) {
+    print!("{report}");
+    println!(
+        "  {STORE} vs {RAW_ASYNC}: {}\n",
+        report.ratio(STORE, RAW_ASYNC)
+    );
 }
 
 async fn bench_mode(sync: SyncMode, size: usize) {
@@ -103,80 +81,87 @@ async fn bench_mode(sync: SyncMode, size: usize) {
     let store = Arc::new(FileStore::open(store_dir.path(), sync).await.expect("open"));
     let fsync = sync != SyncMode::Never;
     let puts = puts_for(sync);
-    let mut put = Trio::new();
-    let mut get = Trio::new();
     let read = move |dir: &Path, n: usize| {
         let bytes = std::fs::read(dir.join(format!("k{:02}~", n % KEYS))).expect("read");
         assert_eq!(bytes.len(), size);
     };
-    for _ in 0..ROUNDS {
-        let start = Instant::now();
-        let dir = raw_sub.clone();
-        let v = value.clone();
-        tokio::task::spawn_blocking(move || {
-            for n in 0..puts {
-                raw_put(&dir, &format!("k{:02}~", n % KEYS), &v, fsync, n);
-            }
-        })
-        .await
-        .expect("raw puts");
-        put.raw = put.raw.min(start.elapsed());
-
-        let start = Instant::now();
-        for n in 0..puts {
-            let dir = raw_sub.clone();
-            let v = value.clone();
-            tokio::task::spawn_blocking(move || {
-                raw_put(&dir, &format!("k{:02}~", n % KEYS), &v, fsync, n)
-            })
-            .await
-            .expect("raw put");
-        }
-        put.raw_async = put.raw_async.min(start.elapsed());
-
-        let start = Instant::now();
-        for n in 0..puts {
-            store
-                .put(&keys[n % KEYS], value.clone(), PutMode::Overwrite)
-                .await
-                .expect("put");
-        }
-        put.store = put.store.min(start.elapsed());
-
-        let start = Instant::now();
-        let dir = raw_sub.clone();
-        tokio::task::spawn_blocking(move || (0..GETS).for_each(|n| read(&dir, n)))
-            .await
-            .expect("raw gets");
-        get.raw = get.raw.min(start.elapsed());
-
-        let start = Instant::now();
-        for n in 0..GETS {
-            let dir = raw_sub.clone();
-            tokio::task::spawn_blocking(move || read(&dir, n))
-                .await
-                .expect("raw get");
-        }
-        get.raw_async = get.raw_async.min(start.elapsed());
-
-        let start = Instant::now();
-        for n in 0..GETS {
-            let entry = store
-                .get(&keys[n % KEYS])
-                .await
-                .expect("get")
-                .expect("present");
-            assert_eq!(entry.value.len(), size);
-        }
-        get.store = get.store.min(start.elapsed());
-    }
     let label = format!("{} {} KiB", sync.as_str(), size / 1024);
-    put.report(&format!("put  {label}"), puts);
-    get.report(&format!("get  {label}"), GETS);
+    let (raw_sub, value, keys, store) = (&raw_sub, &value, &keys, &store);
+
+    print_trio(
+        &Bench::new(format!("put  {label} (puts/s)"))
+            .system(RAW, || async {
+                let (dir, v) = (raw_sub.clone(), value.clone());
+                tokio::task::spawn_blocking(move || {
+                    for n in 0..puts {
+                        raw_put(&dir, &format!("k{:02}~", n % KEYS), &v, fsync, n);
+                    }
+                })
+                .await
+                .expect("raw puts");
+                puts as u64
+            })
+            .system(RAW_ASYNC, || async {
+                for n in 0..puts {
+                    let (dir, v) = (raw_sub.clone(), value.clone());
+                    tokio::task::spawn_blocking(move || {
+                        raw_put(&dir, &format!("k{:02}~", n % KEYS), &v, fsync, n)
+                    })
+                    .await
+                    .expect("raw put");
+                }
+                puts as u64
+            })
+            .system(STORE, || async {
+                for n in 0..puts {
+                    store
+                        .put(&keys[n % KEYS], value.clone(), PutMode::Overwrite)
+                        .await
+                        .expect("put");
+                }
+                puts as u64
+            })
+            .run()
+            .await,
+    );
+
+    print_trio(
+        &Bench::new(format!("get  {label} (gets/s)"))
+            .system(RAW, || async {
+                let dir = raw_sub.clone();
+                tokio::task::spawn_blocking(move || (0..GETS).for_each(|n| read(&dir, n)))
+                    .await
+                    .expect("raw gets");
+                GETS as u64
+            })
+            .system(RAW_ASYNC, || async {
+                for n in 0..GETS {
+                    let dir = raw_sub.clone();
+                    tokio::task::spawn_blocking(move || read(&dir, n))
+                        .await
+                        .expect("raw get");
+                }
+                GETS as u64
+            })
+            .system(STORE, || async {
+                for n in 0..GETS {
+                    let entry = store
+                        .get(&keys[n % KEYS])
+                        .await
+                        .expect("get")
+                        .expect("present");
+                    assert_eq!(entry.value.len(), size);
+                }
+                GETS as u64
+            })
+            .run()
+            .await,
+    );
 }
 
-/// Throughput of `WRITERS` tasks each putting its own keys.
-async fn concurrent(sync: SyncMode, per_writer: usize, shared: bool) -> f64 {
+/// One round of `WRITERS` tasks each putting its own keys into a fresh store: the puts
+/// done and the time they took (opening the store is not timed).
+async fn concurrent(sync: SyncMode, per_writer: usize, shared: bool) -> (u64, Duration) {
     let dir = tempfile::tempdir().expect("dir");
     let store: Arc<dyn Store> = Arc::new(FileStore::open(dir.path(), sync).await.expect("open"));
     let value = Bytes::from(vec![0x5Au8; 1024]);
@@ -204,7 +189,7 @@ async fn concurrent(sync: SyncMode, per_writer: usize, shared: bool) -> f64 {
     for task in tasks {
         task.await.expect("writer");
     }
-    rate(WRITERS * per_writer, start.elapsed())
+    ((WRITERS * per_writer) as u64, start.elapsed())
 }
 
 fn main() {
@@ -216,7 +201,6 @@ fn main() {
     // `cargo bench -p strata-tests --bench file -- concurrent` runs only the writers part.
     let only_concurrent = std::env::args().any(|a| a == "concurrent");
     runtime.block_on(async {
-        println!("store-file benchmark: best of {ROUNDS} alternating rounds per side");
         for sync in [SyncMode::Always, SyncMode::Batch, SyncMode::Never] {
             if only_concurrent {
                 break;
@@ -226,25 +210,20 @@ fn main() {
             }
         }
         for shared in [false, true] {
-            let layout = if shared { "all in one directory" } else { "each in its own directory" };
-            println!("{WRITERS} concurrent writers, 1 KiB puts, {layout}:");
-            let mut best = [0f64; 3];
-            for _ in 0..ROUNDS {
-                for (i, sync) in [SyncMode::Always, SyncMode::Batch, SyncMode::Never]
-                    .into_iter()
-                    .enumerate()
-                {
-                    let per_writer = if sync == SyncMode::Never { 200 } else { 20 };
-                    best[i] = best[i].max(concurrent(sync, per_writer, shared).await);
-                }
+            let layout = if shared {
+                "all in one directory"
+            } else {
+                "each in its own directory"
+            };
+            let mut bench = Bench::new(format!(
+                "{WRITERS} concurrent writers, 1 KiB puts, {layout} (puts/s)"
+            ));
+            // `always` first: the reference the others are compared with.
+            for sync in [SyncMode::Always, SyncMode::Batch, SyncMode::Never] {
+                let per_writer = if sync == SyncMode::Never { 200 } else { 20 };
+                bench = bench.timed(sync.as_str(), move || concurrent(sync, per_writer, shared));
             }
-            println!(
-                "  always {:>8.0} ops/s   batch {:>8.0} ops/s   never {:>8.0} ops/s   batch/always {:.2}",
-                best[0],
-                best[1],
-                best[2],
-                best[1] / best[0]
-            );
+            bench.run().await.print();
         }
     });
 }

@@ -1,15 +1,20 @@
-//! `RedbStore` against raw redb, in one run, printing ratios:
+//! `RedbStore` against raw redb, in one run, in paired rounds (`strata_tests::bench`: each
+//! round runs both sides, alternating which goes first; a comparison is the median of the
+//! per-round ratios, with their range):
 //! 1. through-the-trait put (both durabilities), get, a 1,000-key `get_many` and 4
 //!    concurrent point readers, each against raw redb doing the same operations with the
-//!    same durability on the same number of threads;
+//!    same durability on the same number of threads (a round: 1.5 s per side);
 //! 2. 64 concurrent single-key writers with immediate durability: group commit against one
 //!    redb write transaction per put;
-//! 3. a random-read pass over 1M keys (`STRATA_BENCH_KEYS` to change the count).
+//! 3. loading 1M keys into a fresh file, then a random-read pass over them
+//!    (`STRATA_BENCH_KEYS` to change the count).
 //!
-//! `cargo bench -p strata-tests --bench redb`
+//! `cargo bench -p strata-tests --bench redb` (`REDB_BENCH=reads|group|million` runs one
+//! section).
 
+use std::cell::{Cell, RefCell};
 use std::hint::black_box;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -19,15 +24,16 @@ use rand::Rng;
 use redb::{Database, ReadableDatabase, TableDefinition};
 use store_lmdb::{RedbConfig, RedbDurability, RedbStore};
 use strata::{Key, PutMode, PutOp, Store};
+use strata_tests::bench::Bench;
 
 const TABLE: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("bench");
 /// Keys in the store for sections 1 and 2.
 const KEYS: usize = 10_000;
 const VALUE: usize = 256;
+/// How long each side runs in one round of sections 1 and 2.
 const ROUND: Duration = Duration::from_millis(1500);
-/// Measurements alternate between the two sides; the best of these rounds is kept, to damp
-/// noise from a shared machine.
-const ROUNDS: usize = 3;
+/// The reference side of every comparison.
+const RAW: &str = "raw redb";
 const READERS: usize = 4;
 const WRITERS: usize = 64;
 
@@ -98,8 +104,10 @@ fn raw_get(db: &Database, key: &str) -> Option<Vec<u8>> {
     table.get(key).unwrap().map(|g| g.value().to_vec())
 }
 
-/// Operations per second of `op(thread, random)` run by `threads` OS threads for one round.
-fn threaded(threads: usize, op: impl Fn(usize, usize) + Sync) -> f64 {
+/// One round of `op(thread, random)` on `threads` OS threads for [`ROUND`]; returns the
+/// operations done. The threads are joined before it returns, so it blocks its caller:
+/// fine on the thread that drives the runtime (not a worker), with nothing else running.
+fn threaded(threads: usize, op: impl Fn(usize, usize) + Sync) -> u64 {
     let done = AtomicU64::new(0);
     let start = Instant::now();
     std::thread::scope(|s| {
@@ -119,11 +127,12 @@ fn threaded(threads: usize, op: impl Fn(usize, usize) + Sync) -> f64 {
             });
         }
     });
-    done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+    done.load(Ordering::Relaxed)
 }
 
-/// Operations per second of `op(task, random)` run by `tasks` tokio tasks for one round.
-async fn tasks<F, Fut>(tasks: usize, op: F) -> f64
+/// One round of `op(task, random)` on `tasks` tokio tasks for [`ROUND`]; returns the
+/// operations done.
+async fn tasks<F, Fut>(tasks: usize, op: F) -> u64
 where
     F: Fn(usize, usize) -> Fut + Send + Sync + Clone + 'static,
     Fut: Future<Output = ()> + Send,
@@ -149,38 +158,44 @@ where
     for h in handles {
         total += h.await.unwrap();
     }
-    total as f64 / start.elapsed().as_secs_f64()
+    total
 }
 
-fn row(name: &str, unit: &str, ours: f64, raw: f64) {
-    println!(
-        "{name:<44} {ours:>12.0} {raw:>12.0} {unit:<8} {:>6.2}x",
-        ours / raw
-    );
-}
-
-/// Best of [`ROUNDS`] alternating rounds of each side.
-async fn best<A, AF, B>(mut ours: A, raw: B) -> (f64, f64)
-where
-    A: FnMut() -> AF,
-    AF: Future<Output = f64>,
-    B: Fn() -> f64,
+/// Raw redb (the reference) against `ours`, in paired rounds; prints the report.
+async fn versus<'a, Fut>(
+    label: String,
+    ours_name: &str,
+    raw: impl Fn() -> u64 + 'a,
+    ours: impl FnMut() -> Fut + 'a,
+) where
+    Fut: Future<Output = u64> + 'a,
 {
-    let (mut a, mut b) = (0f64, 0f64);
-    for _ in 0..ROUNDS {
-        a = a.max(ours().await);
-        // The raw side runs its own OS threads; blocking this (non-worker) thread is fine.
-        b = b.max(raw());
-    }
-    (a, b)
+    let raw = &raw;
+    Bench::new(label)
+        .system(RAW, move || async move { raw() })
+        .system(ours_name, ours)
+        .run()
+        .await
+        .print();
+}
+
+/// Point gets of random keys on `n` tasks.
+fn store_gets(
+    store: &Arc<dyn Store>,
+    keys: &Arc<Vec<Key>>,
+    n: usize,
+) -> impl Future<Output = u64> + 'static {
+    let (store, keys) = (store.clone(), keys.clone());
+    tasks(n, move |_, i| {
+        let (store, keys) = (store.clone(), keys.clone());
+        async move {
+            black_box(store.get(&keys[i % KEYS]).await.unwrap());
+        }
+    })
 }
 
 async fn section_trait_vs_raw(dir: &Path) {
     println!("\n1. through the trait vs raw redb ({KEYS} keys, {VALUE}-byte values)");
-    println!(
-        "{:<44} {:>12} {:>12} {:<8} {:>7}",
-        "operation", "strata", "raw redb", "unit", "ratio"
-    );
     let keys = Arc::new(keys(KEYS));
     let names: Arc<Vec<String>> = Arc::new(keys.iter().map(|k| k.to_string()).collect());
     for (label, durability, raw_durability) in [
@@ -194,7 +209,14 @@ async fn section_trait_vs_raw(dir: &Path) {
         let store: Arc<dyn Store> =
             Arc::new(store_open(&dir.join(format!("put-{label}.redb")), durability, None).await);
         let db = raw_open(&dir.join(format!("raw-put-{label}.redb")));
-        let (ours, raw) = best(
+        versus(
+            format!("put, 1 writer, durability {label} (puts/s)"),
+            "strata",
+            || {
+                threaded(1, |_, i| {
+                    raw_put(&db, raw_durability, &names[i % KEYS], &value())
+                })
+            },
             || {
                 let (store, keys) = (store.clone(), keys.clone());
                 tasks(1, move |_, i| {
@@ -205,19 +227,8 @@ async fn section_trait_vs_raw(dir: &Path) {
                     }
                 })
             },
-            || {
-                threaded(1, |_, i| {
-                    raw_put(&db, raw_durability, &names[i % KEYS], &value())
-                })
-            },
         )
         .await;
-        row(
-            &format!("put, 1 writer, durability {label}"),
-            "puts/s",
-            ours,
-            raw,
-        );
     }
 
     let db = raw_open(&dir.join("raw-read.redb"));
@@ -231,58 +242,30 @@ async fn section_trait_vs_raw(dir: &Path) {
             black_box(dyn_store.get(k).await.unwrap());
             black_box(raw_get(&db, k.as_str()));
         }
-        let (ours, raw) = best(
-            || {
-                let (store, keys) = (dyn_store.clone(), keys.clone());
-                tasks(1, move |_, i| {
-                    let (store, keys) = (store.clone(), keys.clone());
-                    async move {
-                        black_box(store.get(&keys[i % KEYS]).await.unwrap());
-                    }
-                })
-            },
+        versus(
+            format!("get, 1 task, {label} (gets/s)"),
+            "strata",
             || threaded(1, |_, i| drop(black_box(raw_get(&db, &names[i % KEYS])))),
+            || store_gets(&dyn_store, &keys, 1),
         )
         .await;
-        row(&format!("get, 1 task, {label}"), "gets/s", ours, raw);
-
-        let (ours, raw) = best(
-            || {
-                let (store, keys) = (dyn_store.clone(), keys.clone());
-                tasks(READERS, move |_, i| {
-                    let (store, keys) = (store.clone(), keys.clone());
-                    async move {
-                        black_box(store.get(&keys[i % KEYS]).await.unwrap());
-                    }
-                })
-            },
+        versus(
+            format!("get, {READERS} concurrent readers, {label} (gets/s)"),
+            "strata",
             || {
                 threaded(READERS, |_, i| {
                     drop(black_box(raw_get(&db, &names[i % KEYS])))
                 })
             },
+            || store_gets(&dyn_store, &keys, READERS),
         )
         .await;
-        row(
-            &format!("get, {READERS} concurrent readers, {label}"),
-            "gets/s",
-            ours,
-            raw,
-        );
 
         // 1,000 keys per call; the raw side reads them in one read transaction.
         let batch = |i: usize| (0..1000).map(move |j| (i.wrapping_mul(31) + j * 7) % KEYS);
-        let (ours, raw) = best(
-            || {
-                let (store, keys) = (dyn_store.clone(), keys.clone());
-                tasks(1, move |_, i| {
-                    let (store, keys) = (store.clone(), keys.clone());
-                    async move {
-                        let wanted: Vec<Key> = batch(i).map(|j| keys[j].clone()).collect();
-                        black_box(store.get_many(&wanted).await.unwrap());
-                    }
-                })
-            },
+        versus(
+            format!("get_many of 1,000 keys, {label} (calls/s)"),
+            "strata",
             || {
                 threaded(1, |_, i| {
                     let txn = db.begin_read().unwrap();
@@ -298,30 +281,37 @@ async fn section_trait_vs_raw(dir: &Path) {
                     black_box(out);
                 })
             },
+            || {
+                let (store, keys) = (dyn_store.clone(), keys.clone());
+                tasks(1, move |_, i| {
+                    let (store, keys) = (store.clone(), keys.clone());
+                    async move {
+                        let wanted: Vec<Key> = batch(i).map(|j| keys[j].clone()).collect();
+                        black_box(store.get_many(&wanted).await.unwrap());
+                    }
+                })
+            },
         )
         .await;
-        row(
-            &format!("get_many of 1,000 keys, {label}"),
-            "calls/s",
-            ours,
-            raw,
-        );
         drop((dyn_store, store));
     }
 }
 
 async fn section_group_commit(dir: &Path) {
     println!("\n2. {WRITERS} concurrent single-key writers, durability immediate");
-    println!(
-        "{:<44} {:>12} {:>12} {:<8} {:>7}",
-        "operation", "group", "txn per put", "unit", "ratio"
-    );
     let store =
         Arc::new(store_open(&dir.join("group.redb"), RedbDurability::Immediate, None).await);
     let db = raw_open(&dir.join("raw-group.redb"));
     let own: Arc<Vec<Key>> = Arc::new(keys(WRITERS));
     let before = store.stats();
-    let (ours, raw) = best(
+    versus(
+        format!("put, {WRITERS} writers: one txn per put (raw) vs group commit (puts/s)"),
+        "strata, group commit",
+        || {
+            threaded(WRITERS, |t, _| {
+                raw_put(&db, redb::Durability::Immediate, &key_name(t), &value())
+            })
+        },
         || {
             let store: Arc<dyn Store> = store.clone();
             let own = own.clone();
@@ -334,15 +324,9 @@ async fn section_group_commit(dir: &Path) {
                 }
             })
         },
-        || {
-            threaded(WRITERS, |t, _| {
-                raw_put(&db, redb::Durability::Immediate, &key_name(t), &value())
-            })
-        },
     )
     .await;
     let after = store.stats();
-    row(&format!("put, {WRITERS} writers"), "puts/s", ours, raw);
     let (commits, writes) = (after.commits - before.commits, after.writes - before.writes);
     println!(
         "   group commit: {writes} puts in {commits} commits, {:.1} puts per commit",
@@ -350,29 +334,85 @@ async fn section_group_commit(dir: &Path) {
     );
 }
 
+/// The database a load round made, kept for the read pass; the previous one is deleted.
+struct Loaded<T> {
+    current: RefCell<Option<(T, PathBuf)>>,
+    rounds: Cell<usize>,
+}
+
+impl<T> Loaded<T> {
+    fn new() -> Self {
+        Loaded {
+            current: RefCell::new(None),
+            rounds: Cell::new(0),
+        }
+    }
+
+    /// Drop and delete the last round's file; returns a fresh path for this round.
+    fn next_path(&self, dir: &Path, name: &str) -> PathBuf {
+        if let Some((db, path)) = self.current.take() {
+            drop(db);
+            std::fs::remove_file(path).unwrap();
+        }
+        self.rounds.set(self.rounds.get() + 1);
+        dir.join(format!("{name}-{}.redb", self.rounds.get()))
+    }
+
+    fn keep(&self, db: T, path: PathBuf) {
+        *self.current.borrow_mut() = Some((db, path));
+    }
+
+    fn get(&self) -> T
+    where
+        T: Clone,
+    {
+        self.current.borrow().as_ref().expect("loaded").0.clone()
+    }
+}
+
 async fn section_million(dir: &Path) {
     let n: usize = std::env::var("STRATA_BENCH_KEYS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    println!("\n3. random-read pass over {n} keys ({VALUE}-byte values), {READERS} readers");
+    println!(
+        "\n3. {n} keys ({VALUE}-byte values): load, then a random-read pass, {READERS} readers"
+    );
     let keys = Arc::new(keys(n));
-    let store = Arc::new(store_open(&dir.join("million.redb"), RedbDurability::None, None).await);
-    let start = Instant::now();
-    store_fill(store.as_ref(), &keys).await;
-    store.flush().await.unwrap();
-    println!(
-        "   load through the trait: {:.1} s",
-        start.elapsed().as_secs_f64()
+    // Each load round fills a fresh file (opening it is not timed); the last round's files
+    // are read by the pass.
+    let (ours, raw) = (
+        Loaded::<Arc<RedbStore>>::new(),
+        Loaded::<Arc<Database>>::new(),
     );
-    let db = raw_open(&dir.join("raw-million.redb"));
-    let start = Instant::now();
-    raw_fill(&db, n);
-    println!(
-        "   load raw:               {:.1} s",
-        start.elapsed().as_secs_f64()
-    );
-    // The same random permutation, split between the readers, on both sides.
+    Bench::new(format!(
+        "load {n} keys into a fresh file, 50,000 per batch (keys/s)"
+    ))
+    .no_warmup()
+    .timed(RAW, || async {
+        let path = raw.next_path(dir, "raw-million");
+        let db = raw_open(&path);
+        let start = Instant::now();
+        raw_fill(&db, n);
+        let took = start.elapsed();
+        raw.keep(db, path);
+        (n as u64, took)
+    })
+    .timed("strata (put_many, then flush)", || async {
+        let path = ours.next_path(dir, "million");
+        let store = Arc::new(store_open(&path, RedbDurability::None, None).await);
+        let start = Instant::now();
+        store_fill(store.as_ref(), &keys).await;
+        store.flush().await.unwrap();
+        let took = start.elapsed();
+        ours.keep(store, path);
+        (n as u64, took)
+    })
+    .run()
+    .await
+    .print();
+
+    // The same random permutation, split between the readers, every round on both sides.
     let mut order: Vec<usize> = (0..n).collect();
     let mut rng = rand::rng();
     for i in (1..n).rev() {
@@ -380,46 +420,43 @@ async fn section_million(dir: &Path) {
     }
     let order = Arc::new(order);
     let per = n.div_ceil(READERS);
-
-    let start = Instant::now();
-    let dyn_store: Arc<dyn Store> = store.clone();
-    let handles: Vec<_> = (0..READERS)
-        .map(|t| {
-            let (store, keys, order) = (dyn_store.clone(), keys.clone(), order.clone());
-            tokio::spawn(async move {
-                for &i in order.iter().skip(t * per).take(per) {
-                    black_box(store.get(&keys[i]).await.unwrap().unwrap());
-                }
-            })
-        })
-        .collect();
-    for h in handles {
-        h.await.unwrap();
-    }
-    let ours = n as f64 / start.elapsed().as_secs_f64();
-
-    let start = Instant::now();
-    std::thread::scope(|s| {
-        for t in 0..READERS {
-            let (db, keys, order) = (&db, &keys, &order);
-            s.spawn(move || {
-                for &i in order.iter().skip(t * per).take(per) {
-                    black_box(raw_get(db, keys[i].as_str()).unwrap());
+    let (store, db): (Arc<dyn Store>, _) = (ours.get(), raw.get());
+    versus(
+        format!("one pass, every key once, {READERS} readers (gets/s)"),
+        "strata",
+        || {
+            std::thread::scope(|s| {
+                for t in 0..READERS {
+                    let (db, keys, order) = (&db, &keys, &order);
+                    s.spawn(move || {
+                        for &i in order.iter().skip(t * per).take(per) {
+                            black_box(raw_get(db, keys[i].as_str()).unwrap());
+                        }
+                    });
                 }
             });
-        }
-    });
-    let raw = n as f64 / start.elapsed().as_secs_f64();
-    println!(
-        "{:<44} {:>12} {:>12} {:<8} {:>7}",
-        "operation", "strata", "raw redb", "unit", "ratio"
-    );
-    row(
-        &format!("one pass, every key once, {READERS} readers"),
-        "gets/s",
-        ours,
-        raw,
-    );
+            n as u64
+        },
+        || {
+            let handles: Vec<_> = (0..READERS)
+                .map(|t| {
+                    let (store, keys, order) = (store.clone(), keys.clone(), order.clone());
+                    tokio::spawn(async move {
+                        for &i in order.iter().skip(t * per).take(per) {
+                            black_box(store.get(&keys[i]).await.unwrap().unwrap());
+                        }
+                    })
+                })
+                .collect();
+            async move {
+                for h in handles {
+                    h.await.unwrap();
+                }
+                n as u64
+            }
+        },
+    )
+    .await;
 }
 
 fn main() {

@@ -2,6 +2,12 @@
 //! through the `Store` trait vs raw object_store calls, with 20 ms injected per request
 //! (object_store's `ThrottledStore`), plus plain figures against the local server.
 //!
+//! The four ways of each operation run in paired rounds (`strata_tests::bench`: each round
+//! runs every way once, alternating the order; a comparison is the median of the per-round
+//! ratios, with their range). Under injected latency a sequential round does the first
+//! [`SEQUENTIAL_UNDER_LATENCY`] keys only: its rate is set by the latency, and 1,000 keys
+//! (20 s) per round and way would make the run take half an hour.
+//!
 //! Run: `cargo bench -p strata-tests --bench s3`. It uses the server named by
 //! `STRATA_S3_*` if set, else starts a moto of its own (scripts/s3-server.sh installs it).
 
@@ -10,7 +16,7 @@
 mod s3_support;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream};
@@ -21,10 +27,17 @@ use store_s3::object_store::path::Path;
 use store_s3::object_store::throttle::{ThrottleConfig, ThrottledStore};
 use store_s3::object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use store_s3::{S3Config, S3Store};
+use strata_tests::bench::{Bench, Report};
 
 const N: usize = 1_000;
 const VALUE: usize = 1024;
 const LATENCY: Duration = Duration::from_millis(20);
+/// Keys a sequential round does when every request waits [`LATENCY`].
+const SEQUENTIAL_UNDER_LATENCY: usize = 100;
+const RAW_SEQ: &str = "object_store, sequential";
+const RAW_BATCH: &str = "object_store, concurrent";
+const OURS_SEQ: &str = "strata, sequential";
+const OURS_BATCH: &str = "strata, batch";
 
 fn main() {
     let (_own, config) = match settings() {
@@ -66,15 +79,15 @@ async fn run(mut config: S3Config) {
     println!("\n## local moto, 20 ms injected per request (ThrottledStore)");
     let throttled: Arc<dyn ObjectStore> =
         Arc::new(ThrottledStore::new(s3_client.clone(), throttle()));
-    compare(throttled, &config).await;
+    compare(throttled, &config, SEQUENTIAL_UNDER_LATENCY).await;
 
     println!("\n## in-memory object_store, 20 ms injected per request (no server cost at all)");
     let memory: Arc<dyn ObjectStore> = Arc::new(ThrottledStore::new(InMemory::new(), throttle()));
-    compare(memory, &config).await;
+    compare(memory, &config, SEQUENTIAL_UNDER_LATENCY).await;
 
     println!("\n## local moto, no injected latency");
     config.prefix = random_prefix();
-    compare(s3_client, &config).await;
+    compare(s3_client, &config, N).await;
 }
 
 fn throttle() -> ThrottleConfig {
@@ -87,110 +100,113 @@ fn throttle() -> ThrottleConfig {
     }
 }
 
-/// One client measured four ways per operation, in the same run.
-async fn compare(client: Arc<dyn ObjectStore>, config: &S3Config) {
+/// One client measured four ways per operation, in paired rounds; sequential rounds do
+/// the first `sequential` keys, batched rounds all [`N`].
+async fn compare(client: Arc<dyn ObjectStore>, config: &S3Config, sequential: usize) {
     let mut config = config.clone();
     config.prefix = random_prefix();
     let store = S3Store::with_client(client.clone(), &config);
-    let keys: Vec<Key> = (0..N)
-        .map(|i| Key::new(format!("b/{i:05}")).unwrap())
+    let key = |side: &str, i: usize| Key::new(format!("{side}/{i:05}")).unwrap();
+    let keys: Vec<Key> = (0..N).map(|i| key("b", i)).collect();
+    // The raw side writes objects of its own: the store's gets read only the store's format.
+    let paths: Vec<Path> = (0..N)
+        .map(|i| store.path_of(&key("raw", i)).unwrap())
         .collect();
-    let paths: Vec<Path> = keys.iter().map(|k| store.path_of(k).unwrap()).collect();
     let value = Bytes::from(vec![0xA5u8; VALUE]);
     let conc = config.concurrency;
+    let (store, client, value) = (&store, &client, &value);
+    let (seq_keys, seq_paths) = (&keys[..sequential], &paths[..sequential]);
+    let (keys, paths) = (&keys, &paths);
 
-    let seq_put = time(async {
-        for k in &keys {
-            store
-                .put(k, value.clone(), PutMode::Overwrite)
-                .await
-                .unwrap();
-        }
-    })
-    .await;
-    let batch_put = time(async {
-        let ops = keys
-            .iter()
-            .map(|k| PutOp::overwrite(k.clone(), value.clone()))
-            .collect();
-        store.put_many(ops).await.unwrap();
-    })
-    .await;
-    let seq_get = time(async {
-        for k in &keys {
-            assert!(store.get(k).await.unwrap().is_some());
-        }
-    })
-    .await;
-    let batch_get = time(async {
-        let got = store.get_many(&keys).await.unwrap();
-        assert!(got.iter().all(Option::is_some));
-    })
-    .await;
-    row("trait put", seq_put, batch_put);
-    row("trait get", seq_get, batch_get);
-    let raw_seq_put = time(async {
-        for p in &paths {
+    let put = Bench::new(format!(
+        "put: {sequential} sequential or {N} concurrent ({conc} in flight; strata: put_many) (puts/s)"
+    ))
+    .system(RAW_SEQ, || async move {
+        for p in seq_paths {
             client
                 .put(p, PutPayload::from(value.clone()))
                 .await
                 .unwrap();
         }
+        sequential as u64
     })
-    .await;
-    let raw_batch_put = time(async {
+    .system(RAW_BATCH, || async move {
         stream::iter(paths.iter())
             .map(|p| client.put(p, PutPayload::from(value.clone())))
             .buffered(conc)
             .try_collect::<Vec<_>>()
             .await
             .unwrap();
+        N as u64
     })
+    .system(OURS_SEQ, || async move {
+        for k in seq_keys {
+            store
+                .put(k, value.clone(), PutMode::Overwrite)
+                .await
+                .unwrap();
+        }
+        sequential as u64
+    })
+    .system(OURS_BATCH, || async move {
+        let ops = keys
+            .iter()
+            .map(|k| PutOp::overwrite(k.clone(), value.clone()))
+            .collect();
+        store.put_many(ops).await.unwrap();
+        N as u64
+    })
+    .run()
     .await;
-    let raw_seq_get = time(async {
-        for p in &paths {
+    summary(&put);
+
+    // Every key was written by the put rounds.
+    let get = Bench::new(format!(
+        "get: {sequential} sequential or {N} concurrent ({conc} in flight; strata: get_many) (gets/s)"
+    ))
+    .system(RAW_SEQ, || async move {
+        for p in seq_paths {
             client.get(p).await.unwrap().bytes().await.unwrap();
         }
+        sequential as u64
     })
-    .await;
-    let raw_batch_get = time(async {
+    .system(RAW_BATCH, || async move {
         stream::iter(paths.iter())
             .map(|p| async { client.get(p).await?.bytes().await })
             .buffered(conc)
             .try_collect::<Vec<_>>()
             .await
             .unwrap();
+        N as u64
     })
+    .system(OURS_SEQ, || async move {
+        for k in seq_keys {
+            assert!(store.get(k).await.unwrap().is_some());
+        }
+        sequential as u64
+    })
+    .system(OURS_BATCH, || async move {
+        let got = store.get_many(keys).await.unwrap();
+        assert!(got.iter().all(Option::is_some));
+        N as u64
+    })
+    .run()
     .await;
-    row("raw put", raw_seq_put, raw_batch_put);
-    row("raw get", raw_seq_get, raw_batch_get);
+    summary(&get);
+}
+
+/// Print the report, then the two comparisons that matter: the trait against raw calls
+/// doing the same, and batches against sequential calls.
+fn summary(report: &Report) {
+    print!("{report}");
     println!(
-        "  trait/raw time: put seq {:.2}, batch {:.2}; get seq {:.2}, batch {:.2}",
-        ratio(seq_put, raw_seq_put),
-        ratio(batch_put, raw_batch_put),
-        ratio(seq_get, raw_seq_get),
-        ratio(batch_get, raw_batch_get),
+        "   strata / object_store: sequential {}; batch {}",
+        report.ratio(OURS_SEQ, RAW_SEQ),
+        report.ratio(OURS_BATCH, RAW_BATCH)
     );
-}
-
-async fn time(f: impl Future<Output = ()>) -> Duration {
-    let start = Instant::now();
-    f.await;
-    start.elapsed()
-}
-
-fn ratio(a: Duration, b: Duration) -> f64 {
-    a.as_secs_f64() / b.as_secs_f64()
-}
-
-fn row(what: &str, sequential: Duration, batched: Duration) {
-    let per_sec = |d: Duration| N as f64 / d.as_secs_f64();
     println!(
-        "  {what:<10} sequential {:>8.2?} ({:>7.0} ops/s)   batched {:>8.2?} ({:>7.0} ops/s)   speed-up {:>5.1}x",
-        sequential,
-        per_sec(sequential),
-        batched,
-        per_sec(batched),
-        ratio(sequential, batched)
+        "   batch / sequential: strata {}; object_store {}\n",
+        report.ratio(OURS_BATCH, OURS_SEQ),
+        report.ratio(RAW_BATCH, RAW_SEQ)
     );
 }

@@ -9,8 +9,8 @@
 //!
 //! `cargo bench -p strata-tests --bench tiered`
 
-use std::hint::black_box;
 use std::cell::Cell;
+use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -81,9 +81,9 @@ async fn hits() {
         .system("tiered (cache over memory)", || get_round(tiered_ref, keys))
         .run()
         .await;
-    report.print();
+    print!("{report}");
     println!(
-        "   tiered hit latency / cache hit latency: {}",
+        "   tiered hit latency / cache hit latency: {}\n",
         report.ratio("cache alone", "tiered (cache over memory)")
     );
     assert_eq!(tiered.stats().misses, 0, "every read was a hit");
@@ -154,7 +154,9 @@ async fn write_behind() {
         round.get() - 1
     };
     Bench::new("3. write-behind put of fresh keys, backend 20 ms away")
-        .system("cache alone", || put_round(alone_ref, &keys_a[next(&round_a)]))
+        .system("cache alone", || {
+            put_round(alone_ref, &keys_a[next(&round_a)])
+        })
         .system("tiered write-behind", || {
             put_round(tiered_ref, &keys_b[next(&round_b)])
         })

@@ -1,11 +1,19 @@
 """The hnswlib side of `cargo bench -p strata-tests --bench vector`.
 
-Reads the base and query vectors the Rust benchmark wrote (raw little-endian f32), builds
-an hnswlib index with the same parameters on one thread, then times batch queries at each
-ef on 1 and 2 threads. Prints one JSON object: build seconds, peak RSS, and per ef the QPS
-and the ids found (recall is computed by the Rust side against its own ground truth).
+Reads the base and query vectors the Rust benchmark wrote (raw little-endian f32), then
+answers one command per line on stdin with one JSON object per line on stdout, so the
+Rust side can run hnswlib's rounds alternating with its own (paired rounds):
 
-usage: vector_hnswlib.py BASE QUERIES DIM M EF_CONSTRUCTION K EF[,EF...]
+  build THREADS        build an index of the base vectors with the given parameters on
+                       THREADS threads; {"secs": ...}. One thread is timed in CPU time of
+                       this thread (a one-thread add_items runs on the calling thread), more
+                       in wall-clock time, as on the Rust side. The one-thread build becomes
+                       the index queries use; a build on more threads is discarded.
+  query EF THREADS IDS search every query at EF on THREADS threads, timed the same way;
+                       {"secs": ...}, plus "ids" (per query) when IDS is 1.
+  rss                  {"peak_rss_mib": ...}: this process's peak resident set.
+
+usage: vector_hnswlib.py BASE QUERIES DIM M EF_CONSTRUCTION K
 """
 
 import json
@@ -16,50 +24,54 @@ import time
 import hnswlib
 import numpy as np
 
-REPEATS = 5
+
+def clock(threads):
+    return time.thread_time if threads == 1 else time.perf_counter
 
 
 def main():
     base_path, query_path = sys.argv[1], sys.argv[2]
     dim, m, ef_construction, k = (int(x) for x in sys.argv[3:7])
-    efs = [int(x) for x in sys.argv[7].split(",")]
     base = np.fromfile(base_path, dtype="<f4").reshape(-1, dim)
     queries = np.fromfile(query_path, dtype="<f4").reshape(-1, dim)
+    index = None
 
-    index = hnswlib.Index(space="l2", dim=dim)
-    # One-thread add_items runs on the calling thread: time it in this thread's CPU time.
-    start = time.thread_time()
-    index.init_index(max_elements=len(base), M=m, ef_construction=ef_construction, random_seed=100)
-    index.add_items(base, np.arange(len(base)), num_threads=1)
-    build = time.thread_time() - start
+    def build(threads):
+        built = hnswlib.Index(space="l2", dim=dim)
+        now = clock(threads)
+        start = now()
+        built.init_index(max_elements=len(base), M=m, ef_construction=ef_construction, random_seed=100)
+        built.add_items(base, np.arange(len(base)), num_threads=threads)
+        return built, now() - start
 
-    # The same build on 2 threads, wall-clock, for the parallel-build comparison.
-    parallel = hnswlib.Index(space="l2", dim=dim)
-    start = time.perf_counter()
-    parallel.init_index(max_elements=len(base), M=m, ef_construction=ef_construction, random_seed=100)
-    parallel.add_items(base, np.arange(len(base)), num_threads=2)
-    build2 = time.perf_counter() - start
-    del parallel
-
-    runs = []
-    for ef in efs:
-        index.set_ef(ef)
-        row = {"ef": ef}
-        # Best of five; one thread is timed in CPU time of this thread (hnswlib runs a
-        # one-thread batch on the calling thread), two threads in wall-clock time, as on
-        # the Rust side.
-        for threads, clock in ((1, time.thread_time), (2, time.perf_counter)):
-            best = 0.0
-            for _ in range(REPEATS):
-                start = clock()
-                labels, _ = index.knn_query(queries, k=k, num_threads=threads)
-                best = max(best, len(queries) / max(clock() - start, 1e-9))
-            row[f"qps{threads}"] = best
-        row["ids"] = labels.astype(int).tolist()
-        runs.append(row)
-
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    json.dump({"build_s": build, "build2_wall_s": build2, "peak_rss_mib": peak_kib / 1024, "runs": runs}, sys.stdout)
+    for line in sys.stdin:
+        words = line.split()
+        if not words:
+            continue
+        if words[0] == "build":
+            threads = int(words[1])
+            if threads == 1:
+                index = None  # free the last one first, so only one build's memory is held
+                index, secs = build(1)
+            else:
+                built, secs = build(threads)
+                del built
+            reply = {"secs": secs}
+        elif words[0] == "query":
+            ef, threads, want_ids = (int(x) for x in words[1:4])
+            index.set_ef(ef)
+            now = clock(threads)
+            start = now()
+            labels, _ = index.knn_query(queries, k=k, num_threads=threads)
+            reply = {"secs": now() - start}
+            if want_ids:
+                reply["ids"] = labels.astype(int).tolist()
+        elif words[0] == "rss":
+            reply = {"peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+        else:
+            raise SystemExit(f"unknown command {words[0]!r}")
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

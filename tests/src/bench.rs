@@ -26,11 +26,15 @@
 //! ```
 //!
 //! Each system's closure runs one round and returns how many operations it did; the harness
-//! times it. `STRATA_BENCH_ROUNDS` overrides the number of rounds (default 7).
+//! times it. A round may block its thread (OS threads doing the work, joined before it
+//! returns): nothing else runs meanwhile. A system that must time only part of its round
+//! (excluding per-round setup, or by another clock: CPU time, a peer process's own timer)
+//! uses [`Bench::timed`] and returns the time itself. `STRATA_BENCH_ROUNDS` overrides the
+//! number of rounds (default 7).
 
 use std::fmt;
 use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::future::LocalBoxFuture;
 
@@ -46,7 +50,8 @@ pub fn rounds() -> usize {
         .unwrap_or(DEFAULT_ROUNDS)
 }
 
-type RoundFn<'a> = Box<dyn FnMut() -> LocalBoxFuture<'a, u64> + 'a>;
+/// One round: its operation count and the time it took.
+type RoundFn<'a> = Box<dyn FnMut() -> LocalBoxFuture<'a, (u64, Duration)> + 'a>;
 
 /// A comparison of several systems doing the same work, measured in paired rounds.
 pub struct Bench<'a> {
@@ -80,12 +85,33 @@ impl<'a> Bench<'a> {
         self
     }
 
-    /// Add a system. `round` does one round of the work and returns its operation count.
-    /// The first system added is the reference the others are compared with.
-    pub fn system<F, Fut>(mut self, name: impl Into<String>, mut round: F) -> Self
+    /// Add a system. `round` does one round of the work and returns its operation count;
+    /// the harness times the whole call. The first system added is the reference the
+    /// others are compared with.
+    pub fn system<F, Fut>(self, name: impl Into<String>, mut round: F) -> Self
     where
         F: FnMut() -> Fut + 'a,
         Fut: Future<Output = u64> + 'a,
+    {
+        self.timed(name, move || {
+            // The clock starts before the closure runs: work it does before its first
+            // await counts too.
+            let start = Instant::now();
+            let work = round();
+            async move {
+                let ops = work.await;
+                (ops, start.elapsed())
+            }
+        })
+    }
+
+    /// Add a system that times its own rounds: `round` returns its operation count and
+    /// the time the measured part took (so per-round setup can be left out, or another
+    /// clock used). Otherwise as [`Bench::system`].
+    pub fn timed<F, Fut>(mut self, name: impl Into<String>, mut round: F) -> Self
+    where
+        F: FnMut() -> Fut + 'a,
+        Fut: Future<Output = (u64, Duration)> + 'a,
     {
         self.systems
             .push((name.into(), Box::new(move || Box::pin(round()))));
@@ -105,10 +131,8 @@ impl<'a> Bench<'a> {
             // Rotate who goes first, so position in the round biases no system.
             for i in 0..n {
                 let s = (i + r) % n;
-                let start = Instant::now();
-                let ops = (self.systems[s].1)().await;
-                let secs = start.elapsed().as_secs_f64().max(1e-9);
-                rates[s].push(ops as f64 / secs);
+                let (ops, took) = (self.systems[s].1)().await;
+                rates[s].push(ops as f64 / took.as_secs_f64().max(1e-9));
             }
         }
         Report {
@@ -301,5 +325,27 @@ mod tests {
         assert_eq!(order.into_inner(), "abbaabba".chars().collect::<Vec<_>>());
         assert_eq!(report.rates("a").len(), 4);
         assert_eq!(report.ratio("b", "a").0.len(), 4);
+    }
+
+    #[test]
+    fn a_timed_system_reports_its_own_time() {
+        let report = futures::executor::block_on(
+            Bench::new("timed")
+                .rounds(3)
+                .timed("half a second per op", || async {
+                    (10, Duration::from_secs(5))
+                })
+                .timed("ten per second", || async {
+                    (1, Duration::from_millis(100))
+                })
+                .run(),
+        );
+        assert_eq!(report.rates("half a second per op"), [2.0, 2.0, 2.0]);
+        assert_eq!(
+            report
+                .ratio("ten per second", "half a second per op")
+                .median(),
+            5.0
+        );
     }
 }
