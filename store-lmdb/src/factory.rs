@@ -27,7 +27,6 @@ impl StoreFactory for RedbFactory {
     }
 
     fn config_from_uri(&self, uri: &store_core::StoreUri<'_>) -> Result<ConfigMap> {
-        let uri = uri.url();
         config_from_uri(uri)
     }
 

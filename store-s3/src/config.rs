@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
-use store_core::{ConfigMap, Error, Result, Secret};
+use store_core::{ConfigMap, Error, Result, Secret, StoreUri};
 use url::Url;
 
 /// The default number of requests `get_many` / `put_many` keep in flight.
@@ -239,43 +239,25 @@ impl fmt::Debug for S3Config {
     }
 }
 
-/// The config map for `s3://bucket/prefix?endpoint=…&region=…` (any other field may be
-/// given as a query parameter too; numbers and booleans are recognised).
-pub fn config_from_uri(uri: &Url) -> Result<ConfigMap> {
-    let bucket = uri.host_str().filter(|h| !h.is_empty()).ok_or_else(|| {
-        Error::invalid_config(
-            "uri",
-            format!("`{uri}`: name the bucket, as in s3://bucket/prefix"),
-        )
-    })?;
+/// The config map for `s3://bucket/prefix?endpoint=…&region=…`: bucket and prefix from
+/// the URI, every query parameter and option read into [`S3Config`], typed. Secrets
+/// (`secret_access_key`, `session_token`) are refused in the query but accepted as options.
+pub fn config_from_uri(uri: &StoreUri<'_>) -> Result<ConfigMap> {
+    let url = uri.url();
+    let bucket = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| Error::invalid_config("uri", "name the bucket, as in s3://bucket/prefix"))?;
     let mut config = ConfigMap::new();
     config.insert("type".into(), "s3".into());
     config.insert("bucket".into(), bucket.into());
-    let prefix = uri.path().trim_matches('/');
+    let prefix = url.path().trim_matches('/');
     if !prefix.is_empty() {
-        let decoded = percent_decode(prefix).ok_or_else(|| {
-            Error::invalid_config("uri", format!("`{uri}`: bad percent-encoding"))
-        })?;
+        let decoded = percent_decode(prefix)
+            .ok_or_else(|| Error::invalid_config("uri", "bad percent-encoding in the prefix"))?;
         config.insert("prefix".into(), decoded.into());
     }
-    for (name, value) in uri.query_pairs() {
-        if matches!(name.as_ref(), "secret_access_key" | "session_token") {
-            return Err(Error::invalid_config(
-                &name,
-                "secrets do not belong in a URI (it gets logged); use the config map or AWS_* variables",
-            ));
-        }
-        let value = match value.as_ref() {
-            "true" => serde_json::Value::Bool(true),
-            "false" => serde_json::Value::Bool(false),
-            v => match v.parse::<u64>() {
-                Ok(n) if name != "bucket" && name != "prefix" => n.into(),
-                _ => v.into(),
-            },
-        };
-        config.insert(name.into_owned(), value);
-    }
-    Ok(config)
+    uri.config::<S3Config>(config)
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -381,24 +363,44 @@ mod tests {
         assert_eq!(kept.secret_access_key.unwrap().expose(), "my-secret");
     }
 
+    fn uri_config(uri: &str, options: &[(String, String)]) -> Result<ConfigMap> {
+        config_from_uri(&StoreUri::new(&Url::parse(uri).unwrap(), options))
+    }
+
     #[test]
     fn uri_maps_to_config() {
-        let uri = Url::parse("s3://bkt/some/prefix?endpoint=http%3A%2F%2F127.0.0.1%3A9000&region=us-east-1&concurrency=4&allow_http=true").unwrap();
-        let c = config_from_uri(&uri).unwrap();
+        let c = uri_config("s3://bkt/some/prefix?endpoint=http%3A%2F%2F127.0.0.1%3A9000&region=us-east-1&concurrency=4&allow_http=true&retry_timeout=1500ms", &[]).unwrap();
         assert_eq!(c["type"], "s3");
         assert_eq!(c["bucket"], "bkt");
         assert_eq!(c["prefix"], "some/prefix");
         assert_eq!(c["endpoint"], "http://127.0.0.1:9000");
-        assert_eq!(c["concurrency"], 4);
-        assert_eq!(c["allow_http"], true);
         let parsed = S3Config::from_map(&c).unwrap();
         assert_eq!(parsed.concurrency, 4);
+        assert_eq!(parsed.allow_http, Some(true));
+        assert_eq!(parsed.retry_timeout, Duration::from_millis(1500));
 
-        let bare = config_from_uri(&Url::parse("s3://bkt").unwrap()).unwrap();
+        let bare = uri_config("s3://bkt", &[]).unwrap();
         assert!(!bare.contains_key("prefix"));
-        let secret = Url::parse("s3://bkt/p?secret_access_key=x").unwrap();
-        assert!(config_from_uri(&secret).is_err());
-        let unknown = config_from_uri(&Url::parse("s3://bkt?colour=red").unwrap()).unwrap();
-        assert!(S3Config::from_map(&unknown).is_err());
+        for secret in ["secret_access_key", "session_token"] {
+            let err = uri_config(&format!("s3://bkt/p?{secret}=hunter22"), &[]).unwrap_err();
+            assert!(err.to_string().contains(&format!("`{secret}`")), "{err}");
+            assert!(!err.to_string().contains("hunter22"), "{err}");
+        }
+        let err = uri_config("s3://bkt?colour=red", &[]).unwrap_err();
+        assert!(err.to_string().contains("field `colour`"), "{err}");
+        let err = uri_config("s3://bkt?concurrency=many", &[]).unwrap_err();
+        assert!(err.to_string().contains("field `concurrency`"), "{err}");
+    }
+
+    #[test]
+    fn uri_options_carry_secrets() {
+        let options = [
+            ("access_key_id".to_owned(), "AKID".to_owned()),
+            ("secret_access_key".to_owned(), "s3cr3t-value".to_owned()),
+        ];
+        let c = uri_config("s3://bkt/p", &options).unwrap();
+        let parsed = S3Config::from_map(&c).unwrap();
+        assert_eq!(parsed.access_key_id.as_deref(), Some("AKID"));
+        assert_eq!(parsed.secret_access_key.unwrap().expose(), "s3cr3t-value");
     }
 }

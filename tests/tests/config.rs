@@ -2,7 +2,7 @@
 //! bad input gets: each names the problem.
 
 use serde_json::json;
-use strata::{ConfigMap, ErrorKind, Key};
+use strata::{CacheFactory, ConfigMap, Durability, ErrorKind, Key, RedbConfig, S3Config};
 
 fn map(v: serde_json::Value) -> ConfigMap {
     v.as_object().expect("object").clone()
@@ -52,7 +52,8 @@ fn bad_uris_are_rejected() {
     for (uri, needle) in [
         ("not a uri", "not a valid URI"),
         ("floppy://a", "unknown URI scheme `floppy:`"),
-        ("memory:?size=3", "takes no path or options"),
+        ("memory:?size=3", "field `size`: unknown field"),
+        ("memory:/data", "takes no path"),
     ] {
         let err = block_on(strata::open_uri(uri)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidConfig, "{uri}");
@@ -68,4 +69,89 @@ fn invalid_key_names_the_rule() {
         err.to_string(),
         "invalid key (key `users//42`): empty segment (leading, trailing or doubled `/`)"
     );
+}
+
+/// The config map a URI stands for, through the facade's registry.
+fn uri_config(uri: &str) -> strata::Result<ConfigMap> {
+    strata::registry().config_from_uri(uri)
+}
+
+/// Per backend, a URI with an unknown query parameter and one with a mistyped value: both
+/// are `InvalidConfig` naming the parameter, and neither message repeats the value.
+#[test]
+fn uri_query_errors_name_the_parameter_never_the_value() {
+    for (uri, field) in [
+        ("memory:?colour=SECRETVALUE", "colour"),
+        ("cache:?colour=SECRETVALUE", "colour"),
+        ("cache:?max_bytes=SECRETVALUE", "max_bytes"),
+        ("cache:?max_bytes=-1", "max_bytes"),
+        ("redb:///tmp/x.redb?colour=SECRETVALUE", "colour"),
+        ("redb:///tmp/x.redb?cache_size=SECRETVALUE", "cache_size"),
+        ("redb:///tmp/x.redb?durability=SECRETVALUE", "durability"),
+        ("redb:///tmp/x.redb?create=SECRETVALUE", "create"),
+        ("redb:///tmp/x.redb?path=/SECRETVALUE", "path"),
+        ("file:///tmp/x?colour=SECRETVALUE", "colour"),
+        ("file:///tmp/x?sync=SECRETVALUE", "sync"),
+        ("file:///tmp/x?create=SECRETVALUE", "create"),
+        ("s3://bkt/p?colour=SECRETVALUE", "colour"),
+        ("s3://bkt/p?max_retries=SECRETVALUE", "max_retries"),
+        ("s3://bkt/p?allow_http=SECRETVALUE", "allow_http"),
+        ("s3://bkt/p?retry_timeout=SECRETVALUE", "retry_timeout"),
+        (
+            "s3://bkt/p?secret_access_key=SECRETVALUE",
+            "secret_access_key",
+        ),
+        ("s3://bkt/p?concurrency=1&concurrency=2", "concurrency"),
+    ] {
+        let err = uri_config(uri).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidConfig, "{uri}");
+        let shown = err.to_string();
+        assert!(
+            shown.contains(&format!("field `{field}`")),
+            "{uri}: {shown}"
+        );
+        assert!(!shown.contains("SECRETVALUE"), "{uri}: {shown}");
+    }
+}
+
+/// Query values arrive typed: numbers, booleans, enums and durations in the query are what
+/// the backend's config struct reads, and the store opened from the URI uses them.
+#[test]
+fn uri_query_values_round_trip_typed() {
+    let cache = CacheFactory::open_cache(&uri_config("cache:?max_bytes=1024").unwrap()).unwrap();
+    assert_eq!(cache.max_bytes(), 1024);
+
+    let redb: RedbConfig = strata::parse_config(
+        &uri_config("redb:///data/x.redb?durability=none&cache_size=4096&create=false").unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        redb,
+        RedbConfig::new("/data/x.redb")
+            .durability(strata::RedbDurability::None)
+            .cache_size(4096)
+            .create(false)
+    );
+
+    let s3 = S3Config::from_map(
+        &uri_config("s3://bkt/a/b?max_retries=7&allow_http=false&retry_timeout=1500ms&region=007")
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!((s3.bucket.as_str(), s3.prefix.as_str()), ("bkt", "a/b"));
+    assert_eq!(s3.max_retries, 7);
+    assert_eq!(s3.allow_http, Some(false));
+    assert_eq!(s3.retry_timeout, std::time::Duration::from_millis(1500));
+    // A string field stays a string even when it looks like a number.
+    assert_eq!(s3.region.as_deref(), Some("007"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("files");
+    let uri = format!("file://{}?sync=never", root.display());
+    let store = block_on(strata::open_uri(&uri)).unwrap();
+    assert_eq!(store.capabilities().durability, Durability::ProcessCrash);
+    // `create=false` arrives as a boolean: a missing root is not created.
+    let missing = format!("file://{}?create=false", dir.path().join("none").display());
+    let err = block_on(strata::open_uri(&missing)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
 }
