@@ -78,6 +78,39 @@ pub async fn open_uri(uri: &str) -> Result<Arc<dyn Store>> {
     registry().open_uri(uri).await
 }
 
+/// Open the store a URI describes, with `options` given beside it, as OpenDAL's
+/// `Operator::from_uri` and object_store's `parse_url_opts` take them.
+///
+/// Options are the backend's config fields, written as text and typed exactly as query
+/// parameters are (`("max_bytes", "1048576")`). Unlike the URI, which gets logged and shown
+/// in errors, options may carry secrets: S3's `secret_access_key` and `session_token` are
+/// accepted here and refused in the query. There is no precedence to remember: a field
+/// given both in the URI (its query, or its path: `bucket`, `prefix`, `path`) and in
+/// `options` is an [`ErrorKind::InvalidConfig`] error naming the field, as is an unknown
+/// one.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> strata::Result<()> {
+/// let cache = strata::open_uri_with("cache:", [("max_bytes", "1048576")]).await?;
+/// assert!(cache.capabilities().may_evict);
+///
+/// let twice = strata::open_uri_with("cache:?max_bytes=1", [("max_bytes", "2")]).await;
+/// assert!(twice.unwrap_err().to_string().contains("field `max_bytes`: is given twice"));
+/// # Ok(()) }
+/// ```
+pub fn open_uri_with<K: Into<String>, V: Into<String>>(
+    uri: &str,
+    options: impl IntoIterator<Item = (K, V)>,
+) -> impl Future<Output = Result<Arc<dyn Store>>> + Send + '_ {
+    // Collected before the future is made, so the future is `Send` whatever the iterator.
+    let options: Vec<(String, String)> = options
+        .into_iter()
+        .map(|(name, value)| (name.into(), value.into()))
+        .collect();
+    async move { registry().open_uri_with(uri, &options).await }
+}
+
 /// Open the store a config file (`.toml` or `.json`, with `${VAR}` expansion) describes.
 pub async fn open_file(path: impl AsRef<std::path::Path>) -> Result<Arc<dyn Store>> {
     open_file_with(&registry(), path).await

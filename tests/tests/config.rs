@@ -155,3 +155,112 @@ fn uri_query_values_round_trip_typed() {
     let err = block_on(strata::open_uri(&missing)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
 }
+
+/// `open_uri_with`: options are config fields like query parameters (typed, checked by
+/// name), and a field in both the URI and the options is refused rather than one winning.
+#[test]
+fn open_uri_with_merges_options_into_the_query() {
+    let options = [("max_bytes".to_owned(), "2048".to_owned())];
+    let map = strata::registry()
+        .config_from_uri_with("cache:", &options)
+        .unwrap();
+    assert_eq!(CacheFactory::open_cache(&map).unwrap().max_bytes(), 2048);
+    let store = block_on(strata::open_uri_with("cache:", [("max_bytes", "2048")])).unwrap();
+    assert!(store.capabilities().may_evict);
+    assert!(
+        block_on(strata::open_uri_with(
+            "memory:",
+            Vec::<(String, String)>::new()
+        ))
+        .is_ok()
+    );
+
+    for (uri, options, field, why) in [
+        (
+            "memory:",
+            ("colour", "SECRETVALUE"),
+            "colour",
+            "unknown field",
+        ),
+        (
+            "cache:",
+            ("max_bytes", "SECRETVALUE"),
+            "max_bytes",
+            "expected",
+        ),
+        (
+            "cache:?max_bytes=1",
+            ("max_bytes", "2"),
+            "max_bytes",
+            "is given twice",
+        ),
+        (
+            "s3://bkt/p",
+            ("bucket", "other"),
+            "bucket",
+            "is given twice",
+        ),
+        (
+            "redb:///tmp/x.redb",
+            ("path", "/y.redb"),
+            "path",
+            "is given twice",
+        ),
+    ] {
+        let err = block_on(strata::open_uri_with(uri, [options])).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidConfig, "{uri}");
+        let shown = err.to_string();
+        assert!(
+            shown.contains(&format!("field `{field}`: {why}")),
+            "{uri}: {shown}"
+        );
+        assert!(!shown.contains("SECRETVALUE"), "{uri}: {shown}");
+    }
+}
+
+/// S3 through `open_uri_with`: the URI says where, the options carry the credentials
+/// (which the query may not), and the store works against the test server.
+#[test]
+fn open_uri_with_passes_s3_credentials_as_options() {
+    let Some(config) = strata_tests::s3env::s3_config() else {
+        return;
+    };
+    let text = |field: &str| config[field].as_str().expect("a string").to_owned();
+    let encode = |s: &str| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let uri = format!(
+        "s3://{}/{}?endpoint={}&region={}&max_retries=1",
+        text("bucket"),
+        text("prefix"),
+        encode(&text("endpoint")),
+        encode(&text("region")),
+    );
+    let secret = text("secret_access_key");
+    let options = [
+        ("access_key_id", text("access_key_id")),
+        ("secret_access_key", secret.clone()),
+    ];
+    block_on(async {
+        let store = strata::open_uri_with(&uri, options.clone()).await.unwrap();
+        let key = Key::new("via/uri-with").unwrap();
+        store
+            .put(&key, "hello".into(), strata::PutMode::Create)
+            .await
+            .unwrap();
+        let entry = store.get(&key).await.unwrap().expect("the value just put");
+        assert_eq!(entry.value.as_ref(), b"hello");
+        store.delete(&key).await.unwrap();
+
+        // The same secret in the query is refused, and not repeated in the message.
+        let in_query = format!("{uri}&secret_access_key={}", encode(&secret));
+        let err = strata::open_uri_with(&in_query, [options[0].clone()])
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("secrets do not belong in a URI"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains(&secret), "{err}");
+    });
+}
