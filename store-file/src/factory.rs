@@ -25,7 +25,7 @@ pub struct FileFactory;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
-    /// The root directory.
+    /// The root directory (a relative one is relative to the registry's base directory).
     path: PathBuf,
     /// `always` (default), `batch` or `never`.
     #[serde(default)]
@@ -69,6 +69,7 @@ impl StoreFactory for FileFactory {
 
     async fn open(&self, config: &ConfigMap, registry: &Registry) -> Result<Arc<dyn Store>> {
         let FileConfig { path, sync, create } = parse_config(config)?;
+        let path = registry.resolve_path(path);
         let store = if create.unwrap_or(registry.creates_missing()) {
             FileStore::open(path, sync).await?
         } else {

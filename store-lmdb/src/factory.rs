@@ -31,9 +31,11 @@ impl StoreFactory for RedbFactory {
     }
 
     /// A missing file is created if the config's `create` says so, else if the registry
-    /// [creates missing stores](Registry::creates_missing).
+    /// [creates missing stores](Registry::creates_missing). A relative `path` is relative
+    /// to the registry's [base directory](Registry::base_dir), if it has one.
     async fn open(&self, config: &ConfigMap, registry: &Registry) -> Result<Arc<dyn Store>> {
         let mut config: RedbConfig = parse_config(config)?;
+        config.path = registry.resolve_path(&config.path);
         config.create = Some(config.create.unwrap_or(registry.creates_missing()));
         Ok(Arc::new(RedbStore::open(config).await?))
     }

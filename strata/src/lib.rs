@@ -28,7 +28,7 @@ pub mod config_file;
 pub mod migrate;
 pub mod stats;
 
-pub use config_file::{STORE_ENV, default_config, load_config_file};
+pub use config_file::{STORE_ENV, config_dir, default_config, load_config_file};
 
 #[cfg(feature = "redb")]
 pub use store_lmdb::{RedbConfig, RedbDurability, RedbFactory, RedbStore};
@@ -112,6 +112,8 @@ pub fn open_uri_with<K: Into<String>, V: Into<String>>(
 }
 
 /// Open the store a config file (`.toml` or `.json`, with `${VAR}` expansion) describes.
+/// Relative paths in the file are relative to the file's directory, not to the current
+/// one.
 pub async fn open_file(path: impl AsRef<std::path::Path>) -> Result<Arc<dyn Store>> {
     open_file_with(&registry(), path).await
 }
@@ -122,7 +124,8 @@ pub async fn open_default() -> Result<Arc<dyn Store>> {
     open_default_with(&registry()).await
 }
 
-/// [`open_file`] through `registry`: for instance one that opens only stores that exist
+/// [`open_file`] through `registry` (based at the file's directory, so that relative
+/// paths in the file are relative to it): for instance one that opens only stores that exist
 /// already, as tools that only read should, so that a mistyped path fails with
 /// [`ErrorKind::NotFound`] instead of creating an empty store there:
 ///
@@ -141,7 +144,13 @@ pub async fn open_file_with(
     registry: &Registry,
     path: impl AsRef<std::path::Path>,
 ) -> Result<Arc<dyn Store>> {
-    registry.open(&load_config_file(path.as_ref())?).await
+    let path = path.as_ref();
+    let config = load_config_file(path)?;
+    registry
+        .clone()
+        .with_base_dir(config_file::config_dir(path))
+        .open(&config)
+        .await
 }
 
 /// [`open_default`] through `registry` (see [`open_file_with`]).

@@ -264,3 +264,56 @@ fn open_uri_with_passes_s3_credentials_as_options() {
         assert!(!err.to_string().contains(&secret), "{err}");
     });
 }
+
+/// Puts the current directory back when dropped, even if the test fails.
+struct CurrentDir(std::path::PathBuf);
+
+impl Drop for CurrentDir {
+    fn drop(&mut self) {
+        std::env::set_current_dir(&self.0).expect("restoring the current directory");
+    }
+}
+
+/// A config file in directory A names `path = "db.redb"` (and a file store root
+/// `"files"`, and a tiered store whose backend is `"tier.redb"`); opened while the
+/// current directory is B, the stores live in A, and nothing is made in B. (The only
+/// test here that changes the current directory; the others use absolute paths.)
+#[test]
+fn relative_paths_in_a_config_file_are_relative_to_the_file() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let redb = a.path().join("redb.toml");
+    std::fs::write(&redb, "type = \"redb\"\npath = \"db.redb\"\n").unwrap();
+    let files = a.path().join("files.json");
+    std::fs::write(&files, r#"{"type": "file", "path": "files"}"#).unwrap();
+    let tiered = a.path().join("tiered.toml");
+    std::fs::write(
+        &tiered,
+        "type = \"tiered\"\n[frontend]\ntype = \"memory\"\n[backend]\ntype = \"redb\"\npath = \"tier.redb\"\n",
+    )
+    .unwrap();
+
+    let _restore = CurrentDir(std::env::current_dir().unwrap());
+    std::env::set_current_dir(b.path()).unwrap();
+    block_on(async {
+        for config in [&redb, &files, &tiered] {
+            let store = strata::open_file(config).await.unwrap();
+            let key = Key::new("here").unwrap();
+            store
+                .put(&key, "1".into(), strata::PutMode::Overwrite)
+                .await
+                .unwrap();
+            store.flush().await.unwrap();
+        }
+    });
+    for made in ["db.redb", "files", "tier.redb"] {
+        assert!(
+            a.path().join(made).exists(),
+            "{made} not in the file's directory"
+        );
+        assert!(
+            !b.path().join(made).exists(),
+            "{made} made in the current directory"
+        );
+    }
+}
