@@ -1,5 +1,5 @@
-//! The S3 store's settings: from a config map or an `s3://` URI, with credentials
-//! falling back to the standard AWS environment variables.
+//! The S3 store's settings: from a config map or an `s3://` URI, with region and
+//! endpoint falling back to the standard AWS environment variables.
 
 use std::fmt;
 use std::time::Duration;
@@ -32,16 +32,20 @@ pub struct S3Config {
     #[serde(default)]
     pub region: Option<String>,
     /// The endpoint URL for S3-compatible servers (`AWS_ENDPOINT_URL_S3`, then
-    /// `AWS_ENDPOINT_URL`); AWS itself when absent.
+    /// `AWS_ENDPOINT_URL`, then `AWS_ENDPOINT`); AWS itself when absent.
     #[serde(default)]
     pub endpoint: Option<String>,
-    /// The access key id (`AWS_ACCESS_KEY_ID`).
+    /// The access key id. With [`secret_access_key`](Self::secret_access_key) (both or
+    /// neither), it replaces every credential from the environment; without both, the
+    /// AWS credential chain is used (`AWS_ACCESS_KEY_ID`, web identity, container,
+    /// instance metadata; see the crate docs).
     #[serde(default)]
     pub access_key_id: Option<String>,
-    /// The secret access key (`AWS_SECRET_ACCESS_KEY`).
+    /// The secret access key, with [`access_key_id`](Self::access_key_id).
     #[serde(default)]
     pub secret_access_key: Option<Secret>,
-    /// A session token for temporary credentials (`AWS_SESSION_TOKEN`).
+    /// A session token for temporary credentials, with the key pair (never taken from
+    /// `AWS_SESSION_TOKEN` when the pair is configured).
     #[serde(default)]
     pub session_token: Option<Secret>,
     /// Allow plain `http://` endpoints; defaults to true exactly when the endpoint is one.
@@ -147,24 +151,21 @@ impl S3Config {
         Ok(config)
     }
 
-    /// Fill absent settings from the standard AWS environment variables, read through
+    /// Fill an absent region and endpoint from the standard AWS environment variables
+    /// (`AWS_REGION`, then `AWS_DEFAULT_REGION`; `AWS_ENDPOINT_URL_S3`, then
+    /// `AWS_ENDPOINT_URL`, then `AWS_ENDPOINT`, as object_store reads them), read through
     /// `env` (so tests need not touch the process environment).
+    ///
+    /// Credentials are not filled here: without a configured key pair,
+    /// [`S3Store::connect`](crate::S3Store::connect) leaves them to the AWS credential
+    /// chain, which reads `AWS_ACCESS_KEY_ID` and the rest itself.
     pub fn with_env_fallback(mut self, env: impl Fn(&str) -> Option<String>) -> Self {
         let first = |names: &[&str]| names.iter().find_map(|n| env(n).filter(|v| !v.is_empty()));
-        if self.access_key_id.is_none() {
-            self.access_key_id = first(&["AWS_ACCESS_KEY_ID"]);
-        }
-        if self.secret_access_key.is_none() {
-            self.secret_access_key = first(&["AWS_SECRET_ACCESS_KEY"]).map(Secret::new);
-        }
-        if self.session_token.is_none() {
-            self.session_token = first(&["AWS_SESSION_TOKEN"]).map(Secret::new);
-        }
         if self.region.is_none() {
             self.region = first(&["AWS_REGION", "AWS_DEFAULT_REGION"]);
         }
         if self.endpoint.is_none() {
-            self.endpoint = first(&["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]);
+            self.endpoint = first(&["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"]);
         }
         self
     }
@@ -189,6 +190,30 @@ impl S3Config {
                     "`{}`: use `/`-separated segments without a leading or trailing `/`",
                     self.prefix
                 ),
+            ));
+        }
+        // Credentials replace the environment's as a whole (see `S3Store::connect`), so
+        // half a key pair is a mistake, not something to complete from elsewhere.
+        let half = match (&self.access_key_id, &self.secret_access_key) {
+            (Some(_), None) => Some(("secret_access_key", "access_key_id")),
+            (None, Some(_)) => Some(("access_key_id", "secret_access_key")),
+            _ => None,
+        };
+        if let Some((missing, given)) = half {
+            return Err(Error::invalid_config(
+                missing,
+                format!(
+                    "missing while `{given}` is set: give both (a config file can take them \
+                     from `${{AWS_ACCESS_KEY_ID}}` / `${{AWS_SECRET_ACCESS_KEY}}`), or neither to \
+                     use the AWS credential chain"
+                ),
+            ));
+        }
+        if self.session_token.is_some() && self.access_key_id.is_none() {
+            return Err(Error::invalid_config(
+                "session_token",
+                "a session token belongs to a key pair: set `access_key_id` and \
+                 `secret_access_key` too",
             ));
         }
         if self.concurrency == 0 {
@@ -345,22 +370,51 @@ mod tests {
             "AWS_ACCESS_KEY_ID" => Some("env-id".to_owned()),
             "AWS_SECRET_ACCESS_KEY" => Some("env-secret".to_owned()),
             "AWS_DEFAULT_REGION" => Some("ap-south-1".to_owned()),
-            "AWS_ENDPOINT_URL" => Some("http://env:9000".to_owned()),
+            "AWS_ENDPOINT" => Some("http://env:9000".to_owned()),
             _ => None,
         };
         let filled = S3Config::new("b").with_env_fallback(env);
-        assert_eq!(filled.access_key_id.as_deref(), Some("env-id"));
-        assert_eq!(filled.secret_access_key.unwrap().expose(), "env-secret");
         assert_eq!(filled.region.as_deref(), Some("ap-south-1"));
         assert_eq!(filled.endpoint.as_deref(), Some("http://env:9000"));
-        assert!(filled.session_token.is_none());
+        // Credentials are the credential chain's business, not copied into the config.
+        assert!(filled.access_key_id.is_none() && filled.secret_access_key.is_none());
 
         let mut explicit = S3Config::new("b");
-        explicit.access_key_id = Some("mine".into());
-        explicit.secret_access_key = Some(Secret::new("my-secret"));
+        explicit.region = Some("eu-west-1".into());
+        explicit.endpoint = Some("http://mine:9000".into());
         let kept = explicit.with_env_fallback(env);
-        assert_eq!(kept.access_key_id.as_deref(), Some("mine"));
-        assert_eq!(kept.secret_access_key.unwrap().expose(), "my-secret");
+        assert_eq!(kept.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(kept.endpoint.as_deref(), Some("http://mine:9000"));
+    }
+
+    #[test]
+    fn credentials_come_as_a_pair() {
+        for (config, missing) in [
+            (
+                json!({"bucket": "b", "access_key_id": "AKID"}),
+                "secret_access_key",
+            ),
+            (
+                json!({"bucket": "b", "secret_access_key": "s3cr3t-value"}),
+                "access_key_id",
+            ),
+            (
+                json!({"bucket": "b", "session_token": "t0ken-value"}),
+                "session_token",
+            ),
+        ] {
+            let err = S3Config::from_map(&map(config)).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+            assert!(
+                err.to_string().contains(&format!("field `{missing}`")),
+                "{err}"
+            );
+            let shown = err.to_string();
+            assert!(
+                !shown.contains("s3cr3t") && !shown.contains("t0ken"),
+                "{shown}"
+            );
+        }
     }
 
     fn uri_config(uri: &str, options: &[(String, String)]) -> Result<ConfigMap> {
