@@ -17,6 +17,41 @@
 //! assert_eq!(hits, 2);
 //! # Ok(()) }
 //! ```
+//!
+//! ## Store URIs
+//!
+//! [`open_uri`] and [`open_uri_with`] take a URI; its query parameters are the fields of
+//! the backend's config map, typed the same way (a config map may set every field too).
+//! An unknown parameter, a mistyped value or a parameter given twice is an
+//! [`ErrorKind::InvalidConfig`] error naming it; values are never repeated in errors.
+//! Secrets may not be query parameters (a URI gets logged): pass them in
+//! [`open_uri_with`]'s options or a config map.
+//!
+//! | URI | Parameter | Type | Default | Meaning |
+//! |---|---|---|---|---|
+//! | `memory:` | — | | | In-process map; no parameters. |
+//! | `cache:?max_bytes=N` | `max_bytes` | bytes (≥ 1) | 67108864 (64 MiB) | Capacity in bytes; values are evicted (TinyLFU admission, LRU eviction) to stay under it. |
+//! | `file:///abs/dir` | `sync` | `always` \| `batch` \| `never` | `always` | `always`: fsync each put; `batch`: concurrent puts share fsyncs; `never`: survives a process crash only. |
+//! | | `create` | bool | registry's setting (true; read-only CLI commands: false) | Create a missing root directory. |
+//! | `redb:///abs/file.redb` (type `redb` or `lmdb`) | `durability` | `immediate` \| `none` | `immediate` | `none`: commits not fsynced until `flush`. |
+//! | | `cache_size` | bytes | redb's (1 GiB, filled lazily) | redb's page cache. |
+//! | | `value_cache_size` | bytes | 67108864 (64 MiB) | Cache of hot values; 0 disables it. |
+//! | | `create` | bool | registry's setting | Create a missing database file and its directories. |
+//! | `s3://bucket/prefix` | `region` | string | `AWS_REGION`, `AWS_DEFAULT_REGION`, else `us-east-1` | The bucket's region. |
+//! | | `endpoint` | URL (percent-encoded) | `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, `AWS_ENDPOINT`, else AWS | S3-compatible server. |
+//! | | `access_key_id` | string | the AWS credential chain | Access key; needs `secret_access_key` (an option, not in the query). |
+//! | | `secret_access_key`, `session_token` | secret | — | Options or config map only, never the query. |
+//! | | `allow_http` | bool | true exactly when the endpoint is `http://` | Allow plain HTTP. |
+//! | | `virtual_hosted_style` | bool | false | Address `bucket.endpoint` instead of `endpoint/bucket`. |
+//! | | `max_retries` | integer | 3 | Retries of one failed request. |
+//! | | `retry_timeout` | seconds or `500ms` / `30s` / `2m` | 30 s | How long one request's retries may go on. |
+//! | | `request_timeout` | seconds or `500ms` / `30s` / `2m` | 30 s | Bound on one HTTP request (and connecting). |
+//! | | `concurrency` | integer (≥ 1) | 32 | Requests in flight in `get_many` / `put_many`. |
+//! | | `multipart_threshold` | bytes (≥ 5 MiB) | 33554432 (32 MiB) | Larger unconditional puts are uploaded in parts. |
+//!
+//! A tiered store has no URI: it is a config map (`{"type": "tiered", ...}`) whose
+//! `frontend` and `backend` are config maps or URIs. In a config file
+//! ([`open_file`]), relative paths are relative to the file's directory.
 #![deny(missing_docs)]
 
 use std::sync::Arc;
