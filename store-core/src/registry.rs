@@ -44,7 +44,9 @@ pub trait StoreFactory: Send + Sync + 'static {
         ))
     }
 
-    /// Open a store from its config map. `registry` opens nested stores.
+    /// Open a store from its config map. `registry` opens nested stores, and resolves
+    /// the config's relative paths ([`Registry::resolve_path`]: a config file's paths are
+    /// relative to the file).
     async fn open(&self, config: &ConfigMap, registry: &Registry) -> Result<Arc<dyn Store>>;
 }
 
