@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -43,7 +44,9 @@ pub trait StoreFactory: Send + Sync + 'static {
         ))
     }
 
-    /// Open a store from its config map. `registry` opens nested stores.
+    /// Open a store from its config map. `registry` opens nested stores, and resolves
+    /// the config's relative paths ([`Registry::resolve_path`]: a config file's paths are
+    /// relative to the file).
     async fn open(&self, config: &ConfigMap, registry: &Registry) -> Result<Arc<dyn Store>>;
 }
 
@@ -88,6 +91,7 @@ pub struct Registry {
     by_type: BTreeMap<&'static str, Arc<dyn StoreFactory>>,
     by_scheme: BTreeMap<&'static str, Arc<dyn StoreFactory>>,
     create_missing: bool,
+    base_dir: Option<PathBuf>,
 }
 
 impl Default for Registry {
@@ -96,6 +100,7 @@ impl Default for Registry {
             by_type: BTreeMap::new(),
             by_scheme: BTreeMap::new(),
             create_missing: true,
+            base_dir: None,
         }
     }
 }
@@ -120,6 +125,33 @@ impl Registry {
     pub fn with_creates_missing(mut self, create: bool) -> Self {
         self.create_missing = create;
         self
+    }
+
+    /// The directory relative paths in config maps (a file store's root, a redb file)
+    /// are relative to, if one was set; else they are relative to the current directory.
+    pub fn base_dir(&self) -> Option<&Path> {
+        self.base_dir.as_deref()
+    }
+
+    /// Resolve relative paths in config maps against `dir` instead of the current
+    /// directory. A config file's paths mean what they say from where the file is, not
+    /// from wherever its user happens to run the program: opening a config file sets its
+    /// directory here (`strata::open_file`). Nested stores (a tiered store's tiers) are
+    /// opened through the same registry and resolve the same way.
+    pub fn with_base_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.base_dir = Some(dir.into());
+        self
+    }
+
+    /// `path` as a factory should open it: joined onto [`base_dir`](Self::base_dir) when
+    /// it is relative and a base is set, else unchanged. Factories call this on every
+    /// path field of their config.
+    pub fn resolve_path(&self, path: impl AsRef<Path>) -> PathBuf {
+        let path = path.as_ref();
+        match &self.base_dir {
+            Some(base) if path.is_relative() => base.join(path),
+            _ => path.to_owned(),
+        }
     }
 
     /// Add a factory under its type name, aliases and URI schemes (replacing earlier ones).
@@ -244,6 +276,7 @@ impl fmt::Debug for Registry {
             .field("types", &self.type_names())
             .field("schemes", &self.by_scheme.keys().collect::<Vec<_>>())
             .field("create_missing", &self.create_missing)
+            .field("base_dir", &self.base_dir)
             .finish()
     }
 }
@@ -274,6 +307,17 @@ mod tests {
         async fn open(&self, _: &ConfigMap, _: &Registry) -> Result<Arc<dyn Store>> {
             Err(Error::unsupported("opening"))
         }
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_base_dir() {
+        let plain = Registry::new();
+        assert_eq!(plain.base_dir(), None);
+        assert_eq!(plain.resolve_path("db.redb"), Path::new("db.redb"));
+        let based = plain.with_base_dir("/etc/app");
+        assert_eq!(based.resolve_path("db.redb"), Path::new("/etc/app/db.redb"));
+        assert_eq!(based.resolve_path("../d/x"), Path::new("/etc/app/../d/x"));
+        assert_eq!(based.resolve_path("/var/x.redb"), Path::new("/var/x.redb"));
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub struct FileFactory;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
-    /// The root directory.
+    /// The root directory (a relative one is relative to the registry's base directory).
     path: PathBuf,
     /// `always` (default), `batch` or `never`.
     #[serde(default)]
@@ -46,39 +46,30 @@ impl StoreFactory for FileFactory {
     }
 
     fn config_from_uri(&self, uri: &store_core::StoreUri<'_>) -> Result<ConfigMap> {
-        let uri = uri.url();
-        let mut plain = uri.clone();
+        let url = uri.url();
+        let mut plain = url.clone();
         plain.set_query(None);
         plain.set_fragment(None);
         let path = plain.to_file_path().map_err(|()| {
-            Error::invalid_config(
-                "uri",
-                format!("`{uri}` is not an absolute local path (use `file:///abs/path`)"),
-            )
+            Error::invalid_config("uri", "not an absolute local path (use `file:///abs/path`)")
         })?;
+        if url.fragment().is_some() {
+            return Err(Error::invalid_config(
+                "uri",
+                "a file store URI takes no fragment",
+            ));
+        }
         let mut config = ConfigMap::new();
         config.insert("type".into(), "file".into());
         config.insert("path".into(), path.to_string_lossy().into_owned().into());
-        // Every query parameter becomes a field, so unknown ones are rejected by name.
-        for (name, value) in uri.query_pairs() {
-            let value = match (&*name, &*value) {
-                ("create", "true") => true.into(),
-                ("create", "false") => false.into(),
-                _ => value.into_owned().into(),
-            };
-            config.insert(name.into_owned(), value);
-        }
-        if uri.fragment().is_some() {
-            return Err(Error::invalid_config(
-                "uri",
-                format!("`{uri}`: a file store URI takes no fragment"),
-            ));
-        }
-        Ok(config)
+        // Query parameters and options are read into `FileConfig`, typed; unknown ones
+        // are rejected by name.
+        uri.config::<FileConfig>(config)
     }
 
     async fn open(&self, config: &ConfigMap, registry: &Registry) -> Result<Arc<dyn Store>> {
         let FileConfig { path, sync, create } = parse_config(config)?;
+        let path = registry.resolve_path(path);
         let store = if create.unwrap_or(registry.creates_missing()) {
             FileStore::open(path, sync).await?
         } else {
@@ -105,7 +96,7 @@ mod tests {
         let config = uri("file:///data/store?sync=batch&create=false").unwrap();
         assert_eq!(
             serde_json::Value::Object(config),
-            serde_json::json!({"type": "file", "path": "/data/store", "sync": "batch", "create": false})
+            serde_json::json!({"type": "file", "path": "/data/store", "sync": "batch", "create": "false"})
         );
         assert_eq!(
             uri("file:///d#x").unwrap_err().kind(),

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use serde::Deserialize;
-use store_core::{ConfigMap, Error, Result};
+use store_core::{ConfigMap, Error, Result, StoreUri};
 
 /// The default size of the value cache (see [`RedbConfig::value_cache_size`]): 64 MiB.
 pub const DEFAULT_VALUE_CACHE_SIZE: u64 = 64 * 1024 * 1024;
@@ -108,50 +108,28 @@ impl RedbConfig {
     }
 }
 
-/// The config map of `redb:///abs/path/file.redb[?durability=none&cache_size=N&value_cache_size=N&create=false]`.
-pub(crate) fn config_from_uri(uri: &url::Url) -> Result<ConfigMap> {
-    let bad = |why: String| Error::invalid_config("uri", format!("`{uri}`: {why}"));
-    if uri.host_str().is_some_and(|h| !h.is_empty()) {
+/// The config map of `redb:///abs/path/file.redb[?durability=none&cache_size=N&value_cache_size=N&create=false]`:
+/// the path from the URI, every query parameter (and option) read into [`RedbConfig`].
+pub(crate) fn config_from_uri(uri: &StoreUri<'_>) -> Result<ConfigMap> {
+    let url = uri.url();
+    let bad = |why: &str| Error::invalid_config("uri", why);
+    if url.host_str().is_some_and(|h| !h.is_empty()) {
         return Err(bad(
-            "a redb URI names a local file: use `redb:///absolute/path/file.redb`".into(),
+            "a redb URI names a local file: use `redb:///absolute/path/file.redb`",
         ));
     }
-    if uri.path().is_empty() || uri.path() == "/" {
+    if url.path().is_empty() || url.path() == "/" {
         return Err(bad(
-            "missing the database file path, as in `redb:///absolute/path/file.redb`".into(),
+            "missing the database file path, as in `redb:///absolute/path/file.redb`",
         ));
     }
-    let path = uri
+    let path = url
         .to_file_path()
-        .map_err(|()| bad("the path is not an absolute local file path".into()))?;
+        .map_err(|()| bad("the path is not an absolute local file path"))?;
     let mut config = ConfigMap::new();
     config.insert("type".into(), "redb".into());
     config.insert("path".into(), path.to_string_lossy().into_owned().into());
-    for (name, value) in uri.query_pairs() {
-        let value: serde_json::Value = match &*name {
-            "durability" => value.as_ref().into(),
-            "cache_size" | "value_cache_size" => value
-                .parse::<u64>()
-                .map_err(|_| bad(format!("`{name}` must be a number of bytes, not `{value}`")))?
-                .into(),
-            "create" => value
-                .parse::<bool>()
-                .map_err(|_| bad(format!("`{name}` must be `true` or `false`")))?
-                .into(),
-            _ => {
-                return Err(Error::invalid_config(
-                    &name,
-                    format!(
-                        "unknown option in `{uri}` (known: durability, cache_size, value_cache_size, create)"
-                    ),
-                ));
-            }
-        };
-        if config.insert(name.clone().into_owned(), value).is_some() {
-            return Err(bad(format!("`{name}` is given twice")));
-        }
-    }
-    Ok(config)
+    uri.config::<RedbConfig>(config)
 }
 
 #[cfg(test)]
@@ -160,7 +138,7 @@ mod tests {
     use store_core::{ErrorKind, parse_config};
 
     fn uri(s: &str) -> Result<ConfigMap> {
-        config_from_uri(&url::Url::parse(s).unwrap())
+        config_from_uri(&StoreUri::new(&url::Url::parse(s).unwrap(), &[]))
     }
 
     #[test]
@@ -183,15 +161,17 @@ mod tests {
             ("redb://host/x.redb", "local file"),
             ("redb:///", "missing the database file path"),
             ("redb:///x.redb?colour=red", "field `colour`"),
-            ("redb:///x.redb?cache_size=lots", "number of bytes"),
-            ("redb:///x.redb?create=maybe", "`true` or `false`"),
+            ("redb:///x.redb?cache_size=lots", "field `cache_size`"),
+            ("redb:///x.redb?create=maybe", "field `create`"),
+            ("redb:///x.redb?durability=sometimes", "field `durability`"),
+            (
+                "redb:///x.redb?path=/y.redb",
+                "field `path`: is given twice",
+            ),
         ] {
             let err = uri(s).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidConfig);
             assert!(err.to_string().contains(needle), "{s}: {err}");
         }
-        let map = uri("redb:///x.redb?durability=sometimes").unwrap();
-        let err = parse_config::<RedbConfig>(&map).unwrap_err();
-        assert!(err.to_string().contains("durability"), "{err}");
     }
 }

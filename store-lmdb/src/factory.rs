@@ -27,14 +27,15 @@ impl StoreFactory for RedbFactory {
     }
 
     fn config_from_uri(&self, uri: &store_core::StoreUri<'_>) -> Result<ConfigMap> {
-        let uri = uri.url();
         config_from_uri(uri)
     }
 
     /// A missing file is created if the config's `create` says so, else if the registry
-    /// [creates missing stores](Registry::creates_missing).
+    /// [creates missing stores](Registry::creates_missing). A relative `path` is relative
+    /// to the registry's [base directory](Registry::base_dir), if it has one.
     async fn open(&self, config: &ConfigMap, registry: &Registry) -> Result<Arc<dyn Store>> {
         let mut config: RedbConfig = parse_config(config)?;
+        config.path = registry.resolve_path(&config.path);
         config.create = Some(config.create.unwrap_or(registry.creates_missing()));
         Ok(Arc::new(RedbStore::open(config).await?))
     }

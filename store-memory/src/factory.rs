@@ -28,23 +28,29 @@ impl StoreFactory for MemoryFactory {
         &["memory"]
     }
 
+    /// `memory:`. It takes no path; any query parameter is rejected by name, since
+    /// its config struct has no fields.
     fn config_from_uri(&self, uri: &store_core::StoreUri<'_>) -> Result<ConfigMap> {
-        let uri = uri.url();
-        if !uri.path().is_empty() || uri.query().is_some() {
+        if !uri.url().path().is_empty() {
             return Err(Error::invalid_config(
                 "uri",
-                format!("`{uri}`: the memory store takes no path or options; use `memory:`"),
+                "the memory store takes no path; use `memory:`",
             ));
         }
-        let mut config = ConfigMap::new();
-        config.insert("type".into(), "memory".into());
-        Ok(config)
+        uri.config::<MemoryConfig>(base("memory"))
     }
 
     async fn open(&self, config: &ConfigMap, _registry: &Registry) -> Result<Arc<dyn Store>> {
         let MemoryConfig {} = parse_config(config)?;
         Ok(Arc::new(MemoryStore::new()))
     }
+}
+
+/// The config map a URI starts from: only its `type`.
+fn base(store_type: &str) -> ConfigMap {
+    let mut config = ConfigMap::new();
+    config.insert("type".into(), store_type.into());
+    config
 }
 
 /// The default capacity of a `cache` store when `max_bytes` is not given: 64 MiB.
@@ -92,36 +98,15 @@ impl StoreFactory for CacheFactory {
         &["cache"]
     }
 
+    /// `cache:?max_bytes=N`: the query is read into the cache's config struct, typed.
     fn config_from_uri(&self, uri: &store_core::StoreUri<'_>) -> Result<ConfigMap> {
-        let uri = uri.url();
-        if !uri.path().is_empty() {
+        if !uri.url().path().is_empty() {
             return Err(Error::invalid_config(
                 "uri",
-                format!("`{uri}`: the cache takes no path; use `cache:?max_bytes=N`"),
+                "the cache takes no path; use `cache:?max_bytes=N`",
             ));
         }
-        let mut config = ConfigMap::new();
-        config.insert("type".into(), "cache".into());
-        for (name, value) in uri.query_pairs() {
-            match name.as_ref() {
-                "max_bytes" => {
-                    let bytes: u64 = value.parse().map_err(|_| {
-                        Error::invalid_config(
-                            "max_bytes",
-                            format!("`{value}` is not a whole number of bytes"),
-                        )
-                    })?;
-                    config.insert("max_bytes".into(), bytes.into());
-                }
-                other => {
-                    return Err(Error::invalid_config(
-                        other,
-                        format!("`{uri}`: unknown option (known: max_bytes)"),
-                    ));
-                }
-            }
-        }
-        Ok(config)
+        uri.config::<CacheConfig>(base("cache"))
     }
 
     async fn open(&self, config: &ConfigMap, _registry: &Registry) -> Result<Arc<dyn Store>> {

@@ -1,11 +1,11 @@
-//! The S3 store's settings: from a config map or an `s3://` URI, with credentials
-//! falling back to the standard AWS environment variables.
+//! The S3 store's settings: from a config map or an `s3://` URI, with region and
+//! endpoint falling back to the standard AWS environment variables.
 
 use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
-use store_core::{ConfigMap, Error, Result, Secret};
+use store_core::{ConfigMap, Error, Result, Secret, StoreUri};
 use url::Url;
 
 /// The default number of requests `get_many` / `put_many` keep in flight.
@@ -32,16 +32,20 @@ pub struct S3Config {
     #[serde(default)]
     pub region: Option<String>,
     /// The endpoint URL for S3-compatible servers (`AWS_ENDPOINT_URL_S3`, then
-    /// `AWS_ENDPOINT_URL`); AWS itself when absent.
+    /// `AWS_ENDPOINT_URL`, then `AWS_ENDPOINT`); AWS itself when absent.
     #[serde(default)]
     pub endpoint: Option<String>,
-    /// The access key id (`AWS_ACCESS_KEY_ID`).
+    /// The access key id. With [`secret_access_key`](Self::secret_access_key) (both or
+    /// neither), it replaces every credential from the environment; without both, the
+    /// AWS credential chain is used (`AWS_ACCESS_KEY_ID`, web identity, container,
+    /// instance metadata; see the crate docs).
     #[serde(default)]
     pub access_key_id: Option<String>,
-    /// The secret access key (`AWS_SECRET_ACCESS_KEY`).
+    /// The secret access key, with [`access_key_id`](Self::access_key_id).
     #[serde(default)]
     pub secret_access_key: Option<Secret>,
-    /// A session token for temporary credentials (`AWS_SESSION_TOKEN`).
+    /// A session token for temporary credentials, with the key pair (never taken from
+    /// `AWS_SESSION_TOKEN` when the pair is configured).
     #[serde(default)]
     pub session_token: Option<Secret>,
     /// Allow plain `http://` endpoints; defaults to true exactly when the endpoint is one.
@@ -147,24 +151,21 @@ impl S3Config {
         Ok(config)
     }
 
-    /// Fill absent settings from the standard AWS environment variables, read through
+    /// Fill an absent region and endpoint from the standard AWS environment variables
+    /// (`AWS_REGION`, then `AWS_DEFAULT_REGION`; `AWS_ENDPOINT_URL_S3`, then
+    /// `AWS_ENDPOINT_URL`, then `AWS_ENDPOINT`, as object_store reads them), read through
     /// `env` (so tests need not touch the process environment).
+    ///
+    /// Credentials are not filled here: without a configured key pair,
+    /// [`S3Store::connect`](crate::S3Store::connect) leaves them to the AWS credential
+    /// chain, which reads `AWS_ACCESS_KEY_ID` and the rest itself.
     pub fn with_env_fallback(mut self, env: impl Fn(&str) -> Option<String>) -> Self {
         let first = |names: &[&str]| names.iter().find_map(|n| env(n).filter(|v| !v.is_empty()));
-        if self.access_key_id.is_none() {
-            self.access_key_id = first(&["AWS_ACCESS_KEY_ID"]);
-        }
-        if self.secret_access_key.is_none() {
-            self.secret_access_key = first(&["AWS_SECRET_ACCESS_KEY"]).map(Secret::new);
-        }
-        if self.session_token.is_none() {
-            self.session_token = first(&["AWS_SESSION_TOKEN"]).map(Secret::new);
-        }
         if self.region.is_none() {
             self.region = first(&["AWS_REGION", "AWS_DEFAULT_REGION"]);
         }
         if self.endpoint.is_none() {
-            self.endpoint = first(&["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]);
+            self.endpoint = first(&["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"]);
         }
         self
     }
@@ -189,6 +190,30 @@ impl S3Config {
                     "`{}`: use `/`-separated segments without a leading or trailing `/`",
                     self.prefix
                 ),
+            ));
+        }
+        // Credentials replace the environment's as a whole (see `S3Store::connect`), so
+        // half a key pair is a mistake, not something to complete from elsewhere.
+        let half = match (&self.access_key_id, &self.secret_access_key) {
+            (Some(_), None) => Some(("secret_access_key", "access_key_id")),
+            (None, Some(_)) => Some(("access_key_id", "secret_access_key")),
+            _ => None,
+        };
+        if let Some((missing, given)) = half {
+            return Err(Error::invalid_config(
+                missing,
+                format!(
+                    "missing while `{given}` is set: give both (a config file can take them \
+                     from `${{AWS_ACCESS_KEY_ID}}` / `${{AWS_SECRET_ACCESS_KEY}}`), or neither to \
+                     use the AWS credential chain"
+                ),
+            ));
+        }
+        if self.session_token.is_some() && self.access_key_id.is_none() {
+            return Err(Error::invalid_config(
+                "session_token",
+                "a session token belongs to a key pair: set `access_key_id` and \
+                 `secret_access_key` too",
             ));
         }
         if self.concurrency == 0 {
@@ -239,43 +264,25 @@ impl fmt::Debug for S3Config {
     }
 }
 
-/// The config map for `s3://bucket/prefix?endpoint=…&region=…` (any other field may be
-/// given as a query parameter too; numbers and booleans are recognised).
-pub fn config_from_uri(uri: &Url) -> Result<ConfigMap> {
-    let bucket = uri.host_str().filter(|h| !h.is_empty()).ok_or_else(|| {
-        Error::invalid_config(
-            "uri",
-            format!("`{uri}`: name the bucket, as in s3://bucket/prefix"),
-        )
-    })?;
+/// The config map for `s3://bucket/prefix?endpoint=…&region=…`: bucket and prefix from
+/// the URI, every query parameter and option read into [`S3Config`], typed. Secrets
+/// (`secret_access_key`, `session_token`) are refused in the query but accepted as options.
+pub fn config_from_uri(uri: &StoreUri<'_>) -> Result<ConfigMap> {
+    let url = uri.url();
+    let bucket = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| Error::invalid_config("uri", "name the bucket, as in s3://bucket/prefix"))?;
     let mut config = ConfigMap::new();
     config.insert("type".into(), "s3".into());
     config.insert("bucket".into(), bucket.into());
-    let prefix = uri.path().trim_matches('/');
+    let prefix = url.path().trim_matches('/');
     if !prefix.is_empty() {
-        let decoded = percent_decode(prefix).ok_or_else(|| {
-            Error::invalid_config("uri", format!("`{uri}`: bad percent-encoding"))
-        })?;
+        let decoded = percent_decode(prefix)
+            .ok_or_else(|| Error::invalid_config("uri", "bad percent-encoding in the prefix"))?;
         config.insert("prefix".into(), decoded.into());
     }
-    for (name, value) in uri.query_pairs() {
-        if matches!(name.as_ref(), "secret_access_key" | "session_token") {
-            return Err(Error::invalid_config(
-                &name,
-                "secrets do not belong in a URI (it gets logged); use the config map or AWS_* variables",
-            ));
-        }
-        let value = match value.as_ref() {
-            "true" => serde_json::Value::Bool(true),
-            "false" => serde_json::Value::Bool(false),
-            v => match v.parse::<u64>() {
-                Ok(n) if name != "bucket" && name != "prefix" => n.into(),
-                _ => v.into(),
-            },
-        };
-        config.insert(name.into_owned(), value);
-    }
-    Ok(config)
+    uri.config::<S3Config>(config)
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -363,42 +370,91 @@ mod tests {
             "AWS_ACCESS_KEY_ID" => Some("env-id".to_owned()),
             "AWS_SECRET_ACCESS_KEY" => Some("env-secret".to_owned()),
             "AWS_DEFAULT_REGION" => Some("ap-south-1".to_owned()),
-            "AWS_ENDPOINT_URL" => Some("http://env:9000".to_owned()),
+            "AWS_ENDPOINT" => Some("http://env:9000".to_owned()),
             _ => None,
         };
         let filled = S3Config::new("b").with_env_fallback(env);
-        assert_eq!(filled.access_key_id.as_deref(), Some("env-id"));
-        assert_eq!(filled.secret_access_key.unwrap().expose(), "env-secret");
         assert_eq!(filled.region.as_deref(), Some("ap-south-1"));
         assert_eq!(filled.endpoint.as_deref(), Some("http://env:9000"));
-        assert!(filled.session_token.is_none());
+        // Credentials are the credential chain's business, not copied into the config.
+        assert!(filled.access_key_id.is_none() && filled.secret_access_key.is_none());
 
         let mut explicit = S3Config::new("b");
-        explicit.access_key_id = Some("mine".into());
-        explicit.secret_access_key = Some(Secret::new("my-secret"));
+        explicit.region = Some("eu-west-1".into());
+        explicit.endpoint = Some("http://mine:9000".into());
         let kept = explicit.with_env_fallback(env);
-        assert_eq!(kept.access_key_id.as_deref(), Some("mine"));
-        assert_eq!(kept.secret_access_key.unwrap().expose(), "my-secret");
+        assert_eq!(kept.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(kept.endpoint.as_deref(), Some("http://mine:9000"));
+    }
+
+    #[test]
+    fn credentials_come_as_a_pair() {
+        for (config, missing) in [
+            (
+                json!({"bucket": "b", "access_key_id": "AKID"}),
+                "secret_access_key",
+            ),
+            (
+                json!({"bucket": "b", "secret_access_key": "s3cr3t-value"}),
+                "access_key_id",
+            ),
+            (
+                json!({"bucket": "b", "session_token": "t0ken-value"}),
+                "session_token",
+            ),
+        ] {
+            let err = S3Config::from_map(&map(config)).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+            assert!(
+                err.to_string().contains(&format!("field `{missing}`")),
+                "{err}"
+            );
+            let shown = err.to_string();
+            assert!(
+                !shown.contains("s3cr3t") && !shown.contains("t0ken"),
+                "{shown}"
+            );
+        }
+    }
+
+    fn uri_config(uri: &str, options: &[(String, String)]) -> Result<ConfigMap> {
+        config_from_uri(&StoreUri::new(&Url::parse(uri).unwrap(), options))
     }
 
     #[test]
     fn uri_maps_to_config() {
-        let uri = Url::parse("s3://bkt/some/prefix?endpoint=http%3A%2F%2F127.0.0.1%3A9000&region=us-east-1&concurrency=4&allow_http=true").unwrap();
-        let c = config_from_uri(&uri).unwrap();
+        let c = uri_config("s3://bkt/some/prefix?endpoint=http%3A%2F%2F127.0.0.1%3A9000&region=us-east-1&concurrency=4&allow_http=true&retry_timeout=1500ms", &[]).unwrap();
         assert_eq!(c["type"], "s3");
         assert_eq!(c["bucket"], "bkt");
         assert_eq!(c["prefix"], "some/prefix");
         assert_eq!(c["endpoint"], "http://127.0.0.1:9000");
-        assert_eq!(c["concurrency"], 4);
-        assert_eq!(c["allow_http"], true);
         let parsed = S3Config::from_map(&c).unwrap();
         assert_eq!(parsed.concurrency, 4);
+        assert_eq!(parsed.allow_http, Some(true));
+        assert_eq!(parsed.retry_timeout, Duration::from_millis(1500));
 
-        let bare = config_from_uri(&Url::parse("s3://bkt").unwrap()).unwrap();
+        let bare = uri_config("s3://bkt", &[]).unwrap();
         assert!(!bare.contains_key("prefix"));
-        let secret = Url::parse("s3://bkt/p?secret_access_key=x").unwrap();
-        assert!(config_from_uri(&secret).is_err());
-        let unknown = config_from_uri(&Url::parse("s3://bkt?colour=red").unwrap()).unwrap();
-        assert!(S3Config::from_map(&unknown).is_err());
+        for secret in ["secret_access_key", "session_token"] {
+            let err = uri_config(&format!("s3://bkt/p?{secret}=hunter22"), &[]).unwrap_err();
+            assert!(err.to_string().contains(&format!("`{secret}`")), "{err}");
+            assert!(!err.to_string().contains("hunter22"), "{err}");
+        }
+        let err = uri_config("s3://bkt?colour=red", &[]).unwrap_err();
+        assert!(err.to_string().contains("field `colour`"), "{err}");
+        let err = uri_config("s3://bkt?concurrency=many", &[]).unwrap_err();
+        assert!(err.to_string().contains("field `concurrency`"), "{err}");
+    }
+
+    #[test]
+    fn uri_options_carry_secrets() {
+        let options = [
+            ("access_key_id".to_owned(), "AKID".to_owned()),
+            ("secret_access_key".to_owned(), "s3cr3t-value".to_owned()),
+        ];
+        let c = uri_config("s3://bkt/p", &options).unwrap();
+        let parsed = S3Config::from_map(&c).unwrap();
+        assert_eq!(parsed.access_key_id.as_deref(), Some("AKID"));
+        assert_eq!(parsed.secret_access_key.unwrap().expose(), "s3cr3t-value");
     }
 }

@@ -22,7 +22,6 @@ impl StoreFactory for S3Factory {
     }
 
     fn config_from_uri(&self, uri: &store_core::StoreUri<'_>) -> Result<ConfigMap> {
-        let uri = uri.url();
         crate::config::config_from_uri(uri)
     }
 

@@ -53,6 +53,33 @@
 //! the given client's `list`, which fails on such names: use [`S3Store::connect`] for a
 //! bucket shared with other clients.)
 //!
+//! **Credentials and the environment**: the client starts from object_store's
+//! `AmazonS3Builder::from_env()`, and the store's settings go on top; explicit settings
+//! always win.
+//! - A key pair in the config (`access_key_id` and `secret_access_key`, both or neither,
+//!   with an optional `session_token`) is used as given and replaces every credential
+//!   the environment offers (a configured key is never paired with `AWS_SESSION_TOKEN`).
+//! - Without one, the standard AWS credential chain as object_store implements it is
+//!   used, in this order: `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` /
+//!   `AWS_SESSION_TOKEN`; web identity (`AWS_WEB_IDENTITY_TOKEN_FILE` with
+//!   `AWS_ROLE_ARN`, as on EKS with IRSA); ECS container credentials
+//!   (`AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`); EKS Pod Identity
+//!   (`AWS_CONTAINER_CREDENTIALS_FULL_URI` with `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`);
+//!   else the EC2 instance metadata service (IMDSv2), asked on the first request. Shared
+//!   profiles (`~/.aws/credentials`, `AWS_PROFILE`) are not read: object_store has no
+//!   profile support; export a profile's keys (`aws configure export-credentials
+//!   --format env`) or name them in the config.
+//! - An absent `region` comes from `AWS_REGION`, then `AWS_DEFAULT_REGION` (else
+//!   `us-east-1`); an absent `endpoint` from `AWS_ENDPOINT_URL_S3`, then
+//!   `AWS_ENDPOINT_URL`, then `AWS_ENDPOINT`.
+//! - What the store's correctness rests on is pinned whatever the environment says:
+//!   conditional puts by ETag (`AWS_CONDITIONAL_PUT` is ignored), no S3 Express zonal
+//!   addressing and no unsigned requests (the store's own listing requests must address
+//!   and sign as the client does). Addressing style, `allow_http`, retries and timeouts
+//!   come from the config (or its defaults). Other `AWS_*` variables object_store reads
+//!   (server-side encryption, requester pays, `AWS_METADATA_ENDPOINT`,
+//!   `AWS_IMDSV1_FALLBACK`, ...) apply as object_store documents them.
+//!
 //! [`Store::locations`](store_core::Store::locations) is `s3://bucket/prefix/`.
 //!
 //! Caveats: writing identical bytes again gives the same ETag, so the same version; a
@@ -92,11 +119,16 @@
 //! ```
 //!
 //! Through the registry: `{"type": "s3", "bucket": "b", "prefix": "app", "endpoint": ...}`
-//! or `s3://b/app?endpoint=http%3A%2F%2F127.0.0.1%3A9000&region=us-east-1`.
+//! or `s3://b/app?endpoint=http%3A%2F%2F127.0.0.1%3A9000&region=us-east-1`. Every
+//! [`S3Config`] field but the bucket and prefix (which the URI's host and path give) may be
+//! a query parameter, typed as in a config map, except the secrets (`secret_access_key`,
+//! `session_token`): a URI gets logged, so they are refused there and go in the config
+//! map, the environment, or the options of `Registry::open_uri_with`.
 #![deny(missing_docs)]
 
 mod bucket;
 mod checksum;
+mod client;
 mod config;
 mod error;
 mod factory;

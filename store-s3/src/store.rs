@@ -8,10 +8,7 @@ use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
-use object_store::{
-    BackoffConfig, ClientOptions, GetOptions, ObjectMeta, ObjectStore, ObjectStoreExt, PutResult,
-    RetryConfig,
-};
+use object_store::{ClientOptions, GetOptions, ObjectMeta, ObjectStore, ObjectStoreExt, PutResult};
 use store_core::{
     Capabilities, ConditionalPuts, Durability, Entry, Error, ErrorKind, Key, ListOptions, Meta,
     PutMode, PutOp, Result, Store, Version, async_trait,
@@ -19,6 +16,7 @@ use store_core::{
 
 use crate::bucket::Bucket;
 use crate::checksum;
+use crate::client;
 use crate::config::{MIN_PART_SIZE, S3Config};
 use crate::error::NotFound;
 use crate::list::{self, Lister, S3Lister};
@@ -61,8 +59,10 @@ pub(crate) struct Inner {
 }
 
 impl S3Store {
-    /// Connect with `config`, filling absent credentials, region and endpoint from the
-    /// standard AWS environment variables. No request is made until the first operation.
+    /// Connect with `config`. Settings it leaves out come from the environment as the
+    /// AWS tools read it: region and endpoint from the `AWS_*` variables, and without a
+    /// configured key pair, credentials from the AWS credential chain (see the crate
+    /// docs). Explicit settings always win. No request is made until the first operation.
     pub fn connect(config: S3Config) -> Result<Self> {
         let config = config.with_env_fallback(|name| std::env::var(name).ok());
         config.validate()?;
@@ -71,29 +71,12 @@ impl S3Store {
             .with_allow_http(config.http_allowed())
             .with_timeout(config.request_timeout)
             .with_connect_timeout(config.request_timeout);
-        let mut builder = AmazonS3Builder::new()
-            .with_bucket_name(&config.bucket)
-            .with_region(region)
-            .with_allow_http(config.http_allowed())
-            .with_virtual_hosted_style_request(config.virtual_hosted_style)
-            .with_retry(RetryConfig {
-                backoff: BackoffConfig::default(),
-                max_retries: config.max_retries,
-                retry_timeout: config.retry_timeout,
-            })
-            .with_client_options(client_options.clone());
-        if let Some(endpoint) = &config.endpoint {
-            builder = builder.with_endpoint(endpoint);
-        }
-        if let Some(id) = &config.access_key_id {
-            builder = builder.with_access_key_id(id);
-        }
-        if let Some(secret) = &config.secret_access_key {
-            builder = builder.with_secret_access_key(secret.expose());
-        }
-        if let Some(token) = &config.session_token {
-            builder = builder.with_token(token.expose());
-        }
+        let builder = client::builder(
+            AmazonS3Builder::from_env(),
+            &config,
+            region,
+            client_options.clone(),
+        );
         let invalid = |e: object_store::Error| {
             Error::new(
                 ErrorKind::InvalidConfig,

@@ -85,6 +85,11 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// Load a config file (`.toml` or `.json`).
+///
+/// Relative paths in it (a redb file, a file store's root) are meant from the file's own
+/// directory ([`config_dir`]): open the map through a registry
+/// [based there](store_core::Registry::with_base_dir), as [`open_file`](crate::open_file)
+/// does.
 pub fn load_config_file(path: &Path) -> Result<ConfigMap> {
     let format = path
         .extension()
@@ -93,9 +98,13 @@ pub fn load_config_file(path: &Path) -> Result<ConfigMap> {
         .to_ascii_lowercase();
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::io(format!("reading config file {}", path.display()), e))?;
-    parse_config_text(&text, &format).map_err(|e| {
-        Error::new(e.kind(), format!("{}: {}", path.display(), e.message())).with_retryable(false)
-    })
+    parse_config_text(&text, &format).map_err(|e| e.context(path.display()))
+}
+
+/// The directory relative paths in the config file at `path` are relative to: the
+/// file's own (`""`, the current directory, for a bare file name).
+pub fn config_dir(path: &Path) -> &Path {
+    path.parent().unwrap_or(Path::new(""))
 }
 
 /// Replace `${VAR}` in every string inside `value` (recursively). `path` names the field

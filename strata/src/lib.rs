@@ -17,6 +17,41 @@
 //! assert_eq!(hits, 2);
 //! # Ok(()) }
 //! ```
+//!
+//! ## Store URIs
+//!
+//! [`open_uri`] and [`open_uri_with`] take a URI; its query parameters are the fields of
+//! the backend's config map, typed the same way (a config map may set every field too).
+//! An unknown parameter, a mistyped value or a parameter given twice is an
+//! [`ErrorKind::InvalidConfig`] error naming it; values are never repeated in errors.
+//! Secrets may not be query parameters (a URI gets logged): pass them in
+//! [`open_uri_with`]'s options or a config map.
+//!
+//! | URI | Parameter | Type | Default | Meaning |
+//! |---|---|---|---|---|
+//! | `memory:` | — | | | In-process map; no parameters. |
+//! | `cache:?max_bytes=N` | `max_bytes` | bytes (≥ 1) | 67108864 (64 MiB) | Capacity in bytes; values are evicted (TinyLFU admission, LRU eviction) to stay under it. |
+//! | `file:///abs/dir` | `sync` | `always` \| `batch` \| `never` | `always` | `always`: fsync each put; `batch`: concurrent puts share fsyncs; `never`: survives a process crash only. |
+//! | | `create` | bool | registry's setting (true; read-only CLI commands: false) | Create a missing root directory. |
+//! | `redb:///abs/file.redb` (type `redb` or `lmdb`) | `durability` | `immediate` \| `none` | `immediate` | `none`: commits not fsynced until `flush`. |
+//! | | `cache_size` | bytes | redb's (1 GiB, filled lazily) | redb's page cache. |
+//! | | `value_cache_size` | bytes | 67108864 (64 MiB) | Cache of hot values; 0 disables it. |
+//! | | `create` | bool | registry's setting | Create a missing database file and its directories. |
+//! | `s3://bucket/prefix` | `region` | string | `AWS_REGION`, `AWS_DEFAULT_REGION`, else `us-east-1` | The bucket's region. |
+//! | | `endpoint` | URL (percent-encoded) | `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, `AWS_ENDPOINT`, else AWS | S3-compatible server. |
+//! | | `access_key_id` | string | the AWS credential chain | Access key; needs `secret_access_key` (an option, not in the query). |
+//! | | `secret_access_key`, `session_token` | secret | — | Options or config map only, never the query. |
+//! | | `allow_http` | bool | true exactly when the endpoint is `http://` | Allow plain HTTP. |
+//! | | `virtual_hosted_style` | bool | false | Address `bucket.endpoint` instead of `endpoint/bucket`. |
+//! | | `max_retries` | integer | 3 | Retries of one failed request. |
+//! | | `retry_timeout` | seconds or `500ms` / `30s` / `2m` | 30 s | How long one request's retries may go on. |
+//! | | `request_timeout` | seconds or `500ms` / `30s` / `2m` | 30 s | Bound on one HTTP request (and connecting). |
+//! | | `concurrency` | integer (≥ 1) | 32 | Requests in flight in `get_many` / `put_many`. |
+//! | | `multipart_threshold` | bytes (≥ 5 MiB) | 33554432 (32 MiB) | Larger unconditional puts are uploaded in parts. |
+//!
+//! A tiered store has no URI: it is a config map (`{"type": "tiered", ...}`) whose
+//! `frontend` and `backend` are config maps or URIs. In a config file
+//! ([`open_file`]), relative paths are relative to the file's directory.
 #![deny(missing_docs)]
 
 use std::sync::Arc;
@@ -28,7 +63,7 @@ pub mod config_file;
 pub mod migrate;
 pub mod stats;
 
-pub use config_file::{STORE_ENV, default_config, load_config_file};
+pub use config_file::{STORE_ENV, config_dir, default_config, load_config_file};
 
 #[cfg(feature = "redb")]
 pub use store_lmdb::{RedbConfig, RedbDurability, RedbFactory, RedbStore};
@@ -78,7 +113,42 @@ pub async fn open_uri(uri: &str) -> Result<Arc<dyn Store>> {
     registry().open_uri(uri).await
 }
 
+/// Open the store a URI describes, with `options` given beside it, as OpenDAL's
+/// `Operator::from_uri` and object_store's `parse_url_opts` take them.
+///
+/// Options are the backend's config fields, written as text and typed exactly as query
+/// parameters are (`("max_bytes", "1048576")`). Unlike the URI, which gets logged and shown
+/// in errors, options may carry secrets: S3's `secret_access_key` and `session_token` are
+/// accepted here and refused in the query. There is no precedence to remember: a field
+/// given both in the URI (its query, or its path: `bucket`, `prefix`, `path`) and in
+/// `options` is an [`ErrorKind::InvalidConfig`] error naming the field, as is an unknown
+/// one.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> strata::Result<()> {
+/// let cache = strata::open_uri_with("cache:", [("max_bytes", "1048576")]).await?;
+/// assert!(cache.capabilities().may_evict);
+///
+/// let twice = strata::open_uri_with("cache:?max_bytes=1", [("max_bytes", "2")]).await;
+/// assert!(twice.unwrap_err().to_string().contains("field `max_bytes`: is given twice"));
+/// # Ok(()) }
+/// ```
+pub fn open_uri_with<K: Into<String>, V: Into<String>>(
+    uri: &str,
+    options: impl IntoIterator<Item = (K, V)>,
+) -> impl Future<Output = Result<Arc<dyn Store>>> + Send + '_ {
+    // Collected before the future is made, so the future is `Send` whatever the iterator.
+    let options: Vec<(String, String)> = options
+        .into_iter()
+        .map(|(name, value)| (name.into(), value.into()))
+        .collect();
+    async move { registry().open_uri_with(uri, &options).await }
+}
+
 /// Open the store a config file (`.toml` or `.json`, with `${VAR}` expansion) describes.
+/// Relative paths in the file are relative to the file's directory, not to the current
+/// one.
 pub async fn open_file(path: impl AsRef<std::path::Path>) -> Result<Arc<dyn Store>> {
     open_file_with(&registry(), path).await
 }
@@ -89,7 +159,8 @@ pub async fn open_default() -> Result<Arc<dyn Store>> {
     open_default_with(&registry()).await
 }
 
-/// [`open_file`] through `registry`: for instance one that opens only stores that exist
+/// [`open_file`] through `registry` (based at the file's directory, so that relative
+/// paths in the file are relative to it): for instance one that opens only stores that exist
 /// already, as tools that only read should, so that a mistyped path fails with
 /// [`ErrorKind::NotFound`] instead of creating an empty store there:
 ///
@@ -108,7 +179,13 @@ pub async fn open_file_with(
     registry: &Registry,
     path: impl AsRef<std::path::Path>,
 ) -> Result<Arc<dyn Store>> {
-    registry.open(&load_config_file(path.as_ref())?).await
+    let path = path.as_ref();
+    let config = load_config_file(path)?;
+    registry
+        .clone()
+        .with_base_dir(config_file::config_dir(path))
+        .open(&config)
+        .await
 }
 
 /// [`open_default`] through `registry` (see [`open_file_with`]).
