@@ -232,13 +232,19 @@ impl Error {
         Error::new(ErrorKind::Unavailable, what.to_string())
     }
 
-    /// `Io` wrapping a local I/O error, with a note on what was being done.
+    /// An error wrapping a local I/O error, with a note on what was being done. Its kind
+    /// says what the operator must fix: `PermissionDenied` for a refused access (the
+    /// permissions, not the disk), `NotFound` for a missing file or directory, `Io` for
+    /// anything else (retryable if the call was interrupted or would have blocked).
     pub fn io(context: impl fmt::Display, err: std::io::Error) -> Self {
-        let retryable = matches!(
-            err.kind(),
-            std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock
-        );
-        Error::new(ErrorKind::Io, format!("{context}: {err}"))
+        use std::io::ErrorKind as Io;
+        let kind = match err.kind() {
+            Io::PermissionDenied => ErrorKind::PermissionDenied,
+            Io::NotFound => ErrorKind::NotFound,
+            _ => ErrorKind::Io,
+        };
+        let retryable = matches!(err.kind(), Io::Interrupted | Io::WouldBlock);
+        Error::new(kind, format!("{context}: {err}"))
             .with_retryable(retryable)
             .with_cause(err)
     }
@@ -338,7 +344,29 @@ mod tests {
             cause.map(|c| c.kind()),
             Some(std::io::ErrorKind::PermissionDenied)
         );
-        assert_eq!((copy.kind(), copy.key()), (ErrorKind::Io, Some("k")));
+        assert_eq!(
+            (copy.kind(), copy.key()),
+            (ErrorKind::PermissionDenied, Some("k"))
+        );
+    }
+
+    #[test]
+    fn an_io_error_is_classified_by_what_the_operator_must_fix() {
+        use std::io::{Error as IoError, ErrorKind as Io};
+        for (io, kind, retryable) in [
+            (Io::PermissionDenied, ErrorKind::PermissionDenied, false),
+            (Io::NotFound, ErrorKind::NotFound, false),
+            (Io::Interrupted, ErrorKind::Io, true),
+            (Io::WouldBlock, ErrorKind::Io, true),
+            (Io::StorageFull, ErrorKind::Io, false),
+            (Io::Other, ErrorKind::Io, false),
+        ] {
+            let e = Error::io("writing `/x`", IoError::from(io));
+            assert_eq!((e.kind(), e.retryable()), (kind, retryable), "{io:?}: {e}");
+            assert!(e.message().starts_with("writing `/x`: "), "{e}");
+            let cause = e.cause().and_then(|c| c.downcast_ref::<IoError>());
+            assert_eq!(cause.map(IoError::kind), Some(io), "the cause is kept");
+        }
     }
 
     #[test]

@@ -31,6 +31,24 @@ impl Version {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The counter this version was made from by [`Version::from_u64`], if it was one.
+    /// Versions compare as exact tokens, so another spelling of a number (`"007"`, `"+7"`,
+    /// `" 7"`) is not that counter's version and gives `None`, as does any other token.
+    ///
+    /// ```
+    /// use store_core::Version;
+    /// assert_eq!(Version::from_u64(7).to_u64(), Some(7));
+    /// assert_eq!(Version::new("007").to_u64(), None);
+    /// assert_eq!(Version::new("\"etag\"").to_u64(), None);
+    /// ```
+    pub fn to_u64(&self) -> Option<u64> {
+        let text = self.as_str();
+        let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+        let canonical = digits && (text == "0" || !text.starts_with('0'));
+        // Out of range (more than 20 digits' worth) fails to parse: no counter's version.
+        canonical.then(|| text.parse().ok()).flatten()
+    }
 }
 
 impl fmt::Display for Version {
@@ -99,11 +117,40 @@ impl PutMode {
     /// assert_eq!(stale.check(&key, None).unwrap_err().kind(), ErrorKind::VersionMismatch);
     /// ```
     pub fn check(&self, key: &Key, current: Option<&Version>) -> Result<()> {
-        match (self, current) {
-            (PutMode::Overwrite, _) | (PutMode::Create, None) => Ok(()),
-            (PutMode::Create, Some(_)) => Err(Error::already_exists(key)),
-            (PutMode::Update(expected), Some(current)) if expected == current => Ok(()),
-            (PutMode::Update(expected), _) => Err(Error::version_mismatch(key, expected)),
+        self.decide(key, current.is_some(), |expected| current == Some(expected))
+    }
+
+    /// [`check`](PutMode::check) for a store whose versions are counters (it shows
+    /// version `n` as [`Version::from_u64(n)`](Version::from_u64)): the same decision as
+    /// `check` with that version, made without building it (see [`Version::to_u64`]).
+    ///
+    /// ```
+    /// use store_core::{ErrorKind, Key, PutMode, Version};
+    /// let key = Key::new("a").unwrap();
+    /// assert!(PutMode::Update(Version::from_u64(7)).check_counter(&key, Some(7)).is_ok());
+    /// let respelled = PutMode::Update(Version::new("007"));
+    /// assert_eq!(respelled.check_counter(&key, Some(7)).unwrap_err().kind(), ErrorKind::VersionMismatch);
+    /// ```
+    pub fn check_counter(&self, key: &Key, current: Option<u64>) -> Result<()> {
+        self.decide(key, current.is_some(), |expected| {
+            current.is_some() && expected.to_u64() == current
+        })
+    }
+
+    /// The decision itself: `present` says whether the key has a value, `is_current`
+    /// whether a version is the current one (never true of an absent key).
+    fn decide(
+        &self,
+        key: &Key,
+        present: bool,
+        is_current: impl FnOnce(&Version) -> bool,
+    ) -> Result<()> {
+        match self {
+            PutMode::Overwrite => Ok(()),
+            PutMode::Create if present => Err(Error::already_exists(key)),
+            PutMode::Create => Ok(()),
+            PutMode::Update(expected) if is_current(expected) => Ok(()),
+            PutMode::Update(expected) => Err(Error::version_mismatch(key, expected)),
         }
     }
 }
@@ -175,5 +222,61 @@ impl ListOptions {
     pub fn admits(&self, key: &Key) -> bool {
         self.prefix.matches(key.as_str())
             && self.start_after.as_ref().is_none_or(|after| key > after)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `check_counter` is `check` with the counter's version, for every mode and state,
+    /// also for tokens that spell the counter another way.
+    #[test]
+    fn the_counter_check_decides_as_the_version_check() {
+        let key = Key::new("k").unwrap();
+        let tokens = [
+            "0",
+            "7",
+            "8",
+            "07",
+            "+7",
+            " 7",
+            "7 ",
+            "",
+            "x",
+            "-1",
+            "18446744073709551615",
+            "18446744073709551616",
+        ];
+        let mut modes = vec![PutMode::Overwrite, PutMode::Create];
+        modes.extend(tokens.iter().map(|t| PutMode::Update(Version::new(t))));
+        for mode in &modes {
+            for current in [None, Some(0), Some(7), Some(u64::MAX)] {
+                let version = current.map(Version::from_u64);
+                let by_version = mode.check(&key, version.as_ref()).map_err(|e| e.kind());
+                let by_counter = mode.check_counter(&key, current).map_err(|e| e.kind());
+                assert_eq!(by_counter, by_version, "{mode:?} on {current:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_counter_s_own_text_is_its_version() {
+        for n in [0, 1, 7, 10, u64::MAX] {
+            assert_eq!(Version::from_u64(n).to_u64(), Some(n));
+        }
+        for token in [
+            "",
+            "07",
+            "00",
+            "+7",
+            "-0",
+            " 7",
+            "7 ",
+            "1e3",
+            "18446744073709551616",
+        ] {
+            assert_eq!(Version::new(token).to_u64(), None, "{token:?}");
+        }
     }
 }

@@ -11,7 +11,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use store_core::{Entry, Error, ErrorKind, Key, Meta, PutMode, Result};
+use store_core::{Entry, Error, Key, Meta, PutMode, Result};
 
 use crate::SyncMode;
 use crate::dirs::DirState;
@@ -62,17 +62,8 @@ pub(crate) fn corrupted(key: impl std::fmt::Display, path: &Path, why: &str) -> 
     Error::corrupted(key, format!("{}: {why}", path.display()))
 }
 
-/// An error for a failed file operation: `PermissionDenied` for a refused access (the
-/// operator fixes permissions, not the disk), `Io` otherwise.
-pub(crate) fn io_err(context: impl std::fmt::Display, e: io::Error) -> Error {
-    if e.kind() == io::ErrorKind::PermissionDenied {
-        return Error::new(ErrorKind::PermissionDenied, format!("{context}: {e}")).with_cause(e);
-    }
-    Error::io(context, e)
-}
-
 fn io_error(key: &Key, what: &str, path: &Path, e: io::Error) -> Error {
-    io_err(format!("{what} `{}`", path.display()), e).with_key(key)
+    Error::io(format!("{what} `{}`", path.display()), e).with_key(key)
 }
 
 /// The error for a failed read of `key`'s file at `path`: a special file standing there
@@ -80,7 +71,7 @@ fn io_error(key: &Key, what: &str, path: &Path, e: io::Error) -> Error {
 pub(crate) fn read_error(key: impl std::fmt::Display, path: &Path, e: io::Error) -> Error {
     match fs::not_regular(&e) {
         Some(what) => corrupted(key, path, &what.to_string()),
-        None => io_err(format!("reading `{}`", path.display()), e).with_key(key),
+        None => Error::io(format!("reading `{}`", path.display()), e).with_key(key),
     }
 }
 
@@ -230,19 +221,9 @@ impl<F: Fs> Engine<F> {
         let loc = layout::locate(&self.root, key);
         // First, so that a conditional put decides on what power loss would leave.
         self.confirm_path(key, &loc)?;
-        match mode {
-            PutMode::Overwrite => {}
-            PutMode::Create => {
-                if self.read_header(key, &loc.file)?.is_some() {
-                    return Err(Error::already_exists(key));
-                }
-            }
-            PutMode::Update(expected) => {
-                let current = self.read_header(key, &loc.file)?;
-                if current.is_none_or(|h| h.version() != *expected) {
-                    return Err(Error::version_mismatch(key, expected));
-                }
-            }
+        if *mode != PutMode::Overwrite {
+            let current = self.read_header(key, &loc.file)?.map(|h| h.version());
+            mode.check(key, current.as_ref())?;
         }
         let version: u128 = rand::random();
         let modified = SystemTime::now();

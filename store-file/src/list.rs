@@ -26,9 +26,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use store_core::{ErrorKind, Key, ListOptions, Meta, Result};
+use store_core::{Error, ErrorKind, Key, ListOptions, Meta, Result};
 
-use crate::engine::{Engine, corrupted, io_err, meta, read_error};
+use crate::engine::{Engine, corrupted, meta, read_error};
 use crate::format;
 use crate::fs::{DirItem, Fs};
 use crate::layout::{self, Kind, LOCK_FILE, SEGMENT_FILE};
@@ -144,7 +144,7 @@ impl<F: Fs> Walker<F> {
             Ok(entries) => entries,
             // Pruned since its parent was read: nothing left in it.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(io_err(format!("listing `{}`", dir.display()), e)),
+            Err(e) => return Err(Error::io(format!("listing `{}`", dir.display()), e)),
         };
         let is_root = key_prefix.is_empty();
         if !is_root && entries.iter().any(|e| e.name == LOCK_FILE && !e.is_dir) {

@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 
 use store_core::{Error, ErrorKind, Result};
 
-use crate::engine::io_err;
 use crate::layout::LOCK_FILE;
 
 /// How long opening waits for a held root lock before reporting `Locked`. A lock is also
@@ -86,7 +85,7 @@ pub(crate) fn open(path: &Path, create: bool, sync: bool) -> Result<(PathBuf, Ro
     let registration = register(&root)?;
     if !exists {
         std::fs::create_dir_all(&root)
-            .map_err(|e| io_err(format!("creating the root `{}`", root.display()), e))?;
+            .map_err(|e| Error::io(format!("creating the root `{}`", root.display()), e))?;
     }
     let file = lock(&root)?;
     if sync {
@@ -116,7 +115,7 @@ pub(crate) fn open(path: &Path, create: bool, sync: bool) -> Result<(PathBuf, Ro
 /// exists). The missing part is normalized by its components alone: not existing, it
 /// holds no symbolic links.
 fn resolve(path: &Path) -> Result<(PathBuf, PathBuf)> {
-    let failed = |e| io_err(format!("resolving the root `{}`", path.display()), e);
+    let failed = |e| Error::io(format!("resolving the root `{}`", path.display()), e);
     let absolute = std::path::absolute(path).map_err(failed)?;
     let mut existing = absolute.as_path();
     let canonical = loop {
@@ -193,7 +192,7 @@ fn lock(root: &Path) -> Result<File> {
         .truncate(false)
         .open(&lock_path)
         .map_err(|e| {
-            io_err(
+            Error::io(
                 format!("opening the lock file `{}`", lock_path.display()),
                 e,
             )
@@ -213,7 +212,9 @@ fn lock(root: &Path) -> Result<File> {
                 root.display()
             ),
         )),
-        Err(TryLockError::Error(e)) => Err(io_err(format!("locking `{}`", lock_path.display()), e)),
+        Err(TryLockError::Error(e)) => {
+            Err(Error::io(format!("locking `{}`", lock_path.display()), e))
+        }
     }
 }
 
@@ -233,7 +234,7 @@ fn try_lock_for(file: &File, wait: Duration) -> Result<(), TryLockError> {
 fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(|e| io_err(format!("syncing `{}`", dir.display()), e))
+        .map_err(|e| Error::io(format!("syncing `{}`", dir.display()), e))
 }
 
 #[cfg(test)]

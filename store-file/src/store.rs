@@ -14,7 +14,7 @@ use store_core::{
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::engine::{Engine, io_err};
+use crate::engine::Engine;
 use crate::fs::{Fs, RealFs};
 use crate::list::Walker;
 use crate::root;
@@ -91,7 +91,7 @@ impl FileStore {
         let engine = Engine::new(RealFs, root, sync).holding(lock);
         engine
             .sync_root()
-            .map_err(|e| io_err(format!("syncing `{}`", engine.root.display()), e))?;
+            .map_err(|e| Error::io(format!("syncing `{}`", engine.root.display()), e))?;
         Ok(FileStore {
             inner: Arc::new(Inner {
                 engine: Arc::new(engine),

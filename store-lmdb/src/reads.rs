@@ -133,8 +133,7 @@ fn serve(core: &Core, batch: Vec<Miss>) {
         Ok(reader) => reader,
         Err(e) => {
             for miss in batch {
-                let err = Error::new(e.kind(), e.message()).with_retryable(e.retryable());
-                let _ = miss.reply.send(Err(err));
+                let _ = miss.reply.send(Err(e.clone()));
             }
             return;
         }

@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use redb::{Database, ReadableDatabase, ReadableTable, Table, WriteTransaction};
-use store_core::{Entry, Error, ErrorKind, Key, Meta, PutMode, PutOp, Result, Version};
+use store_core::{Entry, Error, ErrorKind, Key, Meta, PutMode, PutOp, Result};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::cache::ValueCache;
@@ -149,7 +149,9 @@ impl Writer {
         }
     }
 
-    /// The error every write gets once the database proved damaged.
+    /// The error every write gets once the database proved damaged. It is a new error,
+    /// not a copy: the damage's key (if any) is not the key of this write, so it is left
+    /// out of the refusal and kept, with everything else, in the damage error, its cause.
     fn refused(&self) -> Option<Error> {
         self.damaged.as_ref().map(|e| {
             Error::new(
@@ -160,6 +162,7 @@ impl Writer {
                     e.message()
                 ),
             )
+            .with_cause(e.clone())
         })
     }
 
@@ -176,7 +179,7 @@ impl Writer {
         if let Err(e) = &result
             && e.kind() == ErrorKind::Corrupted
         {
-            self.damaged = Some(Error::new(e.kind(), e.message()));
+            self.damaged = Some(e.clone());
         }
         result
     }
@@ -241,9 +244,7 @@ impl Writer {
                 // Nothing of the group was committed: every unit fails with the cause. The
                 // versions it drew are skipped, which keeps them strictly increasing.
                 for request in group {
-                    let err =
-                        Error::new(e.kind(), e.message().to_owned()).with_retryable(e.retryable());
-                    self.acknowledge(request, Err(err));
+                    self.acknowledge(request, Err(e.clone()));
                 }
             }
         }
@@ -400,7 +401,7 @@ impl Tables<'_> {
                         Err(e) => return Ok(Err(e)),
                     },
                 };
-                if let Err(e) = check_mode(&op.key, current, &op.mode) {
+                if let Err(e) = op.mode.check_counter(&op.key, current) {
                     return Ok(Err(e));
                 }
             }
@@ -449,20 +450,6 @@ impl Tables<'_> {
         }
         Ok(Ok(Applied::Delete(keys.to_vec())))
     }
-}
-
-/// Whether a put with `mode` may write a key whose current version is `current`.
-fn check_mode(key: &Key, current: Option<u64>, mode: &PutMode) -> Result<()> {
-    match (mode, current) {
-        (PutMode::Overwrite, _) | (PutMode::Create, None) => Ok(()),
-        (PutMode::Create, Some(_)) => Err(Error::already_exists(key)),
-        (PutMode::Update(expected), Some(v)) if parse_version(expected) == Some(v) => Ok(()),
-        (PutMode::Update(expected), _) => Err(Error::version_mismatch(key, expected)),
-    }
-}
-
-fn parse_version(v: &Version) -> Option<u64> {
-    v.as_str().parse().ok()
 }
 
 /// Turn a failure of the request channel into the error a caller sees.

@@ -9,8 +9,8 @@ use futures::stream::{self, BoxStream, StreamExt};
 use moka::notification::RemovalCause;
 use moka::sync::Cache;
 use store_core::{
-    Capabilities, ConditionalPuts, Durability, Entry, Error, Key, ListOptions, Meta, PutMode,
-    Result, Store, Version, async_trait,
+    Capabilities, ConditionalPuts, Durability, Entry, Key, ListOptions, Meta, PutMode, Result,
+    Store, Version, async_trait,
 };
 
 /// Bytes charged per entry on top of its key and value, for the map's own bookkeeping, so
@@ -242,15 +242,6 @@ impl Inner {
     }
 }
 
-fn check_mode(key: &Key, current: Option<Version>, mode: &PutMode) -> Result<()> {
-    match (mode, current) {
-        (PutMode::Overwrite, _) | (PutMode::Create, None) => Ok(()),
-        (PutMode::Create, Some(_)) => Err(Error::already_exists(key)),
-        (PutMode::Update(expected), Some(v)) if *expected == v => Ok(()),
-        (PutMode::Update(expected), _) => Err(Error::version_mismatch(key, expected)),
-    }
-}
-
 #[async_trait]
 impl Store for CacheStore {
     fn capabilities(&self) -> Capabilities {
@@ -275,7 +266,7 @@ impl Store for CacheStore {
         let _guard = self.inner.stripe(key);
         if mode != PutMode::Overwrite {
             let current = self.inner.cache.get(key).map(|r| r.shown);
-            check_mode(key, current, &mode)?;
+            mode.check(key, current.as_ref())?;
         }
         // Versions come from one counter, so a key re-inserted after an eviction
         // never repeats an old version.

@@ -9,8 +9,8 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt};
 use store_core::{
-    Capabilities, ConditionalPuts, Durability, Entry, Error, Key, ListOptions, Meta, PutMode,
-    PutOp, Result, Store, Version, async_trait,
+    Capabilities, ConditionalPuts, Durability, Entry, Key, ListOptions, Meta, PutMode, PutOp,
+    Result, Store, Version, async_trait,
 };
 
 /// How many entries one `list` step copies out under the read lock.
@@ -102,15 +102,6 @@ impl Inner {
     }
 }
 
-fn check_mode(key: &Key, current: Option<u64>, mode: &PutMode) -> Result<()> {
-    match (mode, current) {
-        (PutMode::Overwrite, _) | (PutMode::Create, None) => Ok(()),
-        (PutMode::Create, Some(_)) => Err(Error::already_exists(key)),
-        (PutMode::Update(expected), Some(v)) if expected.as_str().parse() == Ok(v) => Ok(()),
-        (PutMode::Update(expected), _) => Err(Error::version_mismatch(key, expected)),
-    }
-}
-
 #[async_trait]
 impl Store for MemoryStore {
     fn capabilities(&self) -> Capabilities {
@@ -137,7 +128,7 @@ impl Store for MemoryStore {
 
     async fn put(&self, key: &Key, value: Bytes, mode: PutMode) -> Result<Meta> {
         let mut map = self.inner.write();
-        check_mode(key, map.get(key).map(|r| r.version), &mode)?;
+        mode.check_counter(key, map.get(key).map(|r| r.version))?;
         let record = Record {
             value,
             version: self.inner.next_version(),
@@ -203,7 +194,7 @@ impl Store for MemoryStore {
                 .get(&op.key)
                 .copied()
                 .or_else(|| map.get(&op.key).map(|r| r.version));
-            check_mode(&op.key, current, &op.mode)?;
+            op.mode.check_counter(&op.key, current)?;
             // Placeholder versions, distinct per op, only for checks within the batch.
             pending.insert(&op.key, u64::MAX - i as u64);
         }

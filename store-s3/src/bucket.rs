@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use store_core::{Error, ErrorKind, Key};
 
-use crate::error::{Failure, is_transient};
+use crate::error::{Failure, condition, is_transient, summary};
 
 /// The bucket's name and what is known about it.
 #[derive(Debug)]
@@ -62,34 +62,36 @@ impl Bucket {
     /// Map an object_store error from `what` (an operation, as "get") about `key` (if
     /// any) to a Strata error.
     ///
-    /// Messages come from object_store, which never prints credentials (requests are
-    /// signed, and the secret is not part of any URL or header it reports).
+    /// The message is one line: what failed and the server's status and code, or, for a
+    /// request that got no answer, object_store's text up to any body ([`summary`]). It
+    /// never prints credentials: object_store does not (requests are signed, and the
+    /// secret is not part of any URL or header it reports). The object_store error is
+    /// the cause.
     pub fn map(&self, err: object_store::Error, what: &str, key: Option<&Key>) -> Error {
         use object_store::Error as E;
         let failure = Failure::of(&err);
         if failure.is_missing_bucket() {
             return self.missing(what).with_cause(err);
         }
+        let said = || summary(what, &err, &failure);
         let mapped = match &err {
             E::PermissionDenied { .. } | E::Unauthenticated { .. } => self.denied(what, &failure),
             _ if failure.is_denied() => self.denied(what, &failure),
-            E::NotFound { .. } => Error::new(ErrorKind::NotFound, format!("{what}: {err}")),
+            E::NotFound { .. } => Error::new(ErrorKind::NotFound, said()),
             E::AlreadyExists { .. } => {
                 Error::new(ErrorKind::AlreadyExists, "the key already exists")
+                    .context(condition(what, &failure))
             }
             E::Precondition { .. } => Error::new(
                 ErrorKind::VersionMismatch,
                 "the expected version is not the current version",
-            ),
-            E::InvalidPath { .. } => Error::new(ErrorKind::InvalidKey, format!("{what}: {err}")),
-            E::NotSupported { .. } | E::NotImplemented { .. } => {
-                Error::unsupported(format!("{what}: {err}"))
-            }
-            E::UnknownConfigurationKey { .. } => {
-                Error::new(ErrorKind::InvalidConfig, format!("{what}: {err}"))
-            }
-            _ if is_transient(&err) => Error::unavailable(format!("{what}: {err}")),
-            _ => Error::new(ErrorKind::Backend, format!("{what}: {err}")).with_retryable(false),
+            )
+            .context(condition(what, &failure)),
+            E::InvalidPath { .. } => Error::new(ErrorKind::InvalidKey, said()),
+            E::NotSupported { .. } | E::NotImplemented { .. } => Error::unsupported(said()),
+            E::UnknownConfigurationKey { .. } => Error::new(ErrorKind::InvalidConfig, said()),
+            _ if is_transient(&err) => Error::unavailable(said()),
+            _ => Error::new(ErrorKind::Backend, said()).with_retryable(false),
         };
         let mapped = mapped.with_cause(err);
         match key {
@@ -99,14 +101,10 @@ impl Bucket {
     }
 
     /// `PermissionDenied`: the credentials or a policy refused access to the bucket (or
-    /// to the key, which a policy can single out). The cause, printed after the message,
-    /// carries the server's own words.
+    /// to the key, which a policy can single out). The message names the server's code;
+    /// its whole answer is the cause.
     fn denied(&self, what: &str, failure: &Failure) -> Error {
-        let why = match (&failure.code, failure.status) {
-            (Some(code), _) => code.clone(),
-            (None, Some(status)) => format!("HTTP {status}"),
-            (None, None) => "refused".to_owned(),
-        };
+        let why = failure.answer().unwrap_or_else(|| "refused".to_owned());
         Error::new(
             ErrorKind::PermissionDenied,
             format!("{what}: access to bucket `{}` denied ({why})", self.name),
@@ -218,5 +216,89 @@ mod tests {
         );
         assert_eq!(e.kind(), ErrorKind::Unavailable);
         assert!(e.retryable());
+    }
+
+    /// An answer's body, as object_store prints it: an XML document of a kilobyte or more.
+    fn body(code: &str, message: &str) -> String {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code>\
+             <Message>{message}</Message><RequestId>{}</RequestId></Error>",
+            "x".repeat(1500)
+        )
+    }
+
+    #[test]
+    fn a_message_is_one_line_with_the_code_and_never_the_body() {
+        let bucket = Bucket::new("b");
+        let key = Key::new("a/b").unwrap();
+        let cases = [
+            (
+                object_store::Error::Precondition {
+                    path: "p/a/b".into(),
+                    source: status(
+                        "412 Precondition Failed",
+                        &body(
+                            "PreconditionFailed",
+                            "At least one of the pre-conditions you specified did not hold",
+                        ),
+                    ),
+                },
+                "put (HTTP 412 PreconditionFailed): the expected version is not the current version",
+            ),
+            (
+                object_store::Error::AlreadyExists {
+                    path: "p/a/b".into(),
+                    source: status("412 Precondition Failed", &body("PreconditionFailed", "no")),
+                },
+                "put (HTTP 412 PreconditionFailed): the key already exists",
+            ),
+            (
+                object_store::Error::Generic {
+                    store: "S3",
+                    source: status(
+                        "503 Service Unavailable",
+                        &body("SlowDown", "Please reduce your request rate."),
+                    ),
+                },
+                "put (HTTP 503 SlowDown): Please reduce your request rate.",
+            ),
+            (
+                object_store::Error::Generic {
+                    store: "S3",
+                    source: status(
+                        "400 Bad Request",
+                        &body("InvalidArgument", &"long ".repeat(60)),
+                    ),
+                },
+                "put (HTTP 400 InvalidArgument)",
+            ),
+            (
+                object_store::Error::Generic {
+                    store: "S3",
+                    source: "Server returned error response: <html>bad gateway</html>".into(),
+                },
+                "put: Generic S3 error: Server returned error response",
+            ),
+        ];
+        for (err, message) in cases {
+            let shown = format!("{err}");
+            let err = bucket.map(err, "put", Some(&key));
+            assert_eq!(err.message(), message, "{shown}");
+            assert_eq!(err.key(), Some("a/b"));
+            assert!(err.cause().is_some(), "the answer is kept as the cause");
+        }
+        // Refusals say the code the same way.
+        let err = bucket.map(
+            object_store::Error::Generic {
+                store: "S3",
+                source: status("403 Forbidden", &body("SignatureDoesNotMatch", "no")),
+            },
+            "get",
+            Some(&key),
+        );
+        assert_eq!(
+            err.message(),
+            "get: access to bucket `b` denied (HTTP 403 SignatureDoesNotMatch)"
+        );
     }
 }

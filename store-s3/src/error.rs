@@ -2,6 +2,11 @@
 //! whether retrying may help, and whether the failure is about the bucket (missing,
 //! refused) rather than one key. [`Bucket`](crate::bucket::Bucket) turns these into
 //! Strata errors.
+//!
+//! object_store's own text for a failed request embeds the server's whole answer (an XML
+//! document of a few hundred bytes to kilobytes), so a Strata error never shows it: its
+//! message says the status and the S3 code ([`summary`]); the object_store error stays
+//! the cause, for code and for `Debug`.
 
 use std::error::Error as StdError;
 
@@ -39,6 +44,8 @@ pub(crate) struct Failure {
     /// The S3 error code (`NoSuchBucket`, `AccessDenied`, ...), when the answer had a
     /// body (HEAD answers never do).
     pub code: Option<String>,
+    /// The server's one-line explanation (`<Message>`), when short enough to show.
+    pub message: Option<String>,
 }
 
 impl Failure {
@@ -50,15 +57,29 @@ impl Failure {
         let mut failure = Failure {
             status: None,
             code: None,
+            message: None,
         };
         let mut current: Option<&(dyn StdError + 'static)> = Some(err);
         while let Some(e) = current {
             let text = e.to_string();
             failure.status = failure.status.or_else(|| status_in(&text));
             failure.code = failure.code.or_else(|| code_in(&text));
+            failure.message = failure.message.or_else(|| message_in(&text));
             current = e.source();
         }
         failure
+    }
+
+    /// The server's answer in a few words, if it answered: `HTTP 412 PreconditionFailed`,
+    /// `HTTP 403` (a HEAD answer has no body), `AccessDenied` (a bulk delete's report of
+    /// one key).
+    pub fn answer(&self) -> Option<String> {
+        match (self.status, &self.code) {
+            (Some(status), Some(code)) => Some(format!("HTTP {status} {code}")),
+            (Some(status), None) => Some(format!("HTTP {status}")),
+            (None, Some(code)) => Some(code.clone()),
+            (None, None) => None,
+        }
     }
 
     /// The bucket does not exist.
@@ -126,6 +147,40 @@ pub(crate) fn is_transient(err: &(dyn StdError + 'static)) -> bool {
     false
 }
 
+/// `what` failed with `err`, on one line without the server's body: `what (HTTP 500
+/// InternalError): <the server's message>` for an answer, `what: <object_store's text up
+/// to any body>` for a request that got none (a refused connection, a bad path).
+pub(crate) fn summary(what: &str, err: &object_store::Error, failure: &Failure) -> String {
+    match (failure.answer(), &failure.message) {
+        (Some(answer), Some(message)) => format!("{what} ({answer}): {message}"),
+        (Some(answer), None) => format!("{what} ({answer})"),
+        (None, _) => format!("{what}: {}", without_body(&err.to_string())),
+    }
+}
+
+/// What a failed condition's error says before its own message: `what (HTTP 412
+/// PreconditionFailed)`. The server's explanation adds nothing to the error's kind.
+pub(crate) fn condition(what: &str, failure: &Failure) -> String {
+    match failure.answer() {
+        Some(answer) => format!("{what} ({answer})"),
+        None => what.to_owned(),
+    }
+}
+
+/// `text` up to the first line break or markup (where a body would start), at most
+/// `MAX_SHOWN` bytes.
+fn without_body(text: &str) -> &str {
+    const MAX_SHOWN: usize = 240;
+    let mut end = text.find(['\n', '\r', '<']).unwrap_or(text.len());
+    if end > MAX_SHOWN {
+        end = MAX_SHOWN;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+    }
+    text[..end].trim_end().trim_end_matches(':')
+}
+
 fn status_in(text: &str) -> Option<u16> {
     const MARK: &str = "status code: ";
     let at = text.find(MARK)? + MARK.len();
@@ -143,6 +198,19 @@ fn code_in(text: &str) -> Option<String> {
     between("<Code>", "</Code>")
         .or_else(|| between("(code: ", ")"))
         .filter(|code| !code.is_empty() && code.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// The server's `<Message>` in a response body, if it is one short line of plain text.
+fn message_in(text: &str) -> Option<String> {
+    const MAX_SHOWN: usize = 160;
+    let start = text.find("<Message>")? + "<Message>".len();
+    let len = text[start..].find("</Message>")?;
+    let message = text[start..start + len].trim();
+    let plain = !message.is_empty()
+        && message.len() <= MAX_SHOWN
+        && !message.contains(['<', '>', '&'])
+        && !message.chars().any(char::is_control);
+    plain.then(|| message.to_owned())
 }
 
 #[cfg(test)]
@@ -225,5 +293,23 @@ mod tests {
         assert!(!Failure::of(&generic("status code: 404 Not Found: ")).is_denied());
         // Text that merely looks like a code is not one.
         assert_eq!(code_in("<Code>not a code</Code>"), None);
+    }
+
+    #[test]
+    fn text_without_an_answer_is_cut_before_any_body() {
+        assert_eq!(without_body("connect: refused\nmore"), "connect: refused");
+        assert_eq!(without_body("error response: <html/>"), "error response");
+        let long = "é".repeat(200);
+        let cut = without_body(&long);
+        assert!(cut.len() <= 240 && long.starts_with(cut), "{cut}");
+        assert_eq!(
+            message_in("<Message>Slow down</Message>").as_deref(),
+            Some("Slow down")
+        );
+        assert_eq!(message_in("<Message>a &amp; b</Message>"), None);
+        assert_eq!(
+            message_in(&format!("<Message>{}</Message>", "x".repeat(161))),
+            None
+        );
     }
 }

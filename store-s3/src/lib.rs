@@ -19,6 +19,10 @@
 //!   connection failures are `Unavailable` and retryable. object_store retries each
 //!   request at most `max_retries` times within `retry_timeout`, each attempt bounded by
 //!   `request_timeout`, so a dead server gives an error in bounded time, never a hang.
+//!   An error's message is one line: what failed, the key, the server's HTTP status and
+//!   S3 code (`conditional put (HTTP 412 PreconditionFailed): the key already exists`),
+//!   never the XML body of the answer, which stays the error's
+//!   [`cause`](store_core::Error::cause).
 //! - **Bucket failures are not key failures.** A missing bucket is `NotFound` with a
 //!   message naming the bucket and no [`key`](store_core::Error::key) — never "no value"
 //!   from `get` / `head`, never a successful `delete`. S3 says `NoSuchBucket` in the body

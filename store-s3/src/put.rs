@@ -9,7 +9,7 @@ use object_store::{
 use store_core::{Error, Key, Meta, PutMode, Result};
 
 use crate::checksum;
-use crate::error::{Failure, is_transient};
+use crate::error::{Failure, condition, is_transient};
 use crate::store::{Inner, put_meta};
 
 /// The user-metadata name (`x-amz-meta-strata-write-id`) under which a conditional put
@@ -114,9 +114,15 @@ impl Inner {
             ..PutOptions::default()
         };
         let payload = PutPayload::from(value);
-        let failed_condition = || match &mode {
-            PutMode::Update(expected) => Error::version_mismatch(key, expected),
-            _ => Error::already_exists(key),
+        // The server's refusal, in a word or two, and kept whole as the cause.
+        let failed_condition = |err: object_store::Error| {
+            let failed = match &mode {
+                PutMode::Update(expected) => Error::version_mismatch(key, expected),
+                _ => Error::already_exists(key),
+            };
+            failed
+                .context(condition("conditional put", &Failure::of(&err)))
+                .with_cause(err)
         };
 
         let first = self
@@ -138,7 +144,7 @@ impl Inner {
             // If the check itself fails, its (retryable) error says the outcome is unknown.
             return match self.landed(key, path, &write_id).await? {
                 Some(meta) => Ok(meta),
-                None => Err(failed_condition().with_cause(err)),
+                None => Err(failed_condition(err)),
             };
         }
         if !is_transient(&err) {
@@ -161,7 +167,7 @@ impl Inner {
             Err(e) if is_condition_failure(&e) && !Failure::of(&e).is_missing_bucket() => {
                 match self.landed(key, path, &write_id).await? {
                     Some(meta) => Ok(meta),
-                    None => Err(failed_condition().with_cause(e)),
+                    None => Err(failed_condition(e)),
                 }
             }
             Err(e) => Err(self.bucket.map(e, "conditional put", Some(key))),

@@ -41,10 +41,7 @@ fn nested(field: &str, error: Error) -> Error {
     if error.kind() != ErrorKind::InvalidConfig {
         return error;
     }
-    Error::new(
-        ErrorKind::InvalidConfig,
-        format!("in `{field}`: {}", error.message()),
-    )
+    error.context(format_args!("in `{field}`"))
 }
 
 #[async_trait]

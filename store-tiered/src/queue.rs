@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use store_core::{Error, ErrorKind, Key, ListOptions, Meta, Version};
+use store_core::{Error, Key, ListOptions, Meta, Version};
 use tokio::sync::Notify;
 
 use crate::inbox::{Inbox, touched_vec, touched_writes};
@@ -121,7 +121,8 @@ struct State {
     marks: Vec<Mark>,
     next_mark: u64,
     error_epoch: u64,
-    last_error: Option<(ErrorKind, String, bool)>,
+    /// The drainer's latest failure, given (with context) to the flushes it concerns.
+    last_error: Option<Error>,
     /// An empty batch with room, swapped with the inbox's writes when they are filed.
     spare: Vec<Job>,
 }
@@ -329,7 +330,7 @@ impl Queue {
     pub fn record_error(&self, error: &Error) {
         let mut state = self.state();
         state.error_epoch += 1;
-        state.last_error = Some((error.kind(), error.to_string(), error.retryable()));
+        state.last_error = Some(error.clone());
         drop(state);
         self.changed.notify_waiters();
     }
@@ -388,13 +389,11 @@ impl Queue {
     pub fn flushed(&self, mark: &FlushMark<'_>) -> Result<bool, Error> {
         let state = self.state();
         if state.error_epoch > mark.epoch
-            && let Some((kind, message, retryable)) = &state.last_error
+            && let Some(error) = &state.last_error
         {
-            return Err(Error::new(
-                *kind,
-                format!("write-behind could not reach the backend: {message}"),
-            )
-            .with_retryable(*retryable));
+            return Err(error
+                .clone()
+                .context("write-behind could not reach the backend"));
         }
         Ok(state
             .marks

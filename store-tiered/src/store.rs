@@ -179,7 +179,7 @@ impl TieredStore {
                 _ => None,
             },
         };
-        check_mode(key, current.as_ref(), &mode)?;
+        mode.check(key, current.as_ref())?;
         let envelope = shared.new_write(value);
         shared.front.write(key, &envelope).await?;
         Ok(envelope.meta(key))
@@ -221,15 +221,6 @@ impl TieredStore {
                 .await;
         }
         Ok(meta)
-    }
-}
-
-fn check_mode(key: &Key, current: Option<&store_core::Version>, mode: &PutMode) -> Result<()> {
-    match (mode, current) {
-        (PutMode::Overwrite, _) | (PutMode::Create, None) => Ok(()),
-        (PutMode::Create, Some(_)) => Err(Error::already_exists(key)),
-        (PutMode::Update(expected), Some(v)) if expected == v => Ok(()),
-        (PutMode::Update(expected), _) => Err(Error::version_mismatch(key, expected)),
     }
 }
 

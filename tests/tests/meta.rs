@@ -57,6 +57,7 @@ fn suite_fails_a_store_that_ignores_put_mode() {
     for must_fail in [
         "create_on_existing_key_fails",
         "update_with_stale_version_fails",
+        "update_with_a_respelled_version_fails",
         "update_missing_key_fails",
         "put_many_atomic_on_conflict",
         "cas_race_8x50",
@@ -68,7 +69,7 @@ fn suite_fails_a_store_that_ignores_put_mode() {
     }
     // The rest of the contract is intact, so nothing else may fail: the suite pins the
     // failure on conditional puts, not on noise.
-    assert_eq!(failed.len(), 5, "unexpected failures: {failed:?}");
+    assert_eq!(failed.len(), 6, "unexpected failures: {failed:?}");
 }
 
 #[test]

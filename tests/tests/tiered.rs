@@ -249,6 +249,14 @@ async fn write_behind_rides_out_a_backend_outage() {
     let err = tiered.flush().await.unwrap_err();
     assert!(err.retryable(), "{err}");
     assert_eq!(err.kind(), ErrorKind::Unavailable);
+    // The backend's error is passed on, with context, not rebuilt from its text: the kind
+    // is printed once, the backend's message kept.
+    let shown = err.to_string();
+    assert_eq!(shown.matches("unavailable").count(), 1, "{shown}");
+    assert_eq!(
+        shown,
+        "unavailable: write-behind could not reach the backend: probe: injected failure"
+    );
 
     backend.set_down(false);
     blocked.await.unwrap().unwrap();

@@ -97,6 +97,30 @@ pub async fn update_with_stale_version_fails(store: Arc<dyn Store>) -> Outcome {
     Ok(())
 }
 
+/// Versions compare as exact tokens: another spelling of the current version (a leading
+/// zero, a plus sign, which a store that parses its versions as numbers would accept) is a
+/// mismatch and changes nothing.
+pub async fn update_with_a_respelled_version_fails(store: Arc<dyn Store>) -> Outcome {
+    conditional(&store)?;
+    let k = key("update/respelled");
+    let current = store
+        .put(&k, val("v1"), PutMode::Overwrite)
+        .await
+        .unwrap()
+        .version;
+    for respelled in [format!("0{current}"), format!("+{current}")] {
+        let err = store
+            .put(&k, val("lost"), PutMode::Update(Version::new(&respelled)))
+            .await
+            .expect_err(&format!("`{respelled}` is not version `{current}`"));
+        assert_eq!(err.kind(), ErrorKind::VersionMismatch, "{respelled}: {err}");
+        assert_eq!(err.key(), Some(k.as_str()));
+    }
+    assert_eq!(must_get(&store, &k).await, val("v1"));
+    assert_eq!(store.head(&k).await.unwrap().unwrap().version, current);
+    Ok(())
+}
+
 /// `Update` on a missing key is a mismatch, also when the key existed before.
 pub async fn update_missing_key_fails(store: Arc<dyn Store>) -> Outcome {
     conditional(&store)?;

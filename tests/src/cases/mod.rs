@@ -38,6 +38,7 @@ macro_rules! __for_each_case {
             conditional::create_on_existing_key_fails,
             conditional::update_with_current_version,
             conditional::update_with_stale_version_fails,
+            conditional::update_with_a_respelled_version_fails,
             conditional::update_missing_key_fails,
             conditional::versions_change_on_every_write,
             listing::list_is_ordered,

@@ -9,6 +9,7 @@ use store_core::{
 use store_s3::{MIN_PART_SIZE, S3Config, S3Store};
 
 use super::key;
+use super::messages::assert_one_line;
 use crate::s3_support::raw::RawS3;
 use crate::s3_support::{OwnServer, block_on, closed_port, config, random_prefix, settings};
 
@@ -24,6 +25,7 @@ fn assert_bucket_missing(err: &Error, bucket: &str, what: &str) {
         "{what}: {err}"
     );
     assert!(!err.retryable(), "{what}: {err}");
+    assert_one_line(err, "NoSuchBucket", what);
 }
 
 /// Every operation on `k`, each as its result: `head` first, whose answers have no body.
@@ -167,7 +169,11 @@ fn refused_credentials_are_permission_denied() {
                 store_for(&users.powerless.0, &users.powerless.1),
             ),
         ];
-        for (who, store) in refused {
+        for ((who, store), code) in refused.into_iter().zip([
+            "InvalidAccessKeyId",
+            "SignatureDoesNotMatch",
+            "AccessDenied",
+        ]) {
             let failures = every_operation(&store, &k).await;
             for (what, result) in failures {
                 let err = result.expect_err(&format!("{who}: {what}"));
@@ -177,6 +183,9 @@ fn refused_credentials_are_permission_denied() {
                     "{who}: {what}: {err}"
                 );
                 assert!(!err.retryable(), "{who}: {what}: {err}");
+                // A HEAD answer has no body: its status is all the server said.
+                let said = if what == "head" { "HTTP 403" } else { code };
+                assert_one_line(&err, said, &format!("{who}: {what}"));
                 let shown = format!("{err} {err:?}");
                 assert!(shown.contains("bucket `guarded`"), "{who}: {what}: {shown}");
                 assert!(

@@ -5,6 +5,7 @@
 mod buckets;
 mod checksums;
 mod foreign;
+mod messages;
 mod server;
 
 use store_core::Key;
