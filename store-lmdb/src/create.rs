@@ -424,10 +424,14 @@ mod tests {
 
     #[test]
     fn canonical_paths_name_files() {
-        let dir = std::env::temp_dir();
+        // `a` must exist: `a/..` is resolved by the file system, not textually (on a fresh
+        // machine `/tmp/a` does not exist, and this test once depended on it).
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        fs::create_dir(dir.join("a")).unwrap();
         let p = resolve(&dir.join("a").join("..").join("x.redb"), false).unwrap();
-        assert_eq!(p, fs::canonicalize(&dir).unwrap().join("x.redb"));
-        let err = resolve(&dir, false).unwrap_err();
+        assert_eq!(p, fs::canonicalize(dir).unwrap().join("x.redb"));
+        let err = resolve(dir, false).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidConfig);
         assert!(err.to_string().contains("directory"), "{err}");
     }
