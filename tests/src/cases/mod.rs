@@ -7,6 +7,7 @@ pub mod basic;
 pub mod batch;
 pub mod concurrency;
 pub mod conditional;
+pub mod layer;
 pub mod listing;
 pub mod typed;
 
@@ -50,6 +51,10 @@ macro_rules! __for_each_case {
             batch::put_many_roundtrip,
             batch::put_many_atomic_on_conflict,
             batch::delete_many_removes_all,
+            layer::layer_keeps_capabilities,
+            layer::layer_forwards_batches,
+            layer::layer_keeps_atomic_put_many,
+            layer::layer_forwards_flush,
             concurrency::concurrent_writers_1000,
             concurrency::cas_race_8x50,
             typed::typed_cbor_roundtrip,
