@@ -9,6 +9,7 @@ use store_core::{Entry, Key, Layer, Meta, PutMode, PutOp, Result, Store, async_t
 use store_memory::MemoryStore;
 use strata_tests::cases::layer;
 use strata_tests::harness::{Fixture, Outcome, Verdict, run_case, run_suite, runtime};
+use strata_tests::probe::ProbeStore;
 
 /// A broken store: claims conditional puts but always overwrites. Its `get` takes a
 /// millisecond, as a store doing real I/O might, so racing read-modify-writes overlap
@@ -152,4 +153,16 @@ fn skipped_fixture_skips_every_case_without_running_it() {
     }));
     assert!(report.passed().is_empty() && report.failed().is_empty());
     assert_eq!(report.skipped().len(), strata_tests::cases::ALL.len());
+}
+
+/// The test probe is a store like the one it wraps: over a memory store it passes the
+/// whole suite, atomic batches included (it used to claim the memory store's atomic
+/// `put_many` and deliver `Store`'s default, one put at a time).
+#[test]
+fn the_probe_passes_the_suite_over_the_reference_store() {
+    let report = runtime().block_on(run_suite(|| async {
+        Fixture::new(ProbeStore::new(Arc::new(MemoryStore::new())))
+    }));
+    assert!(report.failed().is_empty(), "{:?}", report.failed());
+    assert!(report.skipped().is_empty(), "{:?}", report.skipped());
 }
