@@ -9,6 +9,7 @@ pub mod concurrency;
 pub mod conditional;
 pub mod layer;
 pub mod listing;
+pub mod range;
 pub mod typed;
 
 mod util;
@@ -41,6 +42,13 @@ macro_rules! __for_each_case {
             conditional::update_with_stale_version_fails,
             conditional::update_missing_key_fails,
             conditional::versions_change_on_every_write,
+            range::get_range_whole,
+            range::get_range_middle,
+            range::get_range_empty,
+            range::get_range_past_the_end_is_clamped,
+            range::get_range_start_after_end_is_invalid,
+            range::get_range_missing_key_is_none,
+            range::get_range_meta_matches_head,
             listing::list_is_ordered,
             listing::list_prefix,
             listing::list_start_after,
