@@ -50,7 +50,7 @@ pub use key::{Key, MAX_KEY_LEN, Prefix};
 pub use layer::Layer;
 pub use meta::{Entry, ListOptions, Meta, PutMode, PutOp, Version};
 pub use registry::{Registry, StoreFactory};
-pub use store::{DEFAULT_BATCH_CONCURRENCY, Store, clamp_range, locations_overlap};
+pub use store::{DEFAULT_BATCH_CONCURRENCY, Store, clamp_range, locations_overlap, slice_entry};
 pub use uri::StoreUri;
 
 /// Re-exported so implementers use the same versions as the trait.

@@ -42,22 +42,31 @@ pub trait Store: Send + Sync + Debug {
     async fn get(&self, key: &Key) -> Result<Option<Entry>>;
 
     /// Part of the value at `key`: the bytes of `range` (byte offsets, end exclusive) that
-    /// lie inside the value, with the metadata of the whole value; `None` if the key is
-    /// absent. A range reaching past the end is cut at the end (a range starting at or
-    /// past it gives no bytes); a range whose start is after its end is `InvalidInput`.
+    /// lie inside the value, with the metadata of the whole value (`size` is the value's,
+    /// as [`head`](Store::head) gives it); `None` if the key is absent.
     ///
-    /// The default reads the whole value and slices it ([`clamp_range`] is the rule);
-    /// stores that can read part of a value (files, object storage) read only the range.
+    /// Clamping, as [`clamp_range`] defines it: a range reaching past the end is cut at
+    /// the end, and a range starting at or past the end gives no bytes (not an error). A
+    /// range whose start is after its end is `InvalidInput`, checked before the store is
+    /// read, so also for a missing key.
+    ///
+    /// Checksums: a range read returns only bytes that passed every check the store can
+    /// make without reading the rest of the value, and damage it finds is `Corrupted`
+    /// naming the key, as for `get`. What that covers is the store's to say: stores that
+    /// read the whole value anyway (memory, redb) verify the whole value's checksum;
+    /// stores that read only the range (files, object storage) verify what covers the
+    /// range and the entry's header, and cannot see damage elsewhere in the value. A
+    /// caller that needs the whole value verified reads it with `get`.
+    ///
+    /// The default reads the whole value with [`get`](Store::get) (and so verifies it as
+    /// `get` does) and slices it; stores that can read part of a value read only the range.
     async fn get_range(&self, key: &Key, range: Range<u64>) -> Result<Option<(Bytes, Meta)>> {
+        // A backwards range is refused before any I/O, so also for a missing key.
+        clamp_range(&range, 0)?;
         let Some(entry) = self.get(key).await? else {
             return Ok(None);
         };
-        let within = clamp_range(&range, entry.value.len() as u64)?;
-        // Both ends are at most the value's length, which is a `usize`.
-        let bytes = entry
-            .value
-            .slice(within.start as usize..within.end as usize);
-        Ok(Some((bytes, entry.meta)))
+        slice_entry(entry, &range).map(Some)
     }
 
     /// The metadata stored at `key`, or `None`. Never reads the value.
@@ -155,6 +164,31 @@ pub fn clamp_range(range: &Range<u64>, size: u64) -> Result<Range<u64>> {
     }
     let start = range.start.min(size);
     Ok(start..range.end.clamp(start, size))
+}
+
+/// The part of a whole entry that [`Store::get_range`] returns for `range`: the clamped
+/// slice of its value (no copy), with its metadata. For stores that read a whole value and
+/// answer a range read from it.
+///
+/// ```
+/// use store_core::{Entry, Key, Meta, Version, slice_entry};
+/// let meta = Meta {
+///     key: Key::new("k").unwrap(),
+///     size: 5,
+///     version: Version::from_u64(1),
+///     last_modified: std::time::SystemTime::UNIX_EPOCH,
+/// };
+/// let entry = Entry { value: "hello".into(), meta: meta.clone() };
+/// assert_eq!(slice_entry(entry.clone(), &(1..3)).unwrap(), ("el".into(), meta.clone()));
+/// assert_eq!(slice_entry(entry, &(3..99)).unwrap().0, "lo");
+/// ```
+pub fn slice_entry(entry: Entry, range: &Range<u64>) -> Result<(Bytes, Meta)> {
+    let within = clamp_range(range, entry.value.len() as u64)?;
+    // Both ends are at most the value's length, which is a `usize`.
+    let bytes = entry
+        .value
+        .slice(within.start as usize..within.end as usize);
+    Ok((bytes, entry.meta))
 }
 
 /// Whether two locations (as returned by [`Store::locations`]) share data: they are equal,

@@ -50,7 +50,7 @@ pub(crate) struct Engine<F: Fs> {
 
 /// Whether an I/O error means "nothing there" (a missing file, or a foreign file where a
 /// directory of ours would be).
-fn is_absent(e: &io::Error) -> bool {
+pub(crate) fn is_absent(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
@@ -130,7 +130,7 @@ impl<F: Fs> Engine<F> {
     }
 
     /// Check a decoded header's key against the key the file was read for.
-    fn check_key(&self, key: &Key, path: &Path, header: &Header) -> Result<()> {
+    pub(crate) fn check_key(&self, key: &Key, path: &Path, header: &Header) -> Result<()> {
         if header.key != key.as_str() {
             return Err(corrupted(
                 key,

@@ -54,6 +54,12 @@ pub(crate) fn version_text(version: u128) -> Version {
     Version::new(format!("{version:032x}"))
 }
 
+/// The length of the header of every value file written at `key` (a file holding
+/// another key fails its key check anyway).
+pub(crate) fn header_len(key: &Key) -> usize {
+    FIXED + key.as_str().len() + 4
+}
+
 /// Encode the header for `value` written at `key`.
 pub(crate) fn encode(key: &Key, value: &[u8], version: u128, modified: SystemTime) -> Vec<u8> {
     let key = key.as_str().as_bytes();

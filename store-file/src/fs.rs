@@ -5,7 +5,7 @@
 //! real file system ([`RealFs`]).
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 /// Something other than a regular file (a FIFO, a device, a socket, a directory) where
@@ -82,6 +82,21 @@ pub(crate) fn open_regular(path: &Path) -> io::Result<(File, u64)> {
     Ok((file, meta.len()))
 }
 
+/// Fill `buf` from `file`'s position, or as much of it as the file holds; returns how
+/// many bytes were read.
+fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
 /// One directory entry: its name and whether it is a directory. A name that is not UTF-8
 /// is never the store's; it comes lossily converted (with U+FFFD, which no name the store
 /// writes contains), so it is counted as foreign and never mistaken for one of ours.
@@ -118,6 +133,26 @@ pub(crate) trait Fs: Send + Sync + 'static {
     /// Up to `max` leading bytes of the file, and its length (a [`NotRegular`] error for
     /// a special file, as `read`).
     fn read_head(&self, path: &Path, max: usize) -> io::Result<(Vec<u8>, u64)>;
+    /// The first `head` bytes of the file, up to `len` bytes from offset `at`, and the
+    /// file's length, all through one open of the file, so from one version of it (the
+    /// store replaces a file by rename, never in place). Either part stops early at the
+    /// end of the file. The default reads the whole file and cuts the parts out of it.
+    fn read_parts(
+        &self,
+        path: &Path,
+        head: usize,
+        at: u64,
+        len: u64,
+    ) -> io::Result<(Vec<u8>, Vec<u8>, u64)> {
+        let data = self.read(path)?;
+        let size = data.len() as u64;
+        let part = |from: u64, n: u64| {
+            let from = from.min(size);
+            // Both ends are at most the length of `data`, a `usize`.
+            data[from as usize..from.saturating_add(n).min(size) as usize].to_vec()
+        };
+        Ok((part(0, head as u64), part(at, len), size))
+    }
     /// Up to `max` leading bytes (all if `None`) and the length, only if reading them
     /// needs no disk I/O (see `nowait.rs`); `None` means "use the blocking calls".
     fn read_nowait(&self, path: &Path, max: Option<usize>) -> Option<io::Result<(Vec<u8>, u64)>> {
@@ -182,19 +217,31 @@ impl Fs for RealFs {
 
     fn read_head(&self, path: &Path, max: usize) -> io::Result<(Vec<u8>, u64)> {
         let (mut file, len) = open_regular(path)?;
-        let want = max.min(usize::try_from(len).unwrap_or(usize::MAX));
-        let mut buf = vec![0; want];
-        let mut filled = 0;
-        while filled < want {
-            match file.read(&mut buf[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+        let mut buf = vec![0; max.min(usize::try_from(len).unwrap_or(usize::MAX))];
+        let filled = read_full(&mut file, &mut buf)?;
         buf.truncate(filled);
         Ok((buf, len))
+    }
+
+    fn read_parts(
+        &self,
+        path: &Path,
+        head: usize,
+        at: u64,
+        len: u64,
+    ) -> io::Result<(Vec<u8>, Vec<u8>, u64)> {
+        let (mut file, size) = open_regular(path)?;
+        let mut first = vec![0; head.min(usize::try_from(size).unwrap_or(usize::MAX))];
+        let filled = read_full(&mut file, &mut first)?;
+        first.truncate(filled);
+        let want = len.min(size.saturating_sub(at));
+        let mut part = vec![0; usize::try_from(want).unwrap_or(usize::MAX)];
+        if want > 0 {
+            file.seek(SeekFrom::Start(at))?;
+            let filled = read_full(&mut file, &mut part)?;
+            part.truncate(filled);
+        }
+        Ok((first, part, size))
     }
 
     #[cfg(target_os = "linux")]

@@ -119,6 +119,7 @@ mod layout;
 mod list;
 #[cfg(target_os = "linux")]
 mod nowait;
+mod range;
 mod root;
 mod store;
 mod temp;

@@ -218,6 +218,25 @@ pub(crate) fn entry_from_row(key: Key, row: &[u8]) -> Result<Entry, Error> {
     }
 }
 
+/// The part of the value row stored at `key` that `range` selects (cut at the value's
+/// end), with its metadata; `Corrupted` naming the key if the row fails its checksum. The
+/// whole row is checked (it is in memory), and only the range is copied out of it.
+pub(crate) fn range_from_row(
+    key: Key,
+    row: &[u8],
+    range: &std::ops::Range<u64>,
+) -> Result<(Bytes, Meta), Error> {
+    match decode_value(key.as_str(), row) {
+        Ok((meta, value)) => {
+            let within = store_core::clamp_range(range, value.len() as u64)?;
+            // Both ends are at most the value's length, a `usize`.
+            let part = &value[within.start as usize..within.end as usize];
+            Ok((Bytes::copy_from_slice(part), to_meta(key, meta)))
+        }
+        Err(why) => Err(Error::corrupted(&key, why)),
+    }
+}
+
 #[cfg(test)]
 mod props;
 
@@ -255,6 +274,20 @@ mod tests {
         let err = entry_from_row(key, &row[..5]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Corrupted);
         assert_eq!(err.key(), Some("a/b"));
+    }
+
+    /// A range read checks the whole row, so a flip outside the range is still caught.
+    #[test]
+    fn a_range_of_a_value_row_is_checked_against_the_whole_row() {
+        let key = Key::new("k").unwrap();
+        let mut row = value_row("k", 3, 4, b"0123456789");
+        let (part, meta) = range_from_row(key.clone(), &row, &(2..5)).unwrap();
+        assert_eq!((part.as_ref(), meta.size), (&b"234"[..], 10));
+        assert_eq!(range_from_row(key.clone(), &row, &(8..99)).unwrap().0, "89");
+        let last = row.len() - 1;
+        row[last] ^= 1;
+        let err = range_from_row(key, &row, &(2..5)).unwrap_err();
+        assert_eq!((err.kind(), err.key()), (ErrorKind::Corrupted, Some("k")));
     }
 
     #[test]

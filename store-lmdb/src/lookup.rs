@@ -1,6 +1,6 @@
 //! Reading rows back, on the blocking pool: point reads and `list` steps.
 //!
-//! Three rules, on every read path (`get`, `get_many`, `head`, `list`):
+//! Three rules, on every read path (`get`, `get_range`, `get_many`, `head`, `list`):
 //! - every row is decoded through its checksum (`codec.rs`): damaged bytes are `Corrupted`
 //!   naming the key, never a wrong value or wrong metadata;
 //! - every call into redb runs under [`no_panic`]: a panic on a damaged page is `Corrupted`
@@ -9,12 +9,14 @@
 //!   no row looks in the other table before it answers "no value", so a row that a damaged
 //!   page lost (or moved under another key) is reported instead of vanishing silently.
 
-use std::ops::Bound;
+use std::ops::{Bound, Range};
+
+use bytes::Bytes;
 
 use redb::{ReadOnlyTable, ReadTransaction, TableDefinition};
 use store_core::{Entry, Error, Key, ListOptions, Meta, Result};
 
-use crate::codec::{entry_from_row, meta_from_row};
+use crate::codec::{entry_from_row, meta_from_row, range_from_row};
 use crate::errors::{damaged, no_panic, panicked_at_key, redb_error};
 use crate::schema::{META, VALUES};
 use crate::writer::Core;
@@ -91,6 +93,15 @@ impl<'c> Reader<'c> {
         )
     }
 
+    /// The bytes of `range` in the value at `key` (cut at its end), and its metadata; the
+    /// row's checksum is verified, and only the range is copied out of it.
+    pub(crate) fn range(&mut self, key: &Key, range: Range<u64>) -> Result<Option<(Bytes, Meta)>> {
+        let (cx, values, meta) = self.parts();
+        let lost = "its metadata row exists but its value row is missing";
+        let decode = |key: Key, row: &[u8]| range_from_row(key, row, &range);
+        lookup(cx, (values, VALUES), (meta, META), key, decode, lost)
+    }
+
     /// The metadata at `key`, verified.
     pub(crate) fn meta(&mut self, key: &Key) -> Result<Option<Meta>> {
         let (cx, values, meta) = self.parts();
@@ -109,7 +120,7 @@ fn lookup<T>(
     (primary, primary_def): (&mut Option<Rows>, Table),
     (other, other_def): (&mut Option<Rows>, Table),
     key: &Key,
-    decode: fn(Key, &[u8]) -> Result<T>,
+    decode: impl FnOnce(Key, &[u8]) -> Result<T>,
     lost: &str,
 ) -> Result<Option<T>> {
     let on_panic = |panic: &str| panicked_at_key(&core.path, key, "reading it", panic);

@@ -1,5 +1,6 @@
 //! `RedbStore`: the `Store` implementation.
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -7,7 +8,7 @@ use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt};
 use store_core::{
     Capabilities, ConditionalPuts, Durability, Entry, Error, Key, ListOptions, Meta, PutMode,
-    PutOp, Result, Store, async_trait,
+    PutOp, Result, Store, async_trait, clamp_range, slice_entry,
 };
 use tokio::sync::oneshot;
 
@@ -186,6 +187,19 @@ impl Store for RedbStore {
             return Ok(Some(entry));
         }
         crate::reads::get_missed(self.core(), key.clone()).await
+    }
+
+    /// A cached value is sliced. Otherwise one read transaction checks the whole row's
+    /// checksum (the row is in memory, so that is cheap) and copies out only the range;
+    /// the value cache, which holds whole values, is not filled.
+    async fn get_range(&self, key: &Key, range: Range<u64>) -> Result<Option<(Bytes, Meta)>> {
+        clamp_range(&range, 0)?;
+        if let Some(entry) = self.core().cache.get(key) {
+            return slice_entry(entry, &range).map(Some);
+        }
+        let key = key.clone();
+        self.blocking(move |core| Reader::begin(core)?.range(&key, range))
+            .await
     }
 
     async fn head(&self, key: &Key) -> Result<Option<Meta>> {

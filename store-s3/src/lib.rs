@@ -138,6 +138,7 @@ mod error;
 mod factory;
 mod list;
 mod put;
+mod range;
 mod store;
 
 pub use checksum::CHECKSUM_METADATA;

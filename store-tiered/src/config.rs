@@ -28,7 +28,9 @@ pub enum WritePolicy {
 #[serde(rename_all = "kebab-case")]
 pub enum ReadPolicy {
     /// A frontend hit is returned; a miss reads the backend (one read per key however
-    /// many callers miss at once) and fills the frontend with the whole value.
+    /// many callers miss at once) and fills the frontend with the whole value. A range
+    /// read (`get_range`) that misses reads only the range from the backend and fills
+    /// nothing, under every policy.
     #[default]
     FrontendFirst,
     /// A frontend hit is returned only if the backend's current version (a `head`)

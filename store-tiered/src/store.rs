@@ -1,5 +1,6 @@
 //! `TieredStore`: the `Store` implementation that puts the policies together.
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -20,6 +21,8 @@ use crate::queue::{Op, Queue};
 use crate::shared::{Fast, Lookup, Shared, put_op};
 use crate::stats::{Counters, TieredStats};
 use crate::{drain, list, recover, warm};
+
+mod range;
 
 /// A fast frontend store in front of a durable backend store, itself a [`Store`].
 ///
@@ -287,6 +290,12 @@ impl Store for TieredStore {
             return Ok(hit);
         }
         Box::pin(self.read_general(key, true)).await
+    }
+
+    /// From the tier that holds the key; a miss reads only the range from the backend and
+    /// fills nothing (see `store/range.rs`).
+    async fn get_range(&self, key: &Key, range: Range<u64>) -> Result<Option<(Bytes, Meta)>> {
+        Box::pin(self.read_range(key, range)).await
     }
 
     async fn head(&self, key: &Key) -> Result<Option<Meta>> {

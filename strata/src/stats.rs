@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use hdrhistogram::Histogram;
 use store_core::{
-    Capabilities, Entry, Key, ListOptions, Meta, PutMode, PutOp, Result, Store, async_trait,
+    Entry, Key, Layer, ListOptions, Meta, PutMode, PutOp, Result, Store, async_trait,
 };
 use tracing::Instrument;
 
@@ -21,6 +22,8 @@ use tracing::Instrument;
 pub enum Op {
     /// `get`
     Get,
+    /// `get_range`
+    GetRange,
     /// `head`
     Head,
     /// `put`
@@ -41,8 +44,9 @@ pub enum Op {
 
 impl Op {
     /// Every operation, in display order.
-    pub const ALL: [Op; 9] = [
+    pub const ALL: [Op; 10] = [
         Op::Get,
+        Op::GetRange,
         Op::Head,
         Op::Put,
         Op::Delete,
@@ -57,6 +61,7 @@ impl Op {
     pub fn name(self) -> &'static str {
         match self {
             Op::Get => "get",
+            Op::GetRange => "get_range",
             Op::Head => "head",
             Op::Put => "put",
             Op::Delete => "delete",
@@ -102,7 +107,7 @@ impl OpStats {
 
 /// Shared counters of a [`StatsStore`]; cheap to read while the store is in use.
 pub struct Stats {
-    ops: [OpStats; 9],
+    ops: [OpStats; 10],
     bytes_read: AtomicU64,
     bytes_written: AtomicU64,
 }
@@ -173,7 +178,7 @@ pub struct OpSnapshot {
 pub struct StatsSnapshot {
     /// One entry per [`Op`], in [`Op::ALL`] order.
     pub ops: Vec<OpSnapshot>,
-    /// Value bytes returned by `get` and `get_many`.
+    /// Value bytes returned by `get`, `get_range` and `get_many`.
     pub bytes_read: u64,
     /// Value bytes passed to `put` and `put_many`.
     pub bytes_written: u64,
@@ -227,7 +232,8 @@ pub fn fmt_duration(d: Duration) -> String {
 }
 
 /// Wraps any store and records [`Stats`] for it. It declares the inner store's
-/// capabilities and changes no behaviour.
+/// capabilities and changes no behaviour: it is a [`Layer`] that overrides each counted
+/// operation, and forwards the rest (`capabilities`, `locations`) untouched.
 ///
 /// ```
 /// # use std::sync::Arc;
@@ -299,9 +305,9 @@ impl fmt::Debug for StatsStore {
 }
 
 #[async_trait]
-impl Store for StatsStore {
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
+impl Layer for StatsStore {
+    fn inner(&self) -> &dyn Store {
+        &*self.inner
     }
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
@@ -309,6 +315,16 @@ impl Store for StatsStore {
         let entry = self.timed(Op::Get, span, self.inner.get(key)).await?;
         self.read(entry.as_ref().map_or(0, |e| e.value.len() as u64));
         Ok(entry)
+    }
+
+    async fn get_range(&self, key: &Key, range: Range<u64>) -> Result<Option<(Bytes, Meta)>> {
+        let span =
+            tracing::debug_span!("store.get_range", %key, start = range.start, end = range.end);
+        let got = self
+            .timed(Op::GetRange, span, self.inner.get_range(key, range))
+            .await?;
+        self.read(got.as_ref().map_or(0, |(bytes, _)| bytes.len() as u64));
+        Ok(got)
     }
 
     async fn head(&self, key: &Key) -> Result<Option<Meta>> {
@@ -390,10 +406,6 @@ impl Store for StatsStore {
         let span = tracing::debug_span!("store.delete_many", keys = keys.len());
         self.timed(Op::DeleteMany, span, self.inner.delete_many(keys))
             .await
-    }
-
-    fn locations(&self) -> Vec<String> {
-        self.inner.locations()
     }
 
     async fn flush(&self) -> Result<()> {

@@ -7,6 +7,7 @@
 //! use its latency to stand in for a store that is far away.
 
 use std::collections::BTreeSet;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,7 +16,8 @@ use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use store_core::{
-    Capabilities, Entry, Error, Key, ListOptions, Meta, PutMode, Result, Store, async_trait,
+    Capabilities, Entry, Error, Key, Layer, ListOptions, Meta, PutMode, PutOp, Result, Store,
+    async_trait,
 };
 
 /// Counts of calls a [`ProbeStore`] received, by operation.
@@ -31,19 +33,44 @@ pub struct Calls {
     pub delete: AtomicU64,
     /// `list` calls.
     pub list: AtomicU64,
+    /// `get_range` calls.
+    pub get_range: AtomicU64,
+    /// `get_many` calls (one per batch).
+    pub get_many: AtomicU64,
+    /// `put_many` calls (one per batch).
+    pub put_many: AtomicU64,
+    /// `delete_many` calls (one per batch).
+    pub delete_many: AtomicU64,
+    /// `flush` calls.
+    pub flush: AtomicU64,
 }
 
 impl Calls {
     /// Every call so far.
     pub fn total(&self) -> u64 {
-        [&self.get, &self.head, &self.put, &self.delete, &self.list]
-            .iter()
-            .map(|c| c.load(Ordering::SeqCst))
-            .sum()
+        [
+            &self.get,
+            &self.head,
+            &self.put,
+            &self.delete,
+            &self.list,
+            &self.get_range,
+            &self.get_many,
+            &self.put_many,
+            &self.delete_many,
+            &self.flush,
+        ]
+        .iter()
+        .map(|c| c.load(Ordering::SeqCst))
+        .sum()
     }
 }
 
 /// Wraps a store; counts calls, and fails or delays them on demand.
+///
+/// A [`Layer`]: every call, batches included, reaches the wrapped store as the same call
+/// (a `put_many` stays one atomic `put_many` where the wrapped store's is atomic), after
+/// the probe has counted, delayed, failed or damaged it.
 #[derive(Debug)]
 pub struct ProbeStore {
     inner: Arc<dyn Store>,
@@ -79,7 +106,7 @@ impl ProbeStore {
     }
 
     /// Report `key` as damaged, as a store whose checksum caught a bit flip does: `get`
-    /// and `head` fail with `Corrupted` naming the key, and `list` yields that error in
+    /// (alone, ranged or in a batch) and `head` fail with `Corrupted` naming the key, and `list` yields that error in
     /// the key's place and goes on (the list contract).
     pub fn damage(&self, key: &Key) {
         self.damaged
@@ -88,7 +115,7 @@ impl ProbeStore {
             .insert(key.clone());
     }
 
-    /// Report only the *value* of `key` as damaged: `get` fails with `Corrupted` naming
+    /// Report only the *value* of `key` as damaged: `get` (alone, ranged or in a batch) fails with `Corrupted` naming
     /// the key, while `head` and `list` still see it (as with a store that checks value
     /// checksums on full reads only).
     pub fn damage_value(&self, key: &Key) {
@@ -102,12 +129,20 @@ impl ProbeStore {
         is_damaged(&self.damaged, key)
     }
 
-    /// Make `get`, `head` and `list` fail (a retryable `Unavailable`) until turned off.
+    /// What a read of `key`'s value meets: damage to the entry or to its value alone.
+    fn check_value(&self, key: &Key) -> Result<()> {
+        self.check_damage(key)?;
+        is_damaged(&self.damaged_values, key)
+    }
+
+    /// Make every read (`get`, `get_range`, `head`, `list`, `get_many`) fail (a retryable
+    /// `Unavailable`) until turned off.
     pub fn fail_reads(&self, fail: bool) {
         self.fail_reads.store(fail, Ordering::SeqCst);
     }
 
-    /// Make `put` and `delete` fail (a retryable `Unavailable`) until turned off.
+    /// Make every write (`put`, `delete`, `put_many`, `delete_many`) fail (a retryable
+    /// `Unavailable`) until turned off. `flush` still reaches the wrapped store.
     pub fn fail_writes(&self, fail: bool) {
         self.fail_writes.store(fail, Ordering::SeqCst);
     }
@@ -154,7 +189,11 @@ fn is_damaged(damaged: &Mutex<BTreeSet<Key>>, key: &Key) -> Result<()> {
 }
 
 #[async_trait]
-impl Store for ProbeStore {
+impl Layer for ProbeStore {
+    fn inner(&self) -> &dyn Store {
+        &*self.inner
+    }
+
     fn capabilities(&self) -> Capabilities {
         let declared = *self.declared.lock().unwrap_or_else(|p| p.into_inner());
         declared.unwrap_or_else(|| self.inner.capabilities())
@@ -162,9 +201,14 @@ impl Store for ProbeStore {
 
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
         self.enter(&self.calls.get, false).await?;
-        self.check_damage(key)?;
-        is_damaged(&self.damaged_values, key)?;
+        self.check_value(key)?;
         self.inner.get(key).await
+    }
+
+    async fn get_range(&self, key: &Key, range: Range<u64>) -> Result<Option<(Bytes, Meta)>> {
+        self.enter(&self.calls.get_range, false).await?;
+        self.check_value(key)?;
+        self.inner.get_range(key, range).await
     }
 
     async fn head(&self, key: &Key) -> Result<Option<Meta>> {
@@ -199,7 +243,28 @@ impl Store for ProbeStore {
             .boxed()
     }
 
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
+        self.enter(&self.calls.get_many, false).await?;
+        for key in keys {
+            self.check_value(key)?;
+        }
+        self.inner.get_many(keys).await
+    }
+
+    async fn put_many(&self, ops: Vec<PutOp>) -> Result<Vec<Meta>> {
+        self.enter(&self.calls.put_many, true).await?;
+        self.inner.put_many(ops).await
+    }
+
+    async fn delete_many(&self, keys: &[Key]) -> Result<()> {
+        self.enter(&self.calls.delete_many, true).await?;
+        self.inner.delete_many(keys).await
+    }
+
+    /// Counted and forwarded, never delayed or failed: a down store shows in the writes a
+    /// flush waits for, which is what the tiered tests provoke, not in `flush` itself.
     async fn flush(&self) -> Result<()> {
+        self.calls.flush.fetch_add(1, Ordering::SeqCst);
         self.inner.flush().await
     }
 }

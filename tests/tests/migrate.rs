@@ -7,12 +7,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
-use store_core::futures::stream::BoxStream;
 use store_memory::MemoryStore;
 use strata::migrate::{MigrateOptions, migrate};
 use strata::{
-    Capabilities, Entry, Error, ErrorKind, Key, ListOptions, Meta, Prefix, PutMode, PutOp, Result,
-    Store, async_trait,
+    Error, ErrorKind, Key, ListOptions, Meta, Prefix, PutMode, PutOp, Result, Store, async_trait,
 };
 use strata_tests::harness::runtime;
 use strata_tests::probe::ProbeStore;
@@ -97,15 +95,9 @@ impl Volatile {
 }
 
 #[async_trait]
-impl Store for Volatile {
-    fn capabilities(&self) -> Capabilities {
-        self.front.capabilities()
-    }
-    async fn get(&self, key: &Key) -> Result<Option<Entry>> {
-        self.front.get(key).await
-    }
-    async fn head(&self, key: &Key) -> Result<Option<Meta>> {
-        self.front.head(key).await
+impl strata::Layer for Volatile {
+    fn inner(&self) -> &dyn Store {
+        &self.front
     }
     async fn put(&self, key: &Key, value: Bytes, mode: PutMode) -> Result<Meta> {
         let meta = self.front.put(key, value, mode).await?;
@@ -117,9 +109,6 @@ impl Store for Volatile {
         self.unflushed.lock().unwrap().insert(key.clone());
         Ok(())
     }
-    fn list(&self, options: ListOptions) -> BoxStream<'static, Result<Meta>> {
-        self.front.list(options)
-    }
     async fn put_many(&self, ops: Vec<PutOp>) -> Result<Vec<Meta>> {
         if self
             .budget
@@ -128,11 +117,15 @@ impl Store for Volatile {
         {
             return Err(Error::unavailable("destination went away"));
         }
-        let mut metas = Vec::new();
-        for op in ops {
-            metas.push(self.put(&op.key, op.value, op.mode).await?);
-        }
+        let keys: Vec<Key> = ops.iter().map(|op| op.key.clone()).collect();
+        let metas = self.front.put_many(ops).await?;
+        self.unflushed.lock().unwrap().extend(keys);
         Ok(metas)
+    }
+    async fn delete_many(&self, keys: &[Key]) -> Result<()> {
+        self.front.delete_many(keys).await?;
+        self.unflushed.lock().unwrap().extend(keys.iter().cloned());
+        Ok(())
     }
     async fn flush(&self) -> Result<()> {
         let keys = std::mem::take(&mut *self.unflushed.lock().unwrap());

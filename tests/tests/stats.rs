@@ -70,3 +70,29 @@ fn counts_requests_errors_and_bytes() {
         assert!(s.to_string().contains("put_many"));
     });
 }
+
+#[test]
+fn a_range_read_counts_as_get_range_with_the_bytes_it_returned() {
+    runtime().block_on(async {
+        let store = StatsStore::new(Arc::new(MemoryStore::new()));
+        let stats = store.stats();
+        let a = Key::new("a").unwrap();
+        store
+            .put(&a, vec![1; 100].into(), PutMode::Overwrite)
+            .await
+            .unwrap();
+        let (bytes, meta) = store.get_range(&a, 10..30).await.unwrap().unwrap();
+        assert_eq!((bytes.len(), meta.size), (20, 100));
+        assert!(
+            store
+                .get_range(&a, std::ops::Range { start: 5, end: 1 })
+                .await
+                .is_err()
+        );
+        let s = stats.snapshot();
+        assert_eq!(s.op(Op::GetRange).requests, 2);
+        assert_eq!(s.op(Op::GetRange).errors, 1, "start after end is an error");
+        assert_eq!(s.op(Op::Get).requests, 0, "a range read is not a get");
+        assert_eq!(s.bytes_read, 20, "only the bytes of the range");
+    });
+}

@@ -493,3 +493,44 @@ async fn config_rejects_unknown_fields_and_policies_naming_them() {
     });
     strata::open(ok.as_object().unwrap()).await.unwrap();
 }
+
+/// A range miss reads only the range from the backend and fills nothing (a fill would
+/// fetch the whole value); a `get` then fills as before, and a range hit is served from
+/// the frontend without a backend call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_miss_reads_the_backend_range_and_a_range_hit_reads_the_frontend() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let backend = ProbeStore::new(Arc::new(MemoryStore::new()));
+    let k = key("big/value");
+    let value = Bytes::from((0..100_000u32).map(|i| i as u8).collect::<Vec<_>>());
+    backend
+        .put(&k, value.clone(), PutMode::Overwrite)
+        .await
+        .unwrap();
+    let tiered = TieredStore::open_cached(
+        CacheStore::new(1 << 20),
+        backend.clone(),
+        TieredOptions::default(),
+    )
+    .await
+    .unwrap();
+    let (part, meta) = tiered.get_range(&k, 10..20).await.unwrap().unwrap();
+    assert_eq!((part, meta.size), (value.slice(10..20), 100_000));
+    assert_eq!(backend.calls.get_range.load(SeqCst), 1);
+    assert_eq!(backend.calls.get.load(SeqCst), 0, "not the whole value");
+    assert_eq!(tiered.stats().fills, 0, "a range miss fills nothing");
+    assert_eq!(tiered.get(&k).await.unwrap().unwrap().value, value);
+    assert_eq!(tiered.stats().fills, 1, "a get miss still fills");
+    let before = backend.calls.total();
+    let (part, _) = tiered
+        .get_range(&k, 99_990..u64::MAX)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(part, value.slice(99_990..));
+    assert_eq!(
+        backend.calls.total(),
+        before,
+        "a range hit makes no backend call"
+    );
+}

@@ -12,8 +12,8 @@ use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use store_core::{
-    Capabilities, Durability, Entry, Error, ErrorKind, Key, ListOptions, Meta, PutMode, Result,
-    Store, async_trait,
+    Capabilities, Durability, Error, ErrorKind, Key, ListOptions, Meta, PutMode, Result, Store,
+    async_trait,
 };
 use store_memory::MemoryStore;
 use store_tiered::{ReadPolicy, TieredOptions, TieredStore, WritePolicy};
@@ -341,21 +341,9 @@ struct DamagedListing {
 }
 
 #[async_trait]
-impl Store for DamagedListing {
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-    async fn get(&self, key: &Key) -> Result<Option<Entry>> {
-        self.inner.get(key).await
-    }
-    async fn head(&self, key: &Key) -> Result<Option<Meta>> {
-        self.inner.head(key).await
-    }
-    async fn put(&self, key: &Key, value: Bytes, mode: PutMode) -> Result<Meta> {
-        self.inner.put(key, value, mode).await
-    }
-    async fn delete(&self, key: &Key) -> Result<()> {
-        self.inner.delete(key).await
+impl store_core::Layer for DamagedListing {
+    fn inner(&self) -> &dyn Store {
+        &self.inner
     }
     fn list(&self, options: ListOptions) -> BoxStream<'static, Result<Meta>> {
         let damaged = self.damaged.clone();

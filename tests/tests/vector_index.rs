@@ -738,16 +738,25 @@ async fn upsert_many_validates_first_and_keeps_the_last_duplicate() {
 #[derive(Debug)]
 struct Declares(MemoryStore, store_core::Capabilities);
 
+impl Declares {
+    /// Refuses a value over the declared limit, as a store with that limit does.
+    fn check_size(&self, value: &Bytes) -> store_core::Result<()> {
+        match self.1.max_value_size {
+            Some(max) if value.len() as u64 > max => Err(store_core::Error::invalid_input(
+                format!("{} bytes is over the limit", value.len()),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 #[store_core::async_trait]
-impl Store for Declares {
+impl store_core::Layer for Declares {
+    fn inner(&self) -> &dyn Store {
+        &self.0
+    }
     fn capabilities(&self) -> store_core::Capabilities {
         self.1
-    }
-    async fn get(&self, key: &Key) -> store_core::Result<Option<store_core::Entry>> {
-        self.0.get(key).await
-    }
-    async fn head(&self, key: &Key) -> store_core::Result<Option<store_core::Meta>> {
-        self.0.head(key).await
     }
     async fn put(
         &self,
@@ -755,24 +764,17 @@ impl Store for Declares {
         value: Bytes,
         mode: PutMode,
     ) -> store_core::Result<store_core::Meta> {
-        if let Some(max) = self.1.max_value_size
-            && value.len() as u64 > max
-        {
-            return Err(store_core::Error::invalid_input(format!(
-                "{} bytes is over the limit",
-                value.len()
-            )));
-        }
+        self.check_size(&value)?;
         self.0.put(key, value, mode).await
     }
-    async fn delete(&self, key: &Key) -> store_core::Result<()> {
-        self.0.delete(key).await
-    }
-    fn list(
+    async fn put_many(
         &self,
-        options: ListOptions,
-    ) -> store_core::futures::stream::BoxStream<'static, store_core::Result<store_core::Meta>> {
-        self.0.list(options)
+        ops: Vec<store_core::PutOp>,
+    ) -> store_core::Result<Vec<store_core::Meta>> {
+        for op in &ops {
+            self.check_size(&op.value)?;
+        }
+        self.0.put_many(ops).await
     }
 }
 

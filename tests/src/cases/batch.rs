@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use store_core::{ErrorKind, PutMode, PutOp, Store};
+use store_core::{Capabilities, ErrorKind, PutMode, PutOp, Store};
 
 use super::util::{key, list_keys, must_get, pattern, val};
 use crate::harness::{Outcome, require};
@@ -60,6 +60,12 @@ pub async fn put_many_roundtrip(store: Arc<dyn Store>) -> Outcome {
 /// Where batches are atomic, one failed condition fails the whole batch and writes nothing.
 pub async fn put_many_atomic_on_conflict(store: Arc<dyn Store>) -> Outcome {
     let caps = store.capabilities();
+    atomic_on_conflict(&store, caps).await
+}
+
+/// The body of [`put_many_atomic_on_conflict`], run on `store` when `caps` (the store's own,
+/// or those of the store a layer wraps) promise atomic batches and conditional puts.
+pub(super) async fn atomic_on_conflict(store: &Arc<dyn Store>, caps: Capabilities) -> Outcome {
     require(caps.atomic_batches, "put_many is not atomic")?;
     require(caps.supports_conditional_puts(), "no conditional puts")?;
     store
@@ -84,10 +90,7 @@ pub async fn put_many_atomic_on_conflict(store: Arc<dyn Store>) -> Outcome {
         store.get(&key("atomic/z")).await.unwrap().is_none(),
         "atomic/z written by a failed batch"
     );
-    assert_eq!(
-        must_get(&store, &key("atomic/taken")).await,
-        val("original")
-    );
+    assert_eq!(must_get(store, &key("atomic/taken")).await, val("original"));
     Ok(())
 }
 

@@ -7,7 +7,9 @@ pub mod basic;
 pub mod batch;
 pub mod concurrency;
 pub mod conditional;
+pub mod layer;
 pub mod listing;
+pub mod range;
 pub mod typed;
 
 mod util;
@@ -41,6 +43,13 @@ macro_rules! __for_each_case {
             conditional::update_with_a_respelled_version_fails,
             conditional::update_missing_key_fails,
             conditional::versions_change_on_every_write,
+            range::get_range_whole,
+            range::get_range_middle,
+            range::get_range_empty,
+            range::get_range_past_the_end_is_clamped,
+            range::get_range_start_after_end_is_invalid,
+            range::get_range_missing_key_is_none,
+            range::get_range_meta_matches_head,
             listing::list_is_ordered,
             listing::list_prefix,
             listing::list_start_after,
@@ -51,6 +60,10 @@ macro_rules! __for_each_case {
             batch::put_many_roundtrip,
             batch::put_many_atomic_on_conflict,
             batch::delete_many_removes_all,
+            layer::layer_keeps_capabilities,
+            layer::layer_forwards_batches,
+            layer::layer_keeps_atomic_put_many,
+            layer::layer_forwards_flush,
             concurrency::concurrent_writers_1000,
             concurrency::cas_race_8x50,
             typed::typed_cbor_roundtrip,

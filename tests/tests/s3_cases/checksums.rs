@@ -168,3 +168,42 @@ fn a_value_that_fails_its_checksum_is_corrupted_with_its_key() {
         });
     }
 }
+
+/// A range read is one ranged GET: it checks the stored checksum only when it covers the
+/// whole value, and a part of a damaged value comes back as stored (the default
+/// `get_range`, a whole `get`, would refuse every range of it).
+#[test]
+fn a_range_checks_the_checksum_only_when_it_covers_the_value() {
+    for store in stores() {
+        block_on(async {
+            let damaged = key("damaged-range");
+            let mut attributes = Attributes::new();
+            attributes.insert(
+                Attribute::Metadata(CHECKSUM_METADATA.into()),
+                crc32c(b"hello world").into(),
+            );
+            let options = PutOptions {
+                attributes,
+                ..PutOptions::default()
+            };
+            store
+                .client()
+                .put_opts(
+                    &store.path_of(&damaged).unwrap(),
+                    PutPayload::from_static(b"hello wurld"),
+                    options,
+                )
+                .await
+                .unwrap();
+            let (part, meta) = store.get_range(&damaged, 0..5).await.unwrap().unwrap();
+            assert_eq!((part.as_ref(), meta.size), (&b"hello"[..], 11), "{store:?}");
+            let head = store.head(&damaged).await.unwrap().unwrap();
+            assert_eq!(meta.version, head.version, "{store:?}: the ETag comes back");
+            for whole in [0..11, 0..u64::MAX] {
+                let err = store.get_range(&damaged, whole).await.unwrap_err();
+                assert_eq!(err.kind(), ErrorKind::Corrupted, "{store:?}: {err}");
+                assert_eq!(err.key(), Some("damaged-range"), "{err}");
+            }
+        });
+    }
+}
