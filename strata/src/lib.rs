@@ -23,7 +23,6 @@ use std::sync::Arc;
 
 pub use store_core::*;
 
-pub mod bench;
 pub mod config_file;
 pub mod migrate;
 pub mod stats;

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::bench::{MAX_CONCURRENCY, MAX_DURATION, MAX_VALUE_SIZE};
 use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand};
-use strata::bench::{MAX_CONCURRENCY, MAX_DURATION, MAX_VALUE_SIZE};
 
 /// The exit codes, as `strata --help` shows them (kept beside `crate::exit`).
 const EXIT_CODES: &str = "\

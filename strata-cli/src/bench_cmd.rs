@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use strata::bench::{BenchOptions, run as run_bench};
+use crate::bench::{BenchOptions, run as run_bench};
 use strata::stats::StatsStore;
 
 use crate::args::{BenchArgs, Target};

@@ -6,6 +6,7 @@
 mod out;
 
 mod args;
+mod bench;
 mod bench_cmd;
 mod demo;
 mod kv;

@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hdrhistogram::Histogram;
 use rand::Rng;
-use store_core::{Error, Key, PutMode, PutOp, Result, Store};
-
-use crate::stats::fmt_duration;
+use strata::stats::fmt_duration;
+use strata::{Error, Key, PutMode, PutOp, Result, Store};
 
 /// What the benchmark does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
