@@ -1,10 +1,12 @@
-//! `strata demo`: the README's main job on the embedded default.
+//! `strata demo`: the README's main job, on the embedded default or on `--store`.
 //!
-//! A tiered store (a bounded memory cache in front of redb under `--dir`), typed values
-//! with a compare-and-swap update, an ordered listing, and a vector index of `--vectors`
-//! vectors built, flushed, queried, then reopened from the store and queried again
-//! without rebuilding. Every step prints its timing.
+//! By default a tiered store (a bounded memory cache in front of redb under `--dir`);
+//! with `--store` or `--config`, the store they name. Then: typed values with a
+//! compare-and-swap update, an ordered listing, and a vector index of `--vectors` vectors
+//! built, flushed, queried, then reopened from the store and queried again without
+//! rebuilding. Every step prints its timing, and the end says what the demo left behind.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,9 +15,10 @@ use futures::TryStreamExt;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use strata::vector_index::{Filter, IndexConfig, Metadata, Metric, Value, VectorIndex};
-use strata::{Key, ListOptions, Prefix, PutMode, PutOp, Store, StoreExt};
+use strata::{Durability, Key, ListOptions, Prefix, PutMode, PutOp, Store, StoreExt, redact_uri};
 
-use crate::args::DemoArgs;
+use crate::args::{DemoArgs, Target};
+use crate::open::{Access, open_target};
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Account {
@@ -23,27 +26,77 @@ struct Account {
     balance: i64,
 }
 
+/// Where the embedded demo store lives without `--dir`.
+const DEFAULT_DIR: &str = "./strata-data";
 const DIM: usize = 64;
 const CLUSTERS: usize = 32;
 const INDEX: &str = "demo-vectors";
-/// The fewest vectors the demo runs with: one per cluster, so every query has its answer.
-pub const MIN_VECTORS: u64 = CLUSTERS as u64;
+/// The fewest vectors the demo runs with (a vector index needs something to find).
+pub const MIN_VECTORS: u64 = 1;
 
 fn step(name: &str, start: Instant) -> anyhow::Result<()> {
     outln!("  [{:>9.1} ms] {name}", start.elapsed().as_secs_f64() * 1e3)
 }
 
-/// The demo's store: a 64 MiB cache over redb, writes through to redb.
-async fn open_store(args: &DemoArgs) -> anyhow::Result<Arc<dyn Store>> {
-    std::fs::create_dir_all(&args.dir)
-        .with_context(|| format!("creating {}", args.dir.display()))?;
-    let config = serde_json::json!({
-        "type": "tiered",
-        "write_policy": "write-through",
-        "frontend": {"type": "cache", "max_bytes": 64u64 << 20},
-        "backend": {"type": "redb", "path": args.dir.join("demo.redb")},
-    });
-    Ok(strata::open(config.as_object().expect("a JSON object")).await?)
+/// The store the demo runs on.
+enum DemoStore<'a> {
+    /// The embedded default: a 64 MiB cache over redb in this directory, writing through.
+    Embedded(&'a Path),
+    /// The store `--store` or `--config` names.
+    Named(&'a Target),
+}
+
+impl DemoStore<'_> {
+    /// What the demo runs on, for its first line (a URI's secrets redacted).
+    fn describe(&self) -> String {
+        match self {
+            DemoStore::Embedded(dir) => format!(
+                "a 64 MiB cache in front of redb at {}",
+                dir.join("demo.redb").display()
+            ),
+            DemoStore::Named(target) => match (&target.store, &target.config) {
+                (Some(uri), _) => format!("the store {}", redact_uri(uri)),
+                (None, Some(path)) => format!("the store in {}", path.display()),
+                (None, None) => "the default store".to_owned(),
+            },
+        }
+    }
+
+    /// The `strata` options that name the same store, for the closing hint.
+    fn cli_options(&self) -> String {
+        match self {
+            DemoStore::Embedded(dir) => {
+                let path = dir.join("demo.redb");
+                let path = std::fs::canonicalize(&path).unwrap_or(path);
+                format!("--store redb://{}", path.display())
+            }
+            DemoStore::Named(target) => match (&target.store, &target.config) {
+                (Some(uri), _) => format!("--store '{}'", redact_uri(uri)),
+                (None, Some(path)) => format!("--config {}", path.display()),
+                (None, None) => String::new(),
+            },
+        }
+    }
+
+    async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
+        match self {
+            DemoStore::Embedded(dir) => {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+                let config = serde_json::json!({
+                    "type": "tiered",
+                    "write_policy": "write-through",
+                    "frontend": {"type": "cache", "max_bytes": 64u64 << 20},
+                    "backend": {"type": "redb", "path": dir.join("demo.redb")},
+                });
+                let config = config
+                    .as_object()
+                    .context("the demo's store config is a JSON object")?;
+                Ok(strata::open(config).await?)
+            }
+            DemoStore::Named(target) => open_target(target, Access::Create).await,
+        }
+    }
 }
 
 /// Clustered vectors from a fixed seed: vector `i` lies near the centre of cluster
@@ -78,16 +131,25 @@ fn query(index: &VectorIndex, data: &[Vec<f32>], stride: usize) -> anyhow::Resul
     Ok((found as f64 / asked as f64, per_query))
 }
 
-pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
+/// Query with a slightly moved copy of up to 1,000 vectors spread over `data`; returns
+/// how often the vector itself came back first, and the mean time per query.
+fn query_sample(index: &VectorIndex, data: &[Vec<f32>]) -> anyhow::Result<(f64, f64)> {
+    query(index, data, (data.len() / 1000).max(1))
+}
+
+pub async fn run(target: &Target, args: DemoArgs) -> anyhow::Result<u8> {
     let total = Instant::now();
-    outln!(
-        "strata demo: a 64 MiB cache in front of redb at {}",
-        args.dir.join("demo.redb").display()
-    )?;
+    let on = if target.store.is_some() || target.config.is_some() {
+        DemoStore::Named(target)
+    } else {
+        DemoStore::Embedded(args.dir.as_deref().unwrap_or(Path::new(DEFAULT_DIR)))
+    };
+    outln!("strata demo: {}", on.describe())?;
 
     let t = Instant::now();
-    let store = open_store(&args).await?;
-    step("opened the tiered store (cache -> redb)", t)?;
+    let store = on.open().await?;
+    step(&format!("opened {}", on.describe()), t)?;
+    let capabilities = store.capabilities();
 
     // Typed values and compare-and-swap.
     let t = Instant::now();
@@ -101,31 +163,37 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
     }
     step("wrote 3 typed accounts (CBOR)", t)?;
 
-    let t = Instant::now();
     let alice = Key::new("demo/accounts/alice")?;
-    let (account, meta) = store
-        .update(&alice, |current: Option<Account>| {
-            let mut account = current.unwrap_or(Account {
-                owner: "alice".into(),
-                balance: 0,
-            });
-            account.balance += 25;
-            account
-        })
-        .await?;
-    step(
-        &format!(
-            "compare-and-swap update: alice has {} (version {})",
-            account.balance, meta.version
-        ),
-        t,
-    )?;
-    let t = Instant::now();
-    let stale = store
-        .put_typed(&alice, &account, PutMode::Create)
-        .await
-        .expect_err("alice exists, so a create must fail");
-    step(&format!("a conflicting create is refused: {stale}"), t)?;
+    if capabilities.supports_conditional_puts() {
+        let t = Instant::now();
+        let (account, meta) = store
+            .update(&alice, |current: Option<Account>| {
+                let mut account = current.unwrap_or(Account {
+                    owner: "alice".into(),
+                    balance: 0,
+                });
+                account.balance += 25;
+                account
+            })
+            .await?;
+        step(
+            &format!(
+                "compare-and-swap update: alice has {} (version {})",
+                account.balance, meta.version
+            ),
+            t,
+        )?;
+        let t = Instant::now();
+        match store.put_typed(&alice, &account, PutMode::Create).await {
+            Err(refused) => step(&format!("a conflicting create is refused: {refused}"), t)?,
+            Ok(_) => anyhow::bail!(
+                "the store accepted a create of `{alice}`, which exists: its conditional puts \
+                 do not hold"
+            ),
+        }
+    } else {
+        outln!("  (this store has no conditional puts: the compare-and-swap steps are skipped)")?;
+    }
 
     let t = Instant::now();
     let listed: Vec<_> = store
@@ -140,7 +208,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
         outln!("                  {} ({} bytes)", meta.key, meta.size)?;
     }
 
-    // The vector index, on the same tiered store.
+    // The vector index, on the same store.
     let t = Instant::now();
     let old: Vec<Key> = store
         .list(ListOptions::prefix(Prefix::new(format!(
@@ -194,7 +262,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
     )?;
 
     let t = Instant::now();
-    let (hit_rate, micros) = query(&index, &data, 20)?;
+    let (hit_rate, micros) = query_sample(&index, &data)?;
     step(
         &format!(
             "queried it: the vector itself first in {:.1}% of queries, {micros:.0} us/query",
@@ -202,33 +270,52 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
         ),
         t,
     )?;
+    // A vector that exists however few there are (`--vectors` is at least 1).
+    let probe = 3.min(data.len().saturating_sub(1));
+    let probe_vector = data
+        .get(probe)
+        .context("the demo has at least one vector")?;
+    let cluster = (probe % CLUSTERS) as i64;
     let t = Instant::now();
-    let filter = Filter::eq("cluster", Value::Int(3));
-    let hits = index.search(&data[3], 5, None, Some(&filter))?;
-    let all_in_cluster = hits.iter().all(|h| h.id as usize % CLUSTERS == 3);
+    let filter = Filter::eq("cluster", Value::Int(cluster));
+    let hits = index.search(probe_vector, 5, None, Some(&filter))?;
+    let all_in_cluster = hits
+        .iter()
+        .all(|h| (h.id as usize % CLUSTERS) as i64 == cluster);
     step(
         &format!(
-            "filtered query (cluster = 3): {} hits, all in the cluster: {all_in_cluster}",
+            "filtered query (cluster = {cluster}): {} hits, all in the cluster: {all_in_cluster}",
             hits.len()
         ),
         t,
     )?;
 
-    // Close everything, reopen from redb, and ask again: nothing is rebuilt.
+    // Close everything, reopen, and ask again: nothing is rebuilt. A store that lives in
+    // this process's memory cannot be reopened, so there only the index is.
+    let in_memory = capabilities.durability == Durability::None;
     drop(index);
-    drop(store);
     let t = Instant::now();
-    let store = open_store(&args).await?;
+    let store = if in_memory {
+        store
+    } else {
+        drop(store);
+        on.open().await?
+    };
     let index = VectorIndex::open(store.clone(), INDEX).await?;
+    let vectors = index.len();
     step(
-        &format!(
-            "reopened the store and the index ({} vectors) without rebuilding",
-            index.len()
-        ),
+        &if in_memory {
+            format!(
+                "reopened the index ({vectors} vectors) without rebuilding (an in-memory store \
+                 cannot be reopened: the same store)"
+            )
+        } else {
+            format!("reopened the store and the index ({vectors} vectors) without rebuilding")
+        },
         t,
     )?;
     let t = Instant::now();
-    let (again, micros) = query(&index, &data, 20)?;
+    let (again, micros) = query_sample(&index, &data)?;
     step(
         &format!(
             "queried it again: {:.1}% first, {micros:.0} us/query",
@@ -244,16 +331,23 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
 
     // Leave a little data for `strata list` to find.
     let ops = (0..3)
-        .map(|i| PutOp::overwrite(Key::new(format!("demo/notes/{i}")).expect("valid"), "note"))
-        .collect();
+        .map(|i| {
+            Ok(PutOp::overwrite(
+                Key::new(format!("demo/notes/{i}"))?,
+                "note",
+            ))
+        })
+        .collect::<strata::Result<_>>()?;
     store.put_many(ops).await?;
     store.flush().await?;
     outln!(
-        "done in {:.2} s. Look inside: strata --store redb://{} list demo/",
+        "done in {:.2} s. The demo left its keys under demo/ and vector-index/{INDEX}/.",
         total.elapsed().as_secs_f64(),
-        std::fs::canonicalize(args.dir.join("demo.redb"))
-            .unwrap_or_else(|_| args.dir.join("demo.redb"))
-            .display()
     )?;
+    if in_memory {
+        outln!("The store was in memory: they are gone now.")?;
+    } else {
+        outln!("Look inside: strata {} list demo/", on.cli_options())?;
+    }
     Ok(0)
 }

@@ -15,7 +15,6 @@ mod open;
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use strata::ErrorKind;
 
 use args::{Cli, Command};
@@ -41,7 +40,7 @@ mod exit {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -90,7 +89,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::List(a) => kv::list(&cli.target, a).await,
         Command::Migrate(a) => migrate_cmd::run(a).await,
         Command::Bench(a) => bench_cmd::run(&cli.target, a).await,
-        Command::Demo(a) => demo::run(a).await,
+        Command::Demo(a) => demo::run(&cli.target, a).await,
     }
 }
 

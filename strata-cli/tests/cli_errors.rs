@@ -146,6 +146,38 @@ fn out_of_range_arguments_are_usage_errors() {
     }
 }
 
+/// migrate names its stores with --from and --to: a global --store or --config is refused
+/// (and hidden from `migrate --help`), never silently ignored.
+#[test]
+fn migrate_refuses_store_and_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let from = format!("file://{}", dir.path().join("from").display());
+    let to = format!("file://{}", dir.path().join("to").display());
+    for target in [["--store", "memory:"], ["--config", "store.toml"]] {
+        strata()
+            .current_dir(dir.path())
+            .args(target)
+            .args(["migrate", "--from", &from, "--to", &to, "--no-progress"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--from and --to"));
+    }
+    assert!(!dir.path().join("to").exists(), "nothing was migrated");
+    let out = strata().args(["migrate", "--help"]).assert().success();
+    let help = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        !help.contains("--store") && !help.contains("--config"),
+        "{help}"
+    );
+    // The other commands still show them.
+    let out = strata().args(["get", "--help"]).assert().success();
+    let help = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        help.contains("--store") && help.contains("--config"),
+        "{help}"
+    );
+}
+
 /// A config value is often a secret expanded from the environment: a mistyped one is
 /// named by its field, never printed.
 #[test]
