@@ -71,11 +71,23 @@ fn main() -> ExitCode {
 /// The exit code for an error a command returned. A missing *key* never arrives here
 /// (get and head report it themselves with [`exit::NOT_FOUND`]): every `NotFound` error
 /// is about the store or something in it that is not a key.
+///
+/// The CLI's own file access (a value to put, a `--dir` to create) fails with a plain
+/// `std::io::Error`: a refused one exits [`exit::PERMISSION_DENIED`] too, like a store's.
 fn exit_code(e: &anyhow::Error) -> u8 {
-    match e.downcast_ref::<strata::Error>().map(|e| e.kind()) {
-        Some(ErrorKind::AlreadyExists | ErrorKind::VersionMismatch) => exit::CONDITION_FAILED,
-        Some(ErrorKind::NotFound) => exit::STORE_NOT_FOUND,
-        Some(ErrorKind::PermissionDenied) => exit::PERMISSION_DENIED,
+    if let Some(e) = e.downcast_ref::<strata::Error>() {
+        return match e.kind() {
+            ErrorKind::AlreadyExists | ErrorKind::VersionMismatch => exit::CONDITION_FAILED,
+            ErrorKind::NotFound => exit::STORE_NOT_FOUND,
+            ErrorKind::PermissionDenied => exit::PERMISSION_DENIED,
+            _ => exit::ERROR,
+        };
+    }
+    let io = e
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<std::io::Error>());
+    match io.map(std::io::Error::kind) {
+        Some(std::io::ErrorKind::PermissionDenied) => exit::PERMISSION_DENIED,
         _ => exit::ERROR,
     }
 }
@@ -127,5 +139,12 @@ mod tests {
         assert_eq!(code(Error::corrupted("k", "bad checksum")), exit::ERROR);
         assert_eq!(code(Error::unavailable("down")), exit::ERROR);
         assert_eq!(exit_code(&anyhow::anyhow!("anything else")), exit::ERROR);
+        let io = |kind| anyhow::Error::new(std::io::Error::from(kind)).context("reading a file");
+        assert_eq!(
+            exit_code(&io(std::io::ErrorKind::PermissionDenied)),
+            exit::PERMISSION_DENIED
+        );
+        // A missing input file is not a missing store.
+        assert_eq!(exit_code(&io(std::io::ErrorKind::NotFound)), exit::ERROR);
     }
 }
