@@ -93,7 +93,8 @@ pub enum Command {
     List(ListArgs),
     /// Copy keys from one store to another: streamed, checkpointed, resumable, verifiable.
     Migrate(MigrateArgs),
-    /// Measure throughput and latency against the store.
+    /// Measure throughput and latency against the store (its keys under bench/ are
+    /// deleted at the end unless --keep).
     Bench(BenchArgs),
     /// The guided tour: on --store/--config if given, else on an embedded store in --dir.
     Demo(DemoArgs),
@@ -205,6 +206,10 @@ pub struct BenchArgs {
     /// How long to run: seconds, or a duration such as 500ms or 2m.
     #[arg(long, default_value = "5", value_parser = parse_duration)]
     pub duration: Duration,
+    /// Keep the keys the benchmark wrote (bench/0000000000 and on, overwriting any there)
+    /// instead of deleting them at the end.
+    #[arg(long)]
+    pub keep: bool,
 }
 
 #[derive(Debug, Args)]
