@@ -72,24 +72,33 @@ fn main() -> ExitCode {
 /// (get and head report it themselves with [`exit::NOT_FOUND`]): every `NotFound` error
 /// is about the store or something in it that is not a key.
 ///
-/// The CLI's own file access (a value to put, a `--dir` to create) fails with a plain
-/// `std::io::Error`: a refused one exits [`exit::PERMISSION_DENIED`] too, like a store's.
+/// An access the OS refused exits [`exit::PERMISSION_DENIED`] too when it arrives as a
+/// plain I/O failure: a store error of another kind whose cause is `EACCES`, or the CLI's
+/// own file access (a value to put, a `--dir` to create).
 fn exit_code(e: &anyhow::Error) -> u8 {
-    if let Some(e) = e.downcast_ref::<strata::Error>() {
-        return match e.kind() {
-            ErrorKind::AlreadyExists | ErrorKind::VersionMismatch => exit::CONDITION_FAILED,
-            ErrorKind::NotFound => exit::STORE_NOT_FOUND,
-            ErrorKind::PermissionDenied => exit::PERMISSION_DENIED,
-            _ => exit::ERROR,
-        };
-    }
-    let io = e
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<std::io::Error>());
-    match io.map(std::io::Error::kind) {
-        Some(std::io::ErrorKind::PermissionDenied) => exit::PERMISSION_DENIED,
+    let store = e.downcast_ref::<strata::Error>();
+    match store.map(strata::Error::kind) {
+        Some(ErrorKind::AlreadyExists | ErrorKind::VersionMismatch) => exit::CONDITION_FAILED,
+        Some(ErrorKind::NotFound) => exit::STORE_NOT_FOUND,
+        Some(ErrorKind::PermissionDenied) => exit::PERMISSION_DENIED,
+        _ if refused_by_the_os(e, store) => exit::PERMISSION_DENIED,
         _ => exit::ERROR,
     }
+}
+
+/// Whether an I/O error with kind `PermissionDenied` is behind `e`: in the store error's
+/// cause (which `source()` does not return, so that it prints once) or in the chain.
+fn refused_by_the_os(e: &anyhow::Error, store: Option<&strata::Error>) -> bool {
+    let store_cause = store
+        .and_then(strata::Error::cause)
+        .and_then(|cause| cause.downcast_ref::<std::io::Error>());
+    store_cause
+        .into_iter()
+        .chain(
+            e.chain()
+                .filter_map(|cause| cause.downcast_ref::<std::io::Error>()),
+        )
+        .any(|io| io.kind() == std::io::ErrorKind::PermissionDenied)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -146,5 +155,13 @@ mod tests {
         );
         // A missing input file is not a missing store.
         assert_eq!(exit_code(&io(std::io::ErrorKind::NotFound)), exit::ERROR);
+        // A store's I/O error caused by EACCES.
+        let eacces = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert_eq!(
+            code(Error::io("read `/x.redb`", eacces)),
+            exit::PERMISSION_DENIED
+        );
+        let enospc = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        assert_eq!(code(Error::io("write `/x.redb`", enospc)), exit::ERROR);
     }
 }
