@@ -356,7 +356,9 @@ fn a_mistyped_secret_from_the_environment_is_never_printed() {
                 "--store",
                 "redb:///tmp/x.redb?cache_size=SUPERSECRET-abc123",
             ],
-            "number of bytes",
+            // The field, named however the backend words the rest (main's typed URI
+            // config says "expected an unsigned integer").
+            "`cache_size`",
         ),
         (
             vec!["--store", "cache:?max_bytes=SUPERSECRET-abc123"],
