@@ -441,15 +441,21 @@ impl<F: Fs> Engine<F> {
     /// Remove `key`, then prune directories left empty. The caller holds the key's lock.
     pub fn delete(&self, key: &Key) -> Result<()> {
         let loc = layout::locate(&self.root, key);
-        match self.fs.remove_file(&loc.file) {
-            Ok(()) => {}
-            Err(e) if is_absent(&e) => return Ok(()),
-            Err(e) => return Err(io_error(key, "removing", &loc.file, e)),
-        }
-        if self.syncs() {
-            self.fs
-                .sync_dir(&loc.dir)
-                .map_err(|e| io_error(key, "syncing directory", &loc.dir, e))?;
+        {
+            // Under the shared tree lock: otherwise a concurrent delete of the directory's
+            // last other key could prune it between this removal and its fsync, which
+            // would then fail with ENOENT (`delete_many` runs deletes concurrently).
+            let _tree = self.tree_shared();
+            match self.fs.remove_file(&loc.file) {
+                Ok(()) => {}
+                Err(e) if is_absent(&e) => return Ok(()),
+                Err(e) => return Err(io_error(key, "removing", &loc.file, e)),
+            }
+            if self.syncs() {
+                self.fs
+                    .sync_dir(&loc.dir)
+                    .map_err(|e| io_error(key, "syncing directory", &loc.dir, e))?;
+            }
         }
         self.prune(key, &loc)
     }

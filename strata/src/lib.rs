@@ -2,7 +2,76 @@
 //!
 //! The facade: it re-exports the contract from `store-core` and registers every backend
 //! compiled in (one cargo feature each, all on by default), so an application opens the
-//! store its configuration describes with one call and never names a backend type.
+//! store its configuration describes with one call and never names a backend type. The
+//! `strata` command-line tool is a separate crate, `strata-cli`: this library pulls in no
+//! CLI dependency.
+//!
+//! Every call is async, so an application also needs an async runtime: **tokio** (the
+//! backends run on it). To build a config map for [`open`] in code, as below, it also
+//! needs **serde_json**; [`open_uri`], [`open_file`] and [`open_default`] need neither
+//! map nor serde_json. In `Cargo.toml`:
+//!
+//! ```toml
+//! [dependencies]
+//! strata = { path = "strata" }   # default features: every backend
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
+//! serde_json = "1"                # only for `strata::open` with a JSON config
+//! ```
+//!
+//! Open a store from a URI (`memory:`, `file:///abs/dir`, `redb:///abs/file.redb`,
+//! `s3://bucket/prefix?region=...`), write and read a value, list keys a page at a time,
+//! and `flush` before relying on the writes being durable:
+//!
+//! ```
+//! use strata::futures::TryStreamExt;
+//! use strata::{Key, ListOptions, Prefix, PutMode};
+//!
+//! #[tokio::main]
+//! async fn main() -> strata::Result<()> {
+//!     let store = strata::open_uri("memory:").await?;
+//!
+//!     let key = Key::new("greetings/en")?;
+//!     store.put(&key, "hello".into(), PutMode::Overwrite).await?;
+//!     let entry = store.get(&key).await?.expect("just written");
+//!     assert_eq!(entry.value, "hello");
+//!
+//!     // Only write if absent: a second create of the same key fails, nothing is written.
+//!     let err = store.put(&key, "again".into(), PutMode::Create).await.unwrap_err();
+//!     assert_eq!(err.kind(), strata::ErrorKind::AlreadyExists);
+//!
+//!     for lang in ["de", "fr", "it", "nl"] {
+//!         let key = Key::new(format!("greetings/{lang}"))?;
+//!         store.put(&key, lang.into(), PutMode::Overwrite).await?;
+//!     }
+//!     // Keys come in order; a page ends where the next one starts after its last key.
+//!     let prefix = Prefix::new("greetings/")?;
+//!     let mut pages = Vec::new();
+//!     let mut after: Option<Key> = None;
+//!     loop {
+//!         let mut options = ListOptions::prefix(prefix.clone()).limit(2);
+//!         options.start_after = after.clone();
+//!         let page: Vec<_> = store.list(options).try_collect().await?;
+//!         let Some(last) = page.last() else { break };
+//!         after = Some(last.key.clone());
+//!         pages.push(page.iter().map(|m| m.key.to_string()).collect::<Vec<_>>());
+//!     }
+//!     assert_eq!(
+//!         pages,
+//!         [
+//!             vec!["greetings/de", "greetings/en"],
+//!             vec!["greetings/fr", "greetings/it"],
+//!             vec!["greetings/nl"],
+//!         ]
+//!     );
+//!
+//!     // A durability barrier: every write acknowledged so far is now as durable as the
+//!     // store promises (`store.capabilities().durability`).
+//!     store.flush().await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Typed values (CBOR) and a compare-and-swap update, on a store opened from a config map:
 //!
 //! ```
 //! use strata::{Key, PutMode, StoreExt};
@@ -58,7 +127,6 @@ use std::sync::Arc;
 
 pub use store_core::*;
 
-pub mod bench;
 pub mod config_file;
 pub mod migrate;
 pub mod stats;

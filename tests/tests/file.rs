@@ -476,3 +476,33 @@ async fn config_and_uri_are_checked_and_capabilities_follow_sync() {
         strata::Durability::PowerLoss
     );
 }
+
+/// Concurrent deletes that empty a directory between them all succeed: one delete's prune
+/// of the emptied directory never fails another's fsync of it (`delete_many` runs deletes
+/// concurrently; `strata bench` cleaning up its keys hit this).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_deletes_emptying_a_directory_all_succeed() {
+    for sync in [SyncMode::Always, SyncMode::Batch] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = FileStore::open(dir.path(), sync).await.expect("open");
+        for round in 0..20 {
+            let batch: Vec<Key> = (0..50).map(|i| key(&format!("d/{i:03}"))).collect();
+            let ops = batch
+                .iter()
+                .map(|k| strata::PutOp::overwrite(k.clone(), "v"))
+                .collect();
+            store.put_many(ops).await.expect("put_many");
+            store
+                .delete_many(&batch)
+                .await
+                .unwrap_or_else(|e| panic!("{sync:?}, round {round}: {e}"));
+            assert!(
+                keys(&store, ListOptions::default())
+                    .await
+                    .unwrap()
+                    .is_empty(),
+                "{sync:?}, round {round}"
+            );
+        }
+    }
+}

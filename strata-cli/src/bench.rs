@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures::TryStreamExt;
 use hdrhistogram::Histogram;
 use rand::Rng;
-use store_core::{Error, Key, PutMode, PutOp, Result, Store};
-
-use crate::stats::fmt_duration;
+use strata::stats::fmt_duration;
+use strata::{Error, Key, ListOptions, Prefix, PutMode, PutOp, Result, Store};
 
 /// What the benchmark does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,8 +146,42 @@ impl fmt::Display for BenchReport {
     }
 }
 
+/// Where a benchmark's keys live: `bench/0000000000`, `bench/0000000001`, ...
+pub const PREFIX: &str = "bench/";
+
 fn bench_key(i: u64) -> Key {
-    Key::new(format!("bench/{i:010}")).expect("bench keys are valid")
+    Key::new(format!("{PREFIX}{i:010}")).expect("bench keys are valid")
+}
+
+/// Whether `key` is one of the keys a benchmark over `keys` distinct keys writes (and not
+/// some other key that happens to be under `bench/`).
+fn is_bench_key(key: &Key, keys: u64) -> bool {
+    key.as_str()
+        .strip_prefix(PREFIX)
+        .filter(|n| n.len() == 10 && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse::<u64>().ok())
+        .is_some_and(|n| n < keys)
+}
+
+/// The keys of a benchmark with these options that the store holds, and their total size.
+pub async fn written(store: &dyn Store, options: &BenchOptions) -> Result<(Vec<Key>, u64)> {
+    let mut listing = store.list(ListOptions::prefix(Prefix::new(PREFIX)?));
+    let (mut keys, mut bytes) = (Vec::new(), 0u64);
+    while let Some(meta) = listing.try_next().await? {
+        if is_bench_key(&meta.key, options.keys) {
+            bytes = bytes.saturating_add(meta.size);
+            keys.push(meta.key);
+        }
+    }
+    Ok((keys, bytes))
+}
+
+/// Delete `keys` (what [`written`] found), in batches, and flush the deletes.
+pub async fn delete(store: &dyn Store, keys: &[Key]) -> Result<()> {
+    for batch in keys.chunks(512) {
+        store.delete_many(batch).await?;
+    }
+    store.flush().await
 }
 
 /// Write every benchmark key once, in batches, so reads hit.

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::bench::{MAX_CONCURRENCY, MAX_DURATION, MAX_VALUE_SIZE};
 use clap::builder::RangedU64ValueParser;
-use clap::{Args, Parser, Subcommand};
-use strata::bench::{MAX_CONCURRENCY, MAX_DURATION, MAX_VALUE_SIZE};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// The exit codes, as `strata --help` shows them (kept beside `crate::exit`).
 const EXIT_CODES: &str = "\
@@ -30,6 +30,41 @@ pub struct Cli {
     pub target: Target,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Parse the command line, exiting on a usage error or `--help`.
+///
+/// `--store` and `--config` are global (they may come before or after the command), but
+/// `migrate` names its two stores with `--from` and `--to`: there both are hidden from
+/// the help and refused as a usage error, never silently ignored.
+pub fn parse() -> Cli {
+    let mut command = Cli::command();
+    let matches = command.clone().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit());
+    let named = cli.target.store.is_some() || cli.target.config.is_some();
+    let conflict = match &cli.command {
+        Command::Migrate(m) if named || m.store.is_some() || m.config.is_some() => Some((
+            "migrate",
+            "migrate names its stores with --from and --to; --store and --config do not apply to it",
+        )),
+        Command::Demo(DemoArgs { dir: Some(_), .. }) if named => Some((
+            "demo",
+            "--dir is where the embedded demo store lives; with --store or --config the demo \
+             runs on that store instead: give one or the other",
+        )),
+        _ => None,
+    };
+    if let Some((name, message)) = conflict {
+        let mut subcommand = match command.find_subcommand(name) {
+            // Named as the user typed it in the usage line.
+            Some(sub) => sub.clone().bin_name(format!("strata {name}")),
+            None => command,
+        };
+        subcommand
+            .error(clap::error::ErrorKind::ArgumentConflict, message)
+            .exit();
+    }
+    cli
 }
 
 /// Which store a command works on. Without either flag: the `STRATA_STORE` URI, or the
@@ -58,9 +93,10 @@ pub enum Command {
     List(ListArgs),
     /// Copy keys from one store to another: streamed, checkpointed, resumable, verifiable.
     Migrate(MigrateArgs),
-    /// Measure throughput and latency against the store.
+    /// Measure throughput and latency against the store (its keys under bench/ are
+    /// deleted at the end unless --keep).
     Bench(BenchArgs),
-    /// The guided tour on the embedded default store.
+    /// The guided tour: on --store/--config if given, else on an embedded store in --dir.
     Demo(DemoArgs),
 }
 
@@ -141,6 +177,13 @@ pub struct MigrateArgs {
     /// Do not draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// The global `--store`, shadowed here so that migrate's help does not show it: given
+    /// after `migrate` it is refused (`parse`), as it is before.
+    #[arg(long, hide = true)]
+    pub store: Option<String>,
+    /// The global `--config`, shadowed like `store`.
+    #[arg(long, hide = true)]
+    pub config: Option<PathBuf>,
 }
 
 /// The most keys per migration batch (a batch's keys and values are held in memory).
@@ -163,13 +206,19 @@ pub struct BenchArgs {
     /// How long to run: seconds, or a duration such as 500ms or 2m.
     #[arg(long, default_value = "5", value_parser = parse_duration)]
     pub duration: Duration,
+    /// Keep the keys the benchmark wrote (bench/0000000000 and on, overwriting any there)
+    /// instead of deleting them at the end.
+    #[arg(long)]
+    pub keep: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Where the demo keeps its data.
-    #[arg(long, default_value = "./strata-data")]
-    pub dir: PathBuf,
+    /// Where the demo keeps its data when neither --store nor --config names a store (a
+    /// 64 MiB cache over redb; STRATA_STORE is not used) [default: ./strata-data]. On a
+    /// named store the demo writes keys under demo/ and vector-index/demo-vectors/.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
     /// Vectors in the demo index.
     #[arg(long, default_value_t = 20_000, value_parser = RangedU64ValueParser::<usize>::new().range(crate::demo::MIN_VECTORS..=1_000_000))]
     pub vectors: usize,

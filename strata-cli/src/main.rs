@@ -6,6 +6,7 @@
 mod out;
 
 mod args;
+mod bench;
 mod bench_cmd;
 mod demo;
 mod kv;
@@ -14,7 +15,6 @@ mod open;
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use strata::ErrorKind;
 
 use args::{Cli, Command};
@@ -40,7 +40,7 @@ mod exit {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -71,13 +71,34 @@ fn main() -> ExitCode {
 /// The exit code for an error a command returned. A missing *key* never arrives here
 /// (get and head report it themselves with [`exit::NOT_FOUND`]): every `NotFound` error
 /// is about the store or something in it that is not a key.
+///
+/// An access the OS refused exits [`exit::PERMISSION_DENIED`] too when it arrives as a
+/// plain I/O failure: a store error of another kind whose cause is `EACCES`, or the CLI's
+/// own file access (a value to put, a `--dir` to create).
 fn exit_code(e: &anyhow::Error) -> u8 {
-    match e.downcast_ref::<strata::Error>().map(|e| e.kind()) {
+    let store = e.downcast_ref::<strata::Error>();
+    match store.map(strata::Error::kind) {
         Some(ErrorKind::AlreadyExists | ErrorKind::VersionMismatch) => exit::CONDITION_FAILED,
         Some(ErrorKind::NotFound) => exit::STORE_NOT_FOUND,
         Some(ErrorKind::PermissionDenied) => exit::PERMISSION_DENIED,
+        _ if refused_by_the_os(e, store) => exit::PERMISSION_DENIED,
         _ => exit::ERROR,
     }
+}
+
+/// Whether an I/O error with kind `PermissionDenied` is behind `e`: in the store error's
+/// cause (which `source()` does not return, so that it prints once) or in the chain.
+fn refused_by_the_os(e: &anyhow::Error, store: Option<&strata::Error>) -> bool {
+    let store_cause = store
+        .and_then(strata::Error::cause)
+        .and_then(|cause| cause.downcast_ref::<std::io::Error>());
+    store_cause
+        .into_iter()
+        .chain(
+            e.chain()
+                .filter_map(|cause| cause.downcast_ref::<std::io::Error>()),
+        )
+        .any(|io| io.kind() == std::io::ErrorKind::PermissionDenied)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -89,7 +110,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::List(a) => kv::list(&cli.target, a).await,
         Command::Migrate(a) => migrate_cmd::run(a).await,
         Command::Bench(a) => bench_cmd::run(&cli.target, a).await,
-        Command::Demo(a) => demo::run(a).await,
+        Command::Demo(a) => demo::run(&cli.target, a).await,
     }
 }
 
@@ -127,5 +148,20 @@ mod tests {
         assert_eq!(code(Error::corrupted("k", "bad checksum")), exit::ERROR);
         assert_eq!(code(Error::unavailable("down")), exit::ERROR);
         assert_eq!(exit_code(&anyhow::anyhow!("anything else")), exit::ERROR);
+        let io = |kind| anyhow::Error::new(std::io::Error::from(kind)).context("reading a file");
+        assert_eq!(
+            exit_code(&io(std::io::ErrorKind::PermissionDenied)),
+            exit::PERMISSION_DENIED
+        );
+        // A missing input file is not a missing store.
+        assert_eq!(exit_code(&io(std::io::ErrorKind::NotFound)), exit::ERROR);
+        // A store's I/O error caused by EACCES.
+        let eacces = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert_eq!(
+            code(Error::io("read `/x.redb`", eacces)),
+            exit::PERMISSION_DENIED
+        );
+        let enospc = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        assert_eq!(code(Error::io("write `/x.redb`", enospc)), exit::ERROR);
     }
 }
