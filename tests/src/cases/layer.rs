@@ -4,7 +4,7 @@
 //! Each case takes the wrapping as a [`Wrap`]; the suite passes [`do_nothing`], and the
 //! meta-test passes a wrapper that forgets the batch methods and `flush` (what a
 //! hand-written forwarding impl falls back to) to prove the cases catch it. A
-//! [`Counting`] layer between the wrapper and the store under test sees which calls
+//! `Counting` layer between the wrapper and the store under test sees which calls
 //! reach it.
 
 use std::sync::Arc;
