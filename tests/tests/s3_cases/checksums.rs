@@ -26,6 +26,34 @@ fn crc32c(bytes: &[u8]) -> String {
     )
 }
 
+/// Writes `stored` past the store under the checksum of `checksummed`: bytes changed
+/// under their checksum, as a damaged copy, disk or proxy would leave them.
+async fn put_under_checksum_of(
+    store: &S3Store,
+    key: &Key,
+    checksummed: &[u8],
+    stored: &'static [u8],
+) {
+    let mut attributes = Attributes::new();
+    attributes.insert(
+        Attribute::Metadata(CHECKSUM_METADATA.into()),
+        crc32c(checksummed).into(),
+    );
+    let options = PutOptions {
+        attributes,
+        ..PutOptions::default()
+    };
+    store
+        .client()
+        .put_opts(
+            &store.path_of(key).unwrap(),
+            PutPayload::from_static(stored),
+            options,
+        )
+        .await
+        .unwrap();
+}
+
 /// The checksum metadata of `key`'s object, read past the store.
 async fn recorded(store: &S3Store, key: &Key) -> Option<String> {
     let path = store.path_of(key).unwrap();
@@ -117,24 +145,7 @@ fn a_value_that_fails_its_checksum_is_corrupted_with_its_key() {
             // Bytes changed under their checksum, as a damaged copy, disk or proxy
             // would leave them.
             let damaged = key("damaged");
-            let mut attributes = Attributes::new();
-            attributes.insert(
-                Attribute::Metadata(CHECKSUM_METADATA.into()),
-                crc32c(b"hello").into(),
-            );
-            let options = PutOptions {
-                attributes,
-                ..PutOptions::default()
-            };
-            store
-                .client()
-                .put_opts(
-                    &store.path_of(&damaged).unwrap(),
-                    PutPayload::from_static(b"hellp"),
-                    options,
-                )
-                .await
-                .unwrap();
+            put_under_checksum_of(&store, &damaged, b"hello", b"hellp").await;
             let err = store.get(&damaged).await.unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Corrupted, "{store:?}: {err}");
             assert_eq!(err.key(), Some("damaged"), "{err}");
@@ -177,24 +188,7 @@ fn a_range_checks_the_checksum_only_when_it_covers_the_value() {
     for store in stores() {
         block_on(async {
             let damaged = key("damaged-range");
-            let mut attributes = Attributes::new();
-            attributes.insert(
-                Attribute::Metadata(CHECKSUM_METADATA.into()),
-                crc32c(b"hello world").into(),
-            );
-            let options = PutOptions {
-                attributes,
-                ..PutOptions::default()
-            };
-            store
-                .client()
-                .put_opts(
-                    &store.path_of(&damaged).unwrap(),
-                    PutPayload::from_static(b"hello wurld"),
-                    options,
-                )
-                .await
-                .unwrap();
+            put_under_checksum_of(&store, &damaged, b"hello world", b"hello wurld").await;
             let (part, meta) = store.get_range(&damaged, 0..5).await.unwrap().unwrap();
             assert_eq!((part.as_ref(), meta.size), (&b"hello"[..], 11), "{store:?}");
             let head = store.head(&damaged).await.unwrap().unwrap();
