@@ -44,7 +44,7 @@ pg_server_start() {
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   pg_server_as_owner "$bin/initdb" -D "$PG_SERVER_DIR/data" -U "$PG_SERVER_USER" \
     --pwfile="$PG_SERVER_DIR/pwfile" --auth-local=trust --auth-host=scram-sha-256 \
-    --no-sync >"$PG_SERVER_DIR/initdb.log" 2>&1 ||
+    -E UTF8 --locale=C --no-sync >"$PG_SERVER_DIR/initdb.log" 2>&1 ||
     { cat "$PG_SERVER_DIR/initdb.log" >&2; return 1; }
   pg_server_as_owner "$bin/pg_ctl" -w -t 60 -D "$PG_SERVER_DIR/data" -l "$PG_SERVER_DIR/server.log" \
     -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_SERVER_DIR -c max_connections=200" start >&2 ||

@@ -238,3 +238,365 @@ fn cross_process_cas_race_is_exact() {
         .expect("read counter");
     assert_eq!(total, Some(2 * RACE_TASKS * RACE_ROUNDS));
 }
+
+/// Whether this process runs as root (then PostgreSQL's tools run as `postgres`).
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.stdout.trim_ascii() == b"0")
+}
+
+/// A cluster of this test's own (the server is stopped and started under it), made with
+/// the PostgreSQL tools in `STRATA_POSTGRES_BINDIR` (set by scripts/postgres-server.sh).
+struct OwnCluster {
+    dir: tempfile::TempDir,
+    bin: std::path::PathBuf,
+    port: u16,
+}
+
+impl OwnCluster {
+    /// `None` (reported) when no tools are known and none are required.
+    fn new() -> Option<Self> {
+        let Some(bin) = std::env::var_os("STRATA_POSTGRES_BINDIR") else {
+            assert!(
+                std::env::var("STRATA_POSTGRES_REQUIRED").as_deref() != Ok("1"),
+                "STRATA_POSTGRES_BINDIR is not set: scripts/postgres-server.sh sets it"
+            );
+            eprintln!("skipped: STRATA_POSTGRES_BINDIR is not set");
+            return None;
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cluster = OwnCluster {
+            dir,
+            bin: bin.into(),
+            port: free_port(),
+        };
+        if is_root() {
+            // The server refuses to run as root; its files belong to `postgres`.
+            let status = Command::new("chown")
+                .arg("postgres")
+                .arg(cluster.dir.path())
+                .status()
+                .expect("chown");
+            assert!(status.success());
+        }
+        let data = cluster.data();
+        cluster.run(
+            "initdb",
+            &["-D", &data, "-U", "strata", "--auth=trust", "--no-sync"],
+        );
+        cluster.start();
+        Some(cluster)
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let exe = self.bin.join(tool);
+        let mut command = if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(exe);
+            c
+        } else {
+            Command::new(exe)
+        };
+        let out = command.args(args).output().expect("run a PostgreSQL tool");
+        assert!(
+            out.status.success(),
+            "{tool} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn start(&self) {
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -p {} -k {}",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("server.log").display().to_string();
+        self.run(
+            "pg_ctl",
+            &[
+                "-w",
+                "-D",
+                &self.data(),
+                "-l",
+                &log,
+                "-o",
+                &options,
+                "start",
+            ],
+        );
+    }
+
+    /// Stop as a crash would: no checkpoint, connections cut.
+    fn kill(&self) {
+        self.run(
+            "pg_ctl",
+            &["-w", "-D", &self.data(), "-m", "immediate", "stop"],
+        );
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://strata@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let data = self.data();
+        let exe = self.bin.join("pg_ctl");
+        let args = ["-D", data.as_str(), "-m", "immediate", "stop"];
+        let _ = if is_root() {
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(exe)
+                .args(args)
+                .output()
+        } else {
+            Command::new(exe).args(args).output()
+        };
+    }
+}
+
+/// The server dies mid-run: every operation fails with a retryable `Unavailable` within
+/// the configured bounds; once it is back the same store works again, and every write
+/// acknowledged before the crash is there.
+#[test]
+fn server_stopped_and_restarted() {
+    let Some(cluster) = OwnCluster::new() else {
+        return;
+    };
+    runtime().block_on(async {
+        let mut c = PostgresConfig::new(cluster.url());
+        c.connect_timeout = Duration::from_secs(2);
+        c.op_timeout = Duration::from_secs(4);
+        c.pool_size = 4;
+        let store = PostgresStore::connect(c).await.expect("connect");
+        let acknowledged: Vec<Key> = (0..20).map(|i| key(&format!("acked/{i:02}"))).collect();
+        for k in &acknowledged {
+            store
+                .put(k, "kept".into(), PutMode::Overwrite)
+                .await
+                .expect("put");
+        }
+        cluster.kill();
+        let bound = Duration::from_secs(15);
+        for round in 0..3 {
+            let k = key(&format!("while-down/{round}"));
+            let started = Instant::now();
+            let errors = [
+                store.get(&k).await.expect_err("get while down"),
+                store
+                    .put(&k, "x".into(), PutMode::Overwrite)
+                    .await
+                    .expect_err("put while down"),
+                store
+                    .delete_many(std::slice::from_ref(&k))
+                    .await
+                    .expect_err("delete while down"),
+                futures::TryStreamExt::try_collect::<Vec<_>>(store.list(Default::default()))
+                    .await
+                    .expect_err("list while down"),
+            ];
+            assert!(started.elapsed() < bound, "{:?}", started.elapsed());
+            for err in errors {
+                assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+                assert!(err.retryable(), "{err}");
+            }
+        }
+        cluster.start();
+        let started = Instant::now();
+        let after = key("after/restart");
+        loop {
+            match store.put(&after, "back".into(), PutMode::Create).await {
+                Ok(_) => break,
+                Err(e) if e.retryable() && started.elapsed() < Duration::from_secs(30) => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("the store did not recover: {e}"),
+            }
+        }
+        let found = store.get_many(&acknowledged).await.expect("get_many");
+        assert!(
+            found
+                .iter()
+                .all(|e| e.as_ref().is_some_and(|e| e.value == "kept"))
+        );
+        assert!(store.head(&after).await.expect("head").is_some());
+    });
+}
+
+/// A TCP proxy in front of the server that, when armed, forwards the next client write
+/// containing a needle and then cuts the connection: the server gets the statement (or
+/// COMMIT) and applies it, the client never sees the answer.
+struct CuttingProxy {
+    port: u16,
+    needle: Arc<std::sync::Mutex<Option<Vec<u8>>>>,
+    cuts: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CuttingProxy {
+    fn start(upstream: std::net::SocketAddr) -> Self {
+        use std::io::{Read, Write};
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let needle: Arc<std::sync::Mutex<Option<Vec<u8>>>> = Arc::default();
+        let cuts: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
+        let (n, c) = (needle.clone(), cuts.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { continue };
+                let Ok(mut server) = TcpStream::connect(upstream) else {
+                    continue;
+                };
+                let (mut client_back, mut server_back) = (
+                    client.try_clone().expect("clone"),
+                    server.try_clone().expect("clone"),
+                );
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut server_back, &mut client_back);
+                    let _ = client_back.shutdown(Shutdown::Both);
+                });
+                let (needle, cuts) = (n.clone(), c.clone());
+                std::thread::spawn(move || {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(len) = client.read(&mut buf) {
+                        if len == 0 || server.write_all(&buf[..len]).is_err() {
+                            break;
+                        }
+                        let mut armed = needle.lock().expect("lock");
+                        let hit = armed.as_ref().is_some_and(|n| {
+                            n.is_empty() || buf[..len].windows(n.len()).any(|w| w == &n[..])
+                        });
+                        if hit {
+                            *armed = None;
+                            cuts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            let _ = client.shutdown(Shutdown::Both);
+                            let _ = server.shutdown(Shutdown::Both);
+                            break;
+                        }
+                    }
+                    let _ = server.shutdown(Shutdown::Both);
+                });
+            }
+        });
+        CuttingProxy { port, needle, cuts }
+    }
+
+    /// Cut after the next client write containing `needle` (any write if empty).
+    fn arm(&self, needle: &[u8]) {
+        *self.needle.lock().expect("lock") = Some(needle.to_vec());
+    }
+
+    fn cuts(&self) -> usize {
+        self.cuts.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The connection is lost after a write was sent and applied: the store finds out that it
+/// landed and reports success with the version that is there; a refused write whose
+/// answer is lost is reported as of unknown outcome, never as a success or a conflict.
+#[test]
+fn ambiguous_commit_is_resolved() {
+    let Some(url) = postgres_url() else { return };
+    runtime().block_on(async {
+        let parsed = url::Url::parse(&url).expect("url");
+        let upstream = format!(
+            "{}:{}",
+            parsed.host_str().expect("host"),
+            parsed.port().unwrap_or(5432)
+        );
+        let proxy = CuttingProxy::start(upstream.parse().expect("socket address"));
+        let through = edit(&url, |u| u.set_port(Some(proxy.port)).unwrap());
+        let table = random_table();
+        let mut c = PostgresConfig::new(&through).table(&table);
+        // One connection, so the warm-up below leaves its statements prepared and the
+        // armed write is the statement itself.
+        c.pool_size = 1;
+        c.op_timeout = Duration::from_secs(10);
+        let store = PostgresStore::connect(c).await.expect("connect");
+        let direct = PostgresStore::connect(PostgresConfig::new(&url).table(&table))
+            .await
+            .expect("direct");
+        // Each cut costs the connection; its replacement prepares statements anew.
+        let warm_up = || async {
+            let warm = key("warm");
+            store.delete(&warm).await.unwrap();
+            let m = store.put(&warm, "w".into(), PutMode::Create).await.unwrap();
+            store
+                .put(&warm, "w".into(), PutMode::Update(m.version))
+                .await
+                .unwrap();
+            store
+                .put_many(vec![store_core::PutOp::overwrite(warm.clone(), "w")])
+                .await
+                .unwrap();
+        };
+
+        // A create that lands, its answer lost.
+        let k = key("ambiguous/create");
+        warm_up().await;
+        proxy.arm(b"");
+        let meta = store
+            .put(&k, "first".into(), PutMode::Create)
+            .await
+            .expect("the create landed, so it is a success");
+        assert_eq!(proxy.cuts(), 1, "the proxy must have cut the connection");
+        let seen = direct.get(&k).await.unwrap().expect("stored");
+        assert_eq!(
+            (seen.value, seen.meta.version.clone()),
+            ("first".into(), meta.version.clone())
+        );
+
+        // An update the same way.
+        warm_up().await;
+        proxy.arm(b"");
+        let updated = store
+            .put(&k, "second".into(), PutMode::Update(meta.version.clone()))
+            .await
+            .expect("the update landed, so it is a success");
+        assert_eq!(proxy.cuts(), 2);
+        assert_eq!(
+            direct.head(&k).await.unwrap().unwrap().version,
+            updated.version
+        );
+
+        // A batch whose COMMIT is sent and the answer lost.
+        let batch: Vec<_> = (0..3)
+            .map(|i| store_core::PutOp::overwrite(key(&format!("ambiguous/batch/{i}")), "b"))
+            .collect();
+        warm_up().await;
+        proxy.arm(b"COMMIT");
+        let metas = store.put_many(batch).await.expect("the batch committed");
+        assert_eq!(proxy.cuts(), 3);
+        for m in &metas {
+            assert_eq!(
+                direct.head(&m.key).await.unwrap().unwrap().version,
+                m.version
+            );
+        }
+
+        // A create the server refused (the key exists), its answer lost: the store cannot
+        // tell "refused" from "applied and replaced since", and says so.
+        warm_up().await;
+        proxy.arm(b"");
+        let err = store
+            .put(&k, "third".into(), PutMode::Create)
+            .await
+            .expect_err("not applied");
+        assert_eq!(proxy.cuts(), 4);
+        assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+        assert!(err.to_string().contains("outcome unknown"), "{err}");
+        assert!(
+            !err.retryable(),
+            "a conditional write of unknown outcome is not retried blindly"
+        );
+        assert_eq!(direct.get(&k).await.unwrap().unwrap().value, "second");
+    });
+}
