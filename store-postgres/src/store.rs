@@ -301,22 +301,26 @@ impl Store for PostgresStore {
                     .query(&stmt, &[&names])
                     .await
                     .map_err(|e| inner.pg("get_many", e))?;
-                let mut found = HashMap::with_capacity(rows.len());
+                // Each row goes to the first slot asking for its key; a key asked for
+                // twice gets a copy in its later slots.
+                let mut first: HashMap<&str, usize> = HashMap::with_capacity(keys.len());
+                for (i, k) in keys.iter().enumerate() {
+                    first.entry(k.as_str()).or_insert(i);
+                }
+                let mut out: Vec<Option<Entry>> = vec![None; keys.len()];
                 for row in rows {
                     let name: &str = row.get(0);
-                    if let Some(key) = keys
-                        .iter()
-                        .find(|k| k.as_str() == name)
-                        .cloned()
-                        .or_else(|| Key::new(name).ok())
-                    {
-                        found.insert(name.to_owned(), entry_of(&key, &row, 1)?);
+                    if let Some(&i) = first.get(name) {
+                        out[i] = Some(entry_of(&keys[i], &row, 1)?);
                     }
                 }
-                Ok(keys
-                    .iter()
-                    .map(|k| found.get(k.as_str()).cloned())
-                    .collect())
+                for (i, k) in keys.iter().enumerate() {
+                    let at = first.get(k.as_str()).copied().unwrap_or(i);
+                    if at != i {
+                        out[i] = out[at].clone();
+                    }
+                }
+                Ok(out)
             })
             .await
     }
