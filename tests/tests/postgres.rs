@@ -34,6 +34,30 @@ mod conformance {
     });
 }
 
+/// The suite through a tiered store: a 64 MiB cache in front of PostgreSQL.
+mod cache_over_postgres {
+    use super::*;
+    use store_memory::CacheStore;
+    use store_tiered::{TieredOptions, TieredStore};
+
+    strata_tests::conformance_tests!(|| async {
+        match postgres_url() {
+            Some(url) => {
+                let backend = PostgresStore::connect(config(&url)).await.expect("connect");
+                let store = TieredStore::open_cached(
+                    CacheStore::new(64 << 20),
+                    Arc::new(backend),
+                    TieredOptions::default(),
+                )
+                .await
+                .expect("tiered");
+                Fixture::new(Arc::new(store))
+            }
+            None => Fixture::skip("no PostgreSQL server configured (set STRATA_POSTGRES_URL)"),
+        }
+    });
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
