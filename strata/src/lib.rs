@@ -117,6 +117,12 @@
 //! | | `request_timeout` | seconds or `500ms` / `30s` / `2m` | 30 s | Bound on one HTTP request (and connecting). |
 //! | | `concurrency` | integer (≥ 1) | 32 | Requests in flight in `get_many` / `put_many`. |
 //! | | `multipart_threshold` | bytes (≥ 5 MiB) | 33554432 (32 MiB) | Larger unconditional puts are uploaded in parts. |
+//! | `postgres://user@host:port/db` (type `postgres`; scheme `postgresql` too) | `table` | identifier (`name` or `schema.name`) | `strata` | The table holding the store. |
+//! | | `pool_size` | integer (≥ 1) | 16 | Pooled connections. |
+//! | | `create_table` | bool | true | Create a missing table; an existing one is validated, never altered. |
+//! | | `connect_timeout` | seconds | 10 | Bound on getting a connection. |
+//! | | `op_timeout` | seconds | 30 | Bound on one operation. |
+//! | | `password` | secret | the URL's | Options or config map only, never the query. |
 //!
 //! A tiered store has no URI: it is a config map (`{"type": "tiered", ...}`) whose
 //! `frontend` and `backend` are config maps or URIs. In a config file
