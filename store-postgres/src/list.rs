@@ -79,10 +79,6 @@ async fn next_page(cursor: &mut Cursor) -> Result<Vec<Meta>> {
     if rows.len() < want {
         cursor.done = true;
     }
-    if let Some(remaining) = &mut cursor.remaining {
-        *remaining -= rows.len();
-        cursor.done |= *remaining == 0;
-    }
     let mut page = Vec::with_capacity(rows.len());
     let mut skipped = 0usize;
     for row in &rows {
@@ -93,6 +89,11 @@ async fn next_page(cursor: &mut Cursor) -> Result<Vec<Meta>> {
             Err(_) => skipped += 1,
         }
         cursor.after = name;
+    }
+    // Only keys count toward the limit; skipped rows do not.
+    if let Some(remaining) = &mut cursor.remaining {
+        *remaining = remaining.saturating_sub(page.len());
+        cursor.done |= *remaining == 0;
     }
     if skipped > 0 {
         tracing::warn!(

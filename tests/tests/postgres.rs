@@ -624,3 +624,50 @@ fn ambiguous_commit_is_resolved() {
         assert_eq!(direct.get(&k).await.unwrap().unwrap().value, "second");
     });
 }
+
+/// Rows other tools inserted under names that are not keys are skipped by `list`, never
+/// counted toward its limit and never end it; `_` and `%` in a prefix are plain
+/// characters (no `LIKE`).
+#[test]
+fn list_skips_foreign_rows_and_takes_prefixes_literally() {
+    let Some(url) = postgres_url() else { return };
+    runtime().block_on(async {
+        use futures::TryStreamExt;
+        use store_core::{ListOptions, Prefix};
+        let c = config(&url);
+        let table = c.table.clone();
+        let store = PostgresStore::connect(c).await.expect("connect");
+        for k in ["a_1", "a%2", "ab3", "a_4"] {
+            store.put(&key(k), "v".into(), PutMode::Overwrite).await.unwrap();
+        }
+        let (client, conn) = store_postgres::tokio_postgres::connect(
+            &url,
+            store_postgres::tokio_postgres::NoTls,
+        )
+        .await
+        .expect("raw connect");
+        tokio::spawn(conn);
+        client
+            .batch_execute(&format!(
+                "INSERT INTO {table} VALUES ('a_//bad', 1, 1, now(), 'x'), ('a_3/../x', 2, 1, now(), 'x')"
+            ))
+            .await
+            .expect("insert foreign rows");
+        let names = |options| {
+            let store = store.clone();
+            async move {
+                store
+                    .list(options)
+                    .map_ok(|m| m.key.to_string())
+                    .try_collect::<Vec<_>>()
+                    .await
+                    .unwrap()
+            }
+        };
+        let under = ListOptions::prefix(Prefix::new("a_").unwrap());
+        assert_eq!(names(under.clone()).await, ["a_1", "a_4"]);
+        assert_eq!(names(under.limit(2)).await, ["a_1", "a_4"]);
+        let percent = ListOptions::prefix(Prefix::new("a%").unwrap());
+        assert_eq!(names(percent).await, ["a%2"]);
+    });
+}
