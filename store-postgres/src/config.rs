@@ -1,6 +1,7 @@
 //! The store's configuration, from a config map or a `postgres://` URI.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -11,6 +12,18 @@ use store_core::{ConfigMap, Error, Result, Secret, StoreUri, parse_config, redac
 pub const DEFAULT_POOL_SIZE: usize = 16;
 /// The default table name.
 pub const DEFAULT_TABLE: &str = "strata";
+
+/// Whether connections use TLS.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// Plain TCP (the default): for a local server or a trusted network.
+    #[default]
+    Disable,
+    /// TLS, refusing servers that do not offer it; the server's certificate is verified
+    /// against the system's roots, or against `tls_ca_file` if given.
+    Require,
+}
 
 /// `{"type": "postgres", "url": "postgres://user:pw@host:port/db", "table": "strata",
 /// "pool_size": 16, "create_table": true, "connect_timeout": 10, "op_timeout": 30}`.
@@ -43,6 +56,13 @@ pub struct PostgresConfig {
     /// Seconds one operation may take in all, after which it fails `Unavailable`.
     #[serde(default = "default_op_timeout", deserialize_with = "seconds")]
     pub op_timeout: Duration,
+    /// `"disable"` (the default) or `"require"`.
+    #[serde(default)]
+    pub tls: TlsMode,
+    /// A PEM file of the certificates that may sign the server's (instead of the system's
+    /// roots), for `tls = "require"`.
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 fn default_table() -> String {
@@ -94,6 +114,8 @@ impl PostgresConfig {
             create_table: true,
             connect_timeout: default_connect_timeout(),
             op_timeout: default_op_timeout(),
+            tls: TlsMode::Disable,
+            tls_ca_file: None,
         }
     }
 
@@ -149,6 +171,17 @@ impl PostgresConfig {
                 "names no database (`postgres://user@host:port/database`)",
             ));
         }
+        use tokio_postgres::config::SslMode;
+        match (self.tls, config.get_ssl_mode()) {
+            (TlsMode::Disable, SslMode::Require) => {
+                return Err(Error::invalid_config(
+                    "tls",
+                    "the url asks for `sslmode=require`: set `tls` to `require`",
+                ));
+            }
+            (TlsMode::Disable, _) => config.ssl_mode(SslMode::Disable),
+            (TlsMode::Require, _) => config.ssl_mode(SslMode::Require),
+        };
         config.connect_timeout(self.connect_timeout);
         config.keepalives(true);
         config.keepalives_idle(Duration::from_secs(30));
@@ -162,6 +195,12 @@ impl PostgresConfig {
         self.client_config()?;
         if self.pool_size == 0 {
             return Err(Error::invalid_config("pool_size", "must be at least 1"));
+        }
+        if self.tls_ca_file.is_some() && self.tls == TlsMode::Disable {
+            return Err(Error::invalid_config(
+                "tls_ca_file",
+                "is given but `tls` is `disable`",
+            ));
         }
         Ok(())
     }
@@ -182,6 +221,8 @@ impl fmt::Debug for PostgresConfig {
             .field("create_table", &self.create_table)
             .field("connect_timeout", &self.connect_timeout)
             .field("op_timeout", &self.op_timeout)
+            .field("tls", &self.tls)
+            .field("tls_ca_file", &self.tls_ca_file)
             .finish()
     }
 }
@@ -226,12 +267,31 @@ mod tests {
         assert_eq!(config.pool_size, 4);
         assert!(!config.create_table);
         assert_eq!(config.op_timeout, Duration::from_millis(2500));
+        assert_eq!(config.tls, TlsMode::Disable);
         config.validate().unwrap();
+        let map = uri("postgres://u@h/db?tls=require&tls_ca_file=/etc/ca.pem", &[]).unwrap();
+        let config = PostgresConfig::from_map(&map).unwrap();
+        assert_eq!(config.tls, TlsMode::Require);
+        assert_eq!(config.tls_ca_file, Some(PathBuf::from("/etc/ca.pem")));
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn tls_settings_must_agree() {
+        let err = PostgresConfig::new("postgres://u@h/db?sslmode=require")
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("field `tls`"), "{err}");
+        let mut config = PostgresConfig::new("postgres://u@h/db");
+        config.tls_ca_file = Some("/ca.pem".into());
+        let err = config.validate().unwrap_err();
+        assert!(err.to_string().contains("field `tls_ca_file`"), "{err}");
     }
 
     #[test]
     fn bad_settings_are_named_and_secrets_never_shown() {
         for (s, needle) in [
+            ("postgres://u@h/db?tls=maybe", "field `tls`"),
             ("postgres://u@h/db?colour=red", "field `colour`"),
             ("postgres://u@h/db?pool_size=lots", "field `pool_size`"),
             (

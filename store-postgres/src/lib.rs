@@ -40,9 +40,10 @@
 //! `synchronous_commit = off` a server crash can lose the last acknowledged commits:
 //! `ProcessCrash` (a crash of the client loses nothing). `flush` has nothing to do.
 //!
-//! **TLS** is off: connections use `NoTls`, and a URL asking for `sslmode=require` fails
-//! to connect. Reach a remote server over a trusted network, an SSH tunnel or a local
-//! TLS-terminating proxy.
+//! **TLS** is off by default (`tls = "disable"`: plain TCP, for a local server or a
+//! trusted network). `tls = "require"` connects over TLS (rustls) and verifies the
+//! server's certificate and host name against the system's root certificates, or
+//! against the PEM file `tls_ca_file`; a server without TLS is then refused.
 //!
 //! [`Store::locations`](store_core::Store::locations) is
 //! `postgres://host:port/database/schema.table`.
@@ -75,9 +76,10 @@ mod list;
 mod schema;
 mod sql;
 mod store;
+mod tls;
 mod write;
 
-pub use config::{DEFAULT_POOL_SIZE, DEFAULT_TABLE, PostgresConfig};
+pub use config::{DEFAULT_POOL_SIZE, DEFAULT_TABLE, PostgresConfig, TlsMode};
 pub use factory::PostgresFactory;
 pub use store::{MAX_VALUE_SIZE, PostgresStore};
 

@@ -16,7 +16,7 @@ use store_core::{
 };
 use tokio_postgres::Row;
 
-use crate::config::PostgresConfig;
+use crate::config::{PostgresConfig, TlsMode};
 use crate::errors::{Target, from_pg, from_pool, timed_out};
 use crate::schema;
 use crate::sql::Statements;
@@ -65,15 +65,23 @@ impl PostgresStore {
         let table = config.checked_table()?.to_owned();
         let client_config = config.client_config()?;
         let target = Target::of(&client_config);
-        let manager = deadpool_postgres::Manager::from_config(
-            client_config,
-            tokio_postgres::NoTls,
-            ManagerConfig {
-                // A connection the server closed is noticed (`is_closed`) and replaced;
-                // no round trip per checkout.
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        // A connection the server closed is noticed (`is_closed`) and replaced; no round
+        // trip per checkout.
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match config.tls {
+            TlsMode::Disable => deadpool_postgres::Manager::from_config(
+                client_config,
+                tokio_postgres::NoTls,
+                manager_config,
+            ),
+            TlsMode::Require => deadpool_postgres::Manager::from_config(
+                client_config,
+                crate::tls::connector(config.tls_ca_file.as_deref())?,
+                manager_config,
+            ),
+        };
         let pool = Pool::builder(manager)
             .max_size(config.pool_size)
             .runtime(Runtime::Tokio1)

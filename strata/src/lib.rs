@@ -123,6 +123,8 @@
 //! | | `connect_timeout` | seconds | 10 | Bound on getting a connection. |
 //! | | `op_timeout` | seconds | 30 | Bound on one operation. |
 //! | | `password` | secret | the URL's | Options or config map only, never the query. |
+//! | | `tls` | `disable` \| `require` | `disable` | `require`: TLS (rustls), the server's certificate verified. |
+//! | | `tls_ca_file` | path | the system's roots | PEM certificates that may sign the server's. |
 //!
 //! A tiered store has no URI: it is a config map (`{"type": "tiered", ...}`) whose
 //! `frontend` and `backend` are config maps or URIs. In a config file

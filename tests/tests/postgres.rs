@@ -336,8 +336,12 @@ impl OwnCluster {
     }
 
     fn start(&self) {
+        self.start_with("");
+    }
+
+    fn start_with(&self, extra: &str) {
         let options = format!(
-            "-c listen_addresses=127.0.0.1 -p {} -k {}",
+            "-c listen_addresses=127.0.0.1 -p {} -k {} {extra}",
             self.port,
             self.dir.path().display()
         );
@@ -669,5 +673,154 @@ fn list_skips_foreign_rows_and_takes_prefixes_literally() {
         assert_eq!(names(under.limit(2)).await, ["a_1", "a_4"]);
         let percent = ListOptions::prefix(Prefix::new("a%").unwrap());
         assert_eq!(names(percent).await, ["a%2"]);
+    });
+}
+
+/// Makes a CA and a server certificate for 127.0.0.1 signed by it in `dir`; returns the
+/// server's `-c` options and the CA's PEM file.
+fn make_certificates(dir: &std::path::Path) -> (String, std::path::PathBuf) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=strata test CA",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    for file in ["server.key", "server.crt"] {
+        let path = dir.join(file);
+        if is_root() {
+            assert!(
+                Command::new("chown")
+                    .arg("postgres")
+                    .arg(&path)
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+        }
+        assert!(
+            Command::new("chmod")
+                .arg("600")
+                .arg(&path)
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+    let options = format!(
+        "-c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+        dir.join("server.crt").display(),
+        dir.join("server.key").display()
+    );
+    (options, dir.join("ca.crt"))
+}
+
+/// `tls = "require"` connects over TLS to a server whose certificate the given CA signed,
+/// refuses a server without TLS, and refuses a certificate no trusted CA signed.
+#[test]
+fn tls_is_required_and_verified_when_asked() {
+    use store_postgres::TlsMode;
+    let Some(cluster) = OwnCluster::new() else {
+        return;
+    };
+    let certs = tempfile::tempdir().unwrap();
+    if is_root() {
+        assert!(
+            Command::new("chmod")
+                .arg("755")
+                .arg(certs.path())
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+    let (options, ca) = make_certificates(certs.path());
+    runtime().block_on(async {
+        // The cluster runs without TLS first: `require` refuses it.
+        let mut c = PostgresConfig::new(cluster.url()).table(random_table());
+        c.tls = TlsMode::Require;
+        c.tls_ca_file = Some(ca.clone());
+        c.connect_timeout = Duration::from_secs(5);
+        let err = PostgresStore::connect(c.clone()).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+        assert!(format!("{err}").contains("127.0.0.1"), "{err}");
+
+        cluster.kill();
+        cluster.start_with(&options);
+        let store = PostgresStore::connect(c.clone())
+            .await
+            .expect("TLS connect");
+        store
+            .put(&key("over/tls"), "v".into(), PutMode::Create)
+            .await
+            .unwrap();
+        assert!(store.get(&key("over/tls")).await.unwrap().is_some());
+
+        // Without the CA (the system roots do not know it) the certificate is refused.
+        let mut untrusted = c.clone();
+        untrusted.tls_ca_file = None;
+        let err = PostgresStore::connect(untrusted).await.unwrap_err();
+        assert!(
+            format!("{err:?}").to_lowercase().contains("certificate"),
+            "{err:?}"
+        );
+
+        // And `disable` (the default) still connects in plain text to the same server.
+        let plain = PostgresConfig::new(cluster.url()).table(random_table());
+        PostgresStore::connect(plain).await.expect("plain connect");
     });
 }
