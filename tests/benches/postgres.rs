@@ -2,6 +2,10 @@
 //! `put_many`/`get_many`, through the `Store` trait vs raw `tokio-postgres` issuing the
 //! same statements on the same pool, in the same run.
 //!
+//! Each comparison runs twice: straight to the local server, and through a proxy that
+//! delays every chunk by [`ONE_WAY`] each way (a 1 ms round trip, as to a server in the
+//! same data centre), where what batching saves is the round trips it avoids.
+//!
 //! The four ways of each operation run in paired rounds (`strata_tests::bench`: each
 //! round runs every way once, alternating the order; a comparison is the median of the
 //! per-round ratios, with their range). The raw batch put is what the store does: one
@@ -22,6 +26,9 @@ const RAW_BATCH: &str = "tokio-postgres, batch";
 const OURS_SEQ: &str = "strata, sequential";
 const OURS_BATCH: &str = "strata, batch";
 
+/// The delay the proxy adds to each chunk, in each direction.
+const ONE_WAY: std::time::Duration = std::time::Duration::from_micros(500);
+
 fn main() {
     let Some(url) = std::env::var("STRATA_POSTGRES_URL")
         .ok()
@@ -30,7 +37,67 @@ fn main() {
         eprintln!("postgres bench skipped: STRATA_POSTGRES_URL is not set");
         return;
     };
-    strata_tests::harness::runtime().block_on(run(url));
+    let runtime = strata_tests::harness::runtime();
+    println!("## local server");
+    runtime.block_on(run(url.clone()));
+    let mut parsed = url::Url::parse(&url).expect("STRATA_POSTGRES_URL is a URL");
+    let upstream = format!(
+        "{}:{}",
+        parsed.host_str().unwrap_or("127.0.0.1"),
+        parsed.port().unwrap_or(5432)
+    );
+    let port = latency_proxy(&upstream, ONE_WAY);
+    parsed.set_port(Some(port)).expect("port");
+    println!("\n## through a proxy adding {ONE_WAY:?} each way");
+    runtime.block_on(run(parsed.to_string()));
+}
+
+/// A proxy on 127.0.0.1 that forwards each chunk `delay` after it arrived (latency, not a
+/// bandwidth limit: chunks in flight overlap). Returns its port.
+fn latency_proxy(upstream: &str, delay: std::time::Duration) -> u16 {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::time::Instant;
+    fn pipe(mut from: TcpStream, mut to: TcpStream, delay: std::time::Duration) {
+        let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
+        std::thread::spawn(move || {
+            for (due, chunk) in rx {
+                std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                if to.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
+            let _ = to.shutdown(std::net::Shutdown::Write);
+        });
+        let mut buf = vec![0u8; 256 * 1024];
+        while let Ok(len) = from.read(&mut buf) {
+            if len == 0
+                || tx
+                    .send((Instant::now() + delay, buf[..len].to_vec()))
+                    .is_err()
+            {
+                break;
+            }
+        }
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let upstream = upstream.to_owned();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let _ = (client.set_nodelay(true), server.set_nodelay(true));
+            let (c2, s2) = (
+                client.try_clone().expect("clone"),
+                server.try_clone().expect("clone"),
+            );
+            std::thread::spawn(move || pipe(client, server, delay));
+            std::thread::spawn(move || pipe(s2, c2, delay));
+        }
+    });
+    port
 }
 
 async fn run(url: String) {
@@ -39,7 +106,7 @@ async fn run(url: String) {
         .await
         .expect("connect");
     println!(
-        "store-postgres benchmark: {N} x {VALUE} B values, local server, durability {:?}",
+        "store-postgres benchmark: {N} x {VALUE} B values, durability {:?}",
         store.capabilities().durability
     );
     // The store's statements, as the store builds them (see store-postgres/src/sql.rs).
