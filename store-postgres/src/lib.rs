@@ -29,7 +29,7 @@
 //!   `NotFound`, both naming `host:port/database` and the user, never the password.
 //! - **Ambiguous commits**: when the connection is lost after a write (or a batch's
 //!   COMMIT) was sent, the store reconnects and reads the keys' versions: if the write's
-//!   versions are there it reports success; otherwise it reports `Unavailable` saying the
+//!   versions are there it reports success (finding out takes at most another `op_timeout`); otherwise it reports `Unavailable` saying the
 //!   outcome is unknown (not applied, or replaced since), retryable only for unconditional
 //!   overwrites. It never reports such a write as a plain success or a plain failure.
 //!
