@@ -30,9 +30,15 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
 step "local S3 server (moto) for the S3 tests"
 source scripts/s3-server.sh
-trap s3_server_stop EXIT
+source scripts/postgres-server.sh
+stop_servers() { s3_server_stop; pg_server_stop; }
+trap stop_servers EXIT
 s3_server_start
 export STRATA_S3_REQUIRED=1
+
+step "local PostgreSQL cluster for the PostgreSQL tests"
+pg_server_start
+export STRATA_POSTGRES_REQUIRED=1
 
 step "cargo test --workspace"
 cargo test --workspace

@@ -117,6 +117,14 @@
 //! | | `request_timeout` | seconds or `500ms` / `30s` / `2m` | 30 s | Bound on one HTTP request (and connecting). |
 //! | | `concurrency` | integer (≥ 1) | 32 | Requests in flight in `get_many` / `put_many`. |
 //! | | `multipart_threshold` | bytes (≥ 5 MiB) | 33554432 (32 MiB) | Larger unconditional puts are uploaded in parts. |
+//! | `postgres://user@host:port/db` (type `postgres`; scheme `postgresql` too) | `table` | identifier (`name` or `schema.name`) | `strata` | The table holding the store. |
+//! | | `pool_size` | integer (≥ 1) | 16 | Pooled connections. |
+//! | | `create_table` | bool | true | Create a missing table; an existing one is validated, never altered. |
+//! | | `connect_timeout` | seconds | 10 | Bound on getting a connection. |
+//! | | `op_timeout` | seconds | 30 | Bound on one operation. |
+//! | | `password` | secret | the URL's | Options or config map only, never the query. |
+//! | | `tls` | `disable` \| `require` | `disable` | `require`: TLS (rustls), the server's certificate verified. |
+//! | | `tls_ca_file` | path | the system's roots | PEM certificates that may sign the server's. |
 //!
 //! A tiered store has no URI: it is a config map (`{"type": "tiered", ...}`) whose
 //! `frontend` and `backend` are config maps or URIs. In a config file
@@ -152,6 +160,9 @@ pub use vector_index;
 #[cfg(feature = "file")]
 pub use store_file::{FileFactory, FileStore, SyncMode};
 
+#[cfg(feature = "postgres")]
+pub use store_postgres::{PostgresConfig, PostgresFactory, PostgresStore};
+
 /// A registry with every backend this build includes.
 pub fn registry() -> Registry {
     #[allow(unused_mut)]
@@ -168,6 +179,8 @@ pub fn registry() -> Registry {
     registry.register(S3Factory);
     #[cfg(feature = "file")]
     registry.register(FileFactory);
+    #[cfg(feature = "postgres")]
+    registry.register(PostgresFactory);
     registry
 }
 

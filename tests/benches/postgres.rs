@@ -1,0 +1,238 @@
+//! PostgreSQL store benchmark: 1,000 × 1 KiB puts and gets, sequential vs
+//! `put_many`/`get_many`, through the `Store` trait vs raw `tokio-postgres` issuing the
+//! same statements on the same pool, in the same run.
+//!
+//! Each comparison runs twice: straight to the local server, and through a proxy that
+//! delays every chunk by [`ONE_WAY`] each way (a 1 ms round trip, as to a server in the
+//! same data centre), where what batching saves is the round trips it avoids.
+//!
+//! The four ways of each operation run in paired rounds (`strata_tests::bench`: each
+//! round runs every way once, alternating the order; a comparison is the median of the
+//! per-round ratios, with their range). The raw batch put is what the store does: one
+//! transaction whose statements are pipelined; the raw batch get one `key = ANY($1)`.
+//!
+//! Run: `cargo bench -p strata-tests --bench postgres` with `STRATA_POSTGRES_URL` set
+//! (scripts/postgres-server.sh's `pg_server_start` sets it).
+
+use bytes::Bytes;
+use store_core::{Key, PutMode, PutOp, Store};
+use store_postgres::{PostgresConfig, PostgresStore};
+use strata_tests::bench::{Bench, Report};
+
+const N: usize = 1_000;
+const VALUE: usize = 1024;
+const RAW_SEQ: &str = "tokio-postgres, sequential";
+const RAW_BATCH: &str = "tokio-postgres, batch";
+const OURS_SEQ: &str = "strata, sequential";
+const OURS_BATCH: &str = "strata, batch";
+
+/// The delay the proxy adds to each chunk, in each direction.
+const ONE_WAY: std::time::Duration = std::time::Duration::from_micros(500);
+
+fn main() {
+    let Some(url) = std::env::var("STRATA_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!("postgres bench skipped: STRATA_POSTGRES_URL is not set");
+        return;
+    };
+    let runtime = strata_tests::harness::runtime();
+    println!("## local server");
+    runtime.block_on(run(url.clone()));
+    let mut parsed = url::Url::parse(&url).expect("STRATA_POSTGRES_URL is a URL");
+    let upstream = format!(
+        "{}:{}",
+        parsed.host_str().unwrap_or("127.0.0.1"),
+        parsed.port().unwrap_or(5432)
+    );
+    let port = latency_proxy(&upstream, ONE_WAY);
+    parsed.set_port(Some(port)).expect("port");
+    println!("\n## through a proxy adding {ONE_WAY:?} each way");
+    runtime.block_on(run(parsed.to_string()));
+}
+
+/// A proxy on 127.0.0.1 that forwards each chunk `delay` after it arrived (latency, not a
+/// bandwidth limit: chunks in flight overlap). Returns its port.
+fn latency_proxy(upstream: &str, delay: std::time::Duration) -> u16 {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::time::Instant;
+    fn pipe(mut from: TcpStream, mut to: TcpStream, delay: std::time::Duration) {
+        let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
+        std::thread::spawn(move || {
+            for (due, chunk) in rx {
+                std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                if to.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
+            let _ = to.shutdown(std::net::Shutdown::Write);
+        });
+        let mut buf = vec![0u8; 256 * 1024];
+        while let Ok(len) = from.read(&mut buf) {
+            if len == 0
+                || tx
+                    .send((Instant::now() + delay, buf[..len].to_vec()))
+                    .is_err()
+            {
+                break;
+            }
+        }
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let upstream = upstream.to_owned();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let _ = (client.set_nodelay(true), server.set_nodelay(true));
+            let (c2, s2) = (
+                client.try_clone().expect("clone"),
+                server.try_clone().expect("clone"),
+            );
+            std::thread::spawn(move || pipe(client, server, delay));
+            std::thread::spawn(move || pipe(s2, c2, delay));
+        }
+    });
+    port
+}
+
+async fn run(url: String) {
+    let table = strata_tests::pgenv::random_table();
+    let store = PostgresStore::connect(PostgresConfig::new(&url).table(&table))
+        .await
+        .expect("connect");
+    println!(
+        "store-postgres benchmark: {N} x {VALUE} B values, durability {:?}",
+        store.capabilities().durability
+    );
+    // The store's statements, as the store builds them (see store-postgres/src/sql.rs).
+    let overwrite = format!(
+        "INSERT INTO {table} (key, version, size, modified, value) VALUES ($1, $2, $3, now(), $4) \
+         ON CONFLICT (key) DO UPDATE SET version = EXCLUDED.version, size = EXCLUDED.size, \
+         modified = EXCLUDED.modified, value = EXCLUDED.value RETURNING modified"
+    );
+    let get = format!("SELECT version, size, modified, value FROM {table} WHERE key = $1");
+    let get_many =
+        format!("SELECT key, version, size, modified, value FROM {table} WHERE key = ANY($1)");
+    let key = |side: &str, i: usize| Key::new(format!("{side}/{i:05}")).unwrap();
+    let ours: Vec<Key> = (0..N).map(|i| key("ours", i)).collect();
+    let raw: Vec<String> = (0..N).map(|i| format!("raw/{i:05}")).collect();
+    let value = Bytes::from(vec![0xA5u8; VALUE]);
+    let pool = store.pool();
+    let (store, value, ours, raw) = (&store, &value, &ours, &raw);
+    let (overwrite, get, get_many) = (&overwrite, &get, &get_many);
+    let version = || (rand::random::<u64>() >> 1) as i64;
+
+    let put = Bench::new(format!("put: {N} sequential or one batch of {N} (puts/s)"))
+        .system(RAW_SEQ, || async move {
+            for k in raw {
+                let client = pool.get().await.unwrap();
+                let stmt = client.prepare_cached(overwrite).await.unwrap();
+                let v: &[u8] = value;
+                client
+                    .query_opt(&stmt, &[&k.as_str(), &version(), &(VALUE as i64), &v])
+                    .await
+                    .unwrap();
+            }
+            N as u64
+        })
+        .system(RAW_BATCH, || async move {
+            let mut client = pool.get().await.unwrap();
+            let tx = client.transaction().await.unwrap();
+            let stmt = tx.prepare_cached(overwrite).await.unwrap();
+            let versions: Vec<i64> = raw.iter().map(|_| version()).collect();
+            let v: &[u8] = value;
+            let queries = raw.iter().zip(&versions).map(|(k, ver)| {
+                let (tx, stmt) = (&tx, &stmt);
+                async move {
+                    tx.query_opt(stmt, &[&k.as_str(), ver, &(VALUE as i64), &v])
+                        .await
+                }
+            });
+            for row in futures::future::join_all(queries).await {
+                row.unwrap();
+            }
+            tx.commit().await.unwrap();
+            N as u64
+        })
+        .system(OURS_SEQ, || async move {
+            for k in ours {
+                store
+                    .put(k, value.clone(), PutMode::Overwrite)
+                    .await
+                    .unwrap();
+            }
+            N as u64
+        })
+        .system(OURS_BATCH, || async move {
+            let ops = ours
+                .iter()
+                .map(|k| PutOp::overwrite(k.clone(), value.clone()))
+                .collect();
+            store.put_many(ops).await.unwrap();
+            N as u64
+        })
+        .run()
+        .await;
+    summary(&put);
+
+    // Every key was written by the put rounds.
+    let gets = Bench::new(format!("get: {N} sequential or one batch of {N} (gets/s)"))
+        .system(RAW_SEQ, || async move {
+            for k in raw {
+                let client = pool.get().await.unwrap();
+                let stmt = client.prepare_cached(get).await.unwrap();
+                let row = client.query_opt(&stmt, &[&k.as_str()]).await.unwrap();
+                let row = row.expect("written");
+                let _: Vec<u8> = row.get(3);
+            }
+            N as u64
+        })
+        .system(RAW_BATCH, || async move {
+            let client = pool.get().await.unwrap();
+            let stmt = client.prepare_cached(get_many).await.unwrap();
+            let names: Vec<&str> = raw.iter().map(String::as_str).collect();
+            let rows = client.query(&stmt, &[&names]).await.unwrap();
+            // Decoded as the store decodes them.
+            let decoded: Vec<(&str, i64, i64, std::time::SystemTime, Vec<u8>)> = rows
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+                .collect();
+            assert_eq!(decoded.len(), N);
+            N as u64
+        })
+        .system(OURS_SEQ, || async move {
+            for k in ours {
+                assert!(store.get(k).await.unwrap().is_some());
+            }
+            N as u64
+        })
+        .system(OURS_BATCH, || async move {
+            let got = store.get_many(ours).await.unwrap();
+            assert!(got.iter().all(Option::is_some));
+            N as u64
+        })
+        .run()
+        .await;
+    summary(&gets);
+}
+
+/// Print the report, then the two comparisons that matter: the trait against raw calls
+/// doing the same, and batches against sequential calls.
+fn summary(report: &Report) {
+    print!("{report}");
+    println!(
+        "   strata / tokio-postgres: sequential {}; batch {}",
+        report.ratio(OURS_SEQ, RAW_SEQ),
+        report.ratio(OURS_BATCH, RAW_BATCH)
+    );
+    println!(
+        "   batch / sequential: strata {}; tokio-postgres {}\n",
+        report.ratio(OURS_BATCH, OURS_SEQ),
+        report.ratio(RAW_BATCH, RAW_SEQ)
+    );
+}
