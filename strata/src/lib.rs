@@ -152,6 +152,9 @@ pub use vector_index;
 #[cfg(feature = "file")]
 pub use store_file::{FileFactory, FileStore, SyncMode};
 
+#[cfg(feature = "redis")]
+pub use store_redis::{RedisConfig, RedisFactory, RedisStore};
+
 /// A registry with every backend this build includes.
 pub fn registry() -> Registry {
     #[allow(unused_mut)]
@@ -168,6 +171,8 @@ pub fn registry() -> Registry {
     registry.register(S3Factory);
     #[cfg(feature = "file")]
     registry.register(FileFactory);
+    #[cfg(feature = "redis")]
+    registry.register(RedisFactory);
     registry
 }
 

@@ -25,5 +25,6 @@ pub mod crash;
 pub mod crash_create;
 pub mod harness;
 pub mod probe;
+pub mod redisenv;
 pub mod s3env;
 pub mod vectors;

@@ -1,0 +1,70 @@
+//! Where a namespace's data lives in Redis.
+//!
+//! Every name starts with the hash tag `{namespace}`, so on a Redis Cluster a namespace's
+//! keys share one slot and one script may touch any of them:
+//!
+//! | Redis key | type | holds |
+//! |---|---|---|
+//! | `{ns}:k:<key>` | hash | `v` value, `ver` version, `size` bytes, `mod` last write (ms since the epoch) |
+//! | `{ns}:idx` | sorted set, every score 0 | each stored key, so `ZRANGE … BYLEX` lists them in byte order |
+//! | `{ns}:ver` | string | the namespace's version counter (see `scripts.rs`) |
+//! | `{ns}:w:<token>` | string, expires | the outcome of one write, to settle a write whose reply was lost |
+
+use store_core::Key;
+
+/// How long the outcome of a write stays readable, for settling a lost reply.
+pub(crate) const OUTCOME_TTL_SECS: u64 = 300;
+
+/// The Redis key names of one namespace.
+#[derive(Clone, Debug)]
+pub(crate) struct Names {
+    prefix: String,
+    index: String,
+    counter: String,
+}
+
+impl Names {
+    pub(crate) fn new(namespace: &str) -> Self {
+        let prefix = format!("{{{namespace}}}:");
+        Names {
+            index: format!("{prefix}idx"),
+            counter: format!("{prefix}ver"),
+            prefix,
+        }
+    }
+
+    /// The hash holding `key`'s value and metadata.
+    pub(crate) fn entry(&self, key: &Key) -> String {
+        format!("{}k:{}", self.prefix, key.as_str())
+    }
+
+    /// The sorted set of every key.
+    pub(crate) fn index(&self) -> &str {
+        &self.index
+    }
+
+    /// The version counter.
+    pub(crate) fn counter(&self) -> &str {
+        &self.counter
+    }
+
+    /// The outcome record of the write carrying `token`.
+    pub(crate) fn outcome(&self, token: &str) -> String {
+        format!("{}w:{token}", self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_share_the_hash_tag() {
+        let names = Names::new("app");
+        let key = Key::new("a/b").unwrap();
+        assert_eq!(names.entry(&key), "{app}:k:a/b");
+        assert_eq!(names.index(), "{app}:idx");
+        assert_eq!(names.counter(), "{app}:ver");
+        assert_eq!(names.outcome("t1"), "{app}:w:t1");
+    }
+}

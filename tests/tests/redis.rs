@@ -1,0 +1,77 @@
+//! The Redis store against a real `redis-server` named by `STRATA_REDIS_URL`.
+//! `scripts/test.sh` starts one (scripts/redis-server.sh) and sets
+//! `STRATA_REDIS_REQUIRED=1`, under which a missing server fails every test; without it the
+//! tests report themselves skipped. Every test works in its own random namespace.
+//!
+//! Besides the suite (alone and as a tier): a cross-process compare-and-swap race, the
+//! server killed and restarted mid-run, a lost reply settled, and clear errors for a
+//! wrong password, a missing database and a port where no Redis answers. The tests that
+//! need a server of their own (other settings, a restart) start `redis-server` from PATH.
+
+mod redis_support;
+
+use std::sync::Arc;
+
+use store_memory::{CacheStore, MemoryStore};
+use store_redis::{RedisConfig, RedisStore};
+use store_tiered::{TieredOptions, TieredStore, WritePolicy};
+use strata_tests::harness::Fixture;
+use strata_tests::redisenv::{NO_REDIS, random_namespace, redis_url};
+
+/// A store in a fresh namespace of the test server, or `None` to skip.
+async fn store() -> Option<RedisStore> {
+    let config = RedisConfig::new(redis_url()?).namespace(random_namespace());
+    Some(
+        RedisStore::open(config)
+            .await
+            .expect("open the Redis store"),
+    )
+}
+
+mod conformance {
+    use super::*;
+    strata_tests::conformance_tests!(|| async {
+        match store().await {
+            Some(store) => Fixture::new(Arc::new(store)),
+            None => Fixture::skip(NO_REDIS),
+        }
+    });
+}
+
+/// The suite through the registry and the `redis://` URI, as applications open it.
+mod conformance_from_uri {
+    use super::*;
+    strata_tests::conformance_tests!(|| async {
+        let Some(url) = redis_url() else {
+            return Fixture::skip(NO_REDIS);
+        };
+        let uri = format!("{url}?namespace={}", random_namespace());
+        Fixture::new(strata::open_uri(&uri).await.expect("open the redis:// URI"))
+    });
+}
+
+/// Three tiers: a memory cache over Redis (write-through), Redis over memory
+/// (write-behind): Redis as both a tiered frontend and a tiered backend.
+mod cache_over_redis_over_memory {
+    use super::*;
+    strata_tests::conformance_tests!(|| async {
+        let Some(redis) = store().await else {
+            return Fixture::skip(NO_REDIS);
+        };
+        let write_behind = TieredOptions {
+            write_policy: WritePolicy::WriteBehind,
+            ..TieredOptions::default()
+        };
+        let middle = TieredStore::open(Arc::new(redis), Arc::new(MemoryStore::new()), write_behind)
+            .await
+            .expect("redis over memory");
+        let store = TieredStore::open_cached(
+            CacheStore::new(64 << 20),
+            Arc::new(middle),
+            TieredOptions::default(),
+        )
+        .await
+        .expect("cache over redis");
+        Fixture::new(Arc::new(store))
+    });
+}
