@@ -3,12 +3,9 @@
 //! `STRATA_REDIS_REQUIRED=1`, under which a missing server fails every test; without it the
 //! tests report themselves skipped. Every test works in its own random namespace.
 //!
-//! Besides the suite (alone and as a tier): a cross-process compare-and-swap race, the
-//! server killed and restarted mid-run, a lost reply settled, and clear errors for a
-//! wrong password, a missing database and a port where no Redis answers. The tests that
-//! need a server of their own (other settings, a restart) start `redis-server` from PATH.
-
-mod redis_support;
+//! The whole conformance suite: opened directly, from a `redis://` URI through the
+//! registry, and as the middle of a tiered stack. Failures, server settings and the
+//! cross-process race are in tests/tests/redis_faults.rs.
 
 use std::sync::Arc;
 
