@@ -95,8 +95,14 @@ redis.call('SET', KEYS[1], 'fenced', 'EX', ARGV[1])
 return false
 "#;
 
-pub(crate) static PUT_SCRIPT: LazyLock<Script> =
-    LazyLock::new(|| Script::new(&format!("{PRELUDE}{PUT}")));
+/// The Lua source of the one-put script (KEYS: entry hash, index, counter, outcome record;
+/// ARGV: mode `o`/`c`/`u`, expected version, value, key, record TTL), for tools and
+/// benchmarks that issue the store's own scripts through a raw client.
+pub fn put_source() -> String {
+    format!("{PRELUDE}{PUT}")
+}
+
+pub(crate) static PUT_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(&put_source()));
 pub(crate) static PUT_MANY_SCRIPT: LazyLock<Script> =
     LazyLock::new(|| Script::new(&format!("{PRELUDE}{PUT_MANY}")));
 pub(crate) static DELETE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(DELETE));

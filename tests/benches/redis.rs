@@ -1,0 +1,186 @@
+//! Redis store benchmark: 1,000 × 1 KiB puts and gets through the `Store` trait vs raw
+//! redis-rs issuing the same commands (the store's own put script, `HMGET`), same run,
+//! sequential vs batched (strata: `put_many` / `get_many`; raw: one pipeline).
+//!
+//! Paired rounds (`strata_tests::bench`): each round runs every way once, in alternating
+//! order; a comparison is the median of the per-round ratios, with their range.
+//!
+//! Run: `cargo bench -p strata-tests --bench redis` with `STRATA_REDIS_URL` set (source
+//! scripts/redis-server.sh and call `redis_server_start`).
+
+use bytes::Bytes;
+use redis::Script;
+use redis::aio::ConnectionManager;
+use store_core::{Key, PutMode, PutOp, Store};
+use store_redis::{RedisConfig, RedisStore};
+use strata_tests::bench::{Bench, Report};
+use strata_tests::redisenv::random_namespace;
+
+/// An entry hash's `v`, `ver`, `size`, `mod` fields, as the raw side reads them.
+type Row = (
+    Option<Vec<u8>>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+const N: usize = 1_000;
+const VALUE: usize = 1024;
+const RAW_SEQ: &str = "redis-rs, sequential";
+const RAW_BATCH: &str = "redis-rs, pipeline";
+const OURS_SEQ: &str = "strata, sequential";
+const OURS_BATCH: &str = "strata, batch";
+
+fn main() {
+    let Some(url) = std::env::var("STRATA_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!(
+            "redis bench skipped: set STRATA_REDIS_URL (scripts/redis-server.sh's redis_server_start)"
+        );
+        return;
+    };
+    strata_tests::harness::runtime().block_on(run(url));
+}
+
+async fn run(url: String) {
+    println!("store-redis benchmark: {N} x {VALUE} B values, server {url}");
+    let namespace = random_namespace();
+    let store = RedisStore::open(RedisConfig::new(&url).namespace(&namespace))
+        .await
+        .expect("open");
+    let client = redis::Client::open(url.as_str()).expect("client");
+    let conn = ConnectionManager::new(client).await.expect("connect");
+    let script = Script::new(&store_redis::put_source());
+    let keys: Vec<Key> = (0..N)
+        .map(|i| Key::new(format!("b/{i:05}")).unwrap())
+        .collect();
+    // The raw side writes hashes of its own in the same namespace layout.
+    let raw: Vec<String> = (0..N).map(|i| format!("raw/{i:05}")).collect();
+    let hash = |k: &str| format!("{{{namespace}}}:k:{k}");
+    let index = format!("{{{namespace}}}:idx");
+    let counter = format!("{{{namespace}}}:ver");
+    let value = Bytes::from(vec![0xA5u8; VALUE]);
+    let (store, conn, script, keys, raw, value) = (&store, &conn, &script, &keys, &raw, &value);
+    let (hash, index, counter, namespace) = (&hash, &index, &counter, &namespace);
+    // The store's put script by hash, as the store sends it (loaded once, up front).
+    let sha = script.get_hash().to_owned();
+    script
+        .prepare_invoke()
+        .load_async(&mut conn.clone())
+        .await
+        .expect("load the script");
+    let sha = &sha;
+    let put_cmd = move |k: &str, i: usize| {
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(sha)
+            .arg(4)
+            .arg(hash(k))
+            .arg(index)
+            .arg(counter)
+            .arg(format!("{{{namespace}}}:w:raw{i}"))
+            .arg("o")
+            .arg("")
+            .arg(value.as_ref())
+            .arg(k)
+            .arg(300);
+        cmd
+    };
+
+    let put = Bench::new(format!("put: {N} keys (puts/s)"))
+        .system(RAW_SEQ, || async move {
+            let mut c = conn.clone();
+            for (i, k) in raw.iter().enumerate() {
+                put_cmd(k, i).query_async::<Vec<i64>>(&mut c).await.unwrap();
+            }
+            N as u64
+        })
+        .system(RAW_BATCH, || async move {
+            // One pipeline of EVALSHAs: what a raw client would do.
+            let mut c = conn.clone();
+            let mut pipe = redis::pipe();
+            for (i, k) in raw.iter().enumerate() {
+                pipe.add_command(put_cmd(k, i));
+            }
+            pipe.query_async::<Vec<Vec<i64>>>(&mut c).await.unwrap();
+            N as u64
+        })
+        .system(OURS_SEQ, || async move {
+            for k in keys {
+                store
+                    .put(k, value.clone(), PutMode::Overwrite)
+                    .await
+                    .unwrap();
+            }
+            N as u64
+        })
+        .system(OURS_BATCH, || async move {
+            let ops = keys
+                .iter()
+                .map(|k| PutOp::overwrite(k.clone(), value.clone()))
+                .collect();
+            store.put_many(ops).await.unwrap();
+            N as u64
+        })
+        .run()
+        .await;
+    summary(&put);
+
+    let get = Bench::new(format!("get: {N} keys (gets/s)"))
+        .system(RAW_SEQ, || async move {
+            let mut c = conn.clone();
+            for k in raw {
+                let row: Row = redis::cmd("HMGET")
+                    .arg(hash(k))
+                    .arg(&["v", "ver", "size", "mod"])
+                    .query_async(&mut c)
+                    .await
+                    .unwrap();
+                assert!(row.0.is_some());
+            }
+            N as u64
+        })
+        .system(RAW_BATCH, || async move {
+            let mut c = conn.clone();
+            let mut pipe = redis::pipe();
+            for k in raw {
+                pipe.cmd("HMGET")
+                    .arg(hash(k))
+                    .arg(&["v", "ver", "size", "mod"]);
+            }
+            let rows: Vec<Row> = pipe.query_async(&mut c).await.unwrap();
+            assert!(rows.iter().all(|r| r.0.is_some()));
+            N as u64
+        })
+        .system(OURS_SEQ, || async move {
+            for k in keys {
+                assert!(store.get(k).await.unwrap().is_some());
+            }
+            N as u64
+        })
+        .system(OURS_BATCH, || async move {
+            let got = store.get_many(keys).await.unwrap();
+            assert!(got.iter().all(Option::is_some));
+            N as u64
+        })
+        .run()
+        .await;
+    summary(&get);
+}
+
+/// Print the report, then the two comparisons that matter: the trait against raw calls
+/// doing the same, and batches against sequential calls.
+fn summary(report: &Report) {
+    print!("{report}");
+    println!(
+        "   strata / redis-rs: sequential {}; batch {}",
+        report.ratio(OURS_SEQ, RAW_SEQ),
+        report.ratio(OURS_BATCH, RAW_BATCH)
+    );
+    println!(
+        "   batch / sequential: strata {}; redis-rs {}\n",
+        report.ratio(OURS_BATCH, OURS_SEQ),
+        report.ratio(RAW_BATCH, RAW_SEQ)
+    );
+}
