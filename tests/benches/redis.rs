@@ -8,6 +8,8 @@
 //! Run: `cargo bench -p strata-tests --bench redis` with `STRATA_REDIS_URL` set (source
 //! scripts/redis-server.sh and call `redis_server_start`).
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use redis::Script;
 use redis::aio::ConnectionManager;
@@ -25,6 +27,9 @@ type Row = (
 );
 
 const N: usize = 1_000;
+/// Added by the proxy in each direction (at least: tokio's timer rounds up to the
+/// millisecond, so a round trip takes 2-4 ms).
+const LATENCY: Duration = Duration::from_millis(1);
 const VALUE: usize = 1024;
 const RAW_SEQ: &str = "redis-rs, sequential";
 const RAW_BATCH: &str = "redis-rs, pipeline";
@@ -46,11 +51,21 @@ fn main() {
 
 async fn run(url: String) {
     println!("store-redis benchmark: {N} x {VALUE} B values, server {url}");
+    println!("\n## local server, no added latency");
+    compare(&url).await;
+    let proxy = latency::start(&url, LATENCY).await;
+    println!(
+        "\n## through a proxy delaying each direction by at least {LATENCY:?} (a network between client and server)"
+    );
+    compare(&proxy).await;
+}
+
+async fn compare(url: &str) {
     let namespace = random_namespace();
-    let store = RedisStore::open(RedisConfig::new(&url).namespace(&namespace))
+    let store = RedisStore::open(RedisConfig::new(url).namespace(&namespace))
         .await
         .expect("open");
-    let client = redis::Client::open(url.as_str()).expect("client");
+    let client = redis::Client::open(url).expect("client");
     let conn = ConnectionManager::new(client).await.expect("connect");
     let script = Script::new(&store_redis::put_source());
     let keys: Vec<Key> = (0..N)
@@ -72,14 +87,15 @@ async fn run(url: String) {
         .await
         .expect("load the script");
     let sha = &sha;
-    let put_cmd = move |k: &str, i: usize| {
+    let put_cmd = move |k: &str| {
         let mut cmd = redis::cmd("EVALSHA");
         cmd.arg(sha)
             .arg(4)
             .arg(hash(k))
             .arg(index)
             .arg(counter)
-            .arg(format!("{{{namespace}}}:w:raw{i}"))
+            // A fresh outcome token per write, as the store makes (a reused one is fenced).
+            .arg(format!("{{{namespace}}}:w:{:032x}", rand::random::<u128>()))
             .arg("o")
             .arg("")
             .arg(value.as_ref())
@@ -91,8 +107,8 @@ async fn run(url: String) {
     let put = Bench::new(format!("put: {N} keys (puts/s)"))
         .system(RAW_SEQ, || async move {
             let mut c = conn.clone();
-            for (i, k) in raw.iter().enumerate() {
-                put_cmd(k, i).query_async::<Vec<i64>>(&mut c).await.unwrap();
+            for k in raw {
+                put_cmd(k).query_async::<Vec<i64>>(&mut c).await.unwrap();
             }
             N as u64
         })
@@ -100,8 +116,8 @@ async fn run(url: String) {
             // One pipeline of EVALSHAs: what a raw client would do.
             let mut c = conn.clone();
             let mut pipe = redis::pipe();
-            for (i, k) in raw.iter().enumerate() {
-                pipe.add_command(put_cmd(k, i));
+            for k in raw {
+                pipe.add_command(put_cmd(k));
             }
             pipe.query_async::<Vec<Vec<i64>>>(&mut c).await.unwrap();
             N as u64
@@ -183,4 +199,67 @@ fn summary(report: &Report) {
         report.ratio(OURS_BATCH, OURS_SEQ),
         report.ratio(RAW_BATCH, RAW_SEQ)
     );
+}
+
+/// A TCP proxy that delays every byte by a fixed latency in each direction, without
+/// limiting throughput: what a network between client and server adds.
+mod latency {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::sync::mpsc;
+    use tokio::time::Instant;
+
+    /// Start a proxy to the server of `url`; returns the URL to use instead.
+    pub async fn start(url: &str, latency: Duration) -> String {
+        let target = url
+            .trim_start_matches("redis://")
+            .split('/')
+            .next()
+            .expect("host:port")
+            .to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let server = TcpStream::connect(&target).await.expect("connect");
+                client.set_nodelay(true).ok();
+                server.set_nodelay(true).ok();
+                let (cr, cw) = client.into_split();
+                let (sr, sw) = server.into_split();
+                delayed(cr, sw, latency);
+                delayed(sr, cw, latency);
+            }
+        });
+        format!("redis://127.0.0.1:{port}/0")
+    }
+
+    fn delayed(
+        mut from: tokio::net::tcp::OwnedReadHalf,
+        mut to: tokio::net::tcp::OwnedWriteHalf,
+        latency: Duration,
+    ) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 256 * 1024];
+            while let Ok(n) = from.read(&mut buf).await {
+                if n == 0
+                    || tx
+                        .send((Instant::now() + latency, buf[..n].to_vec()))
+                        .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        tokio::spawn(async move {
+            while let Some((due, bytes)) = rx.recv().await {
+                tokio::time::sleep_until(due).await;
+                if to.write_all(&bytes).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
 }
