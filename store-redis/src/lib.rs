@@ -1,7 +1,7 @@
 //! # store-redis: a Strata store in Redis, with conditions decided by the server
 //!
-//! [`RedisStore`] keeps a Strata store in one namespace of a Redis server (7.0 or later;
-//! 6.2 works too). Every write, conditional or not, is one Lua script that checks the
+//! [`RedisStore`] keeps a Strata store in one namespace of a Redis server (tested with
+//! 7.0; the scripts and commands need nothing newer than 5.0). Every write, conditional or not, is one Lua script that checks the
 //! version, writes the entry and updates the key index together, so `Create` and
 //! `Update(v)` hold across every process using the namespace (`ConditionalPuts::Native`),
 //! and `put_many` / `delete_many` are all or nothing. It is the natural shared warm tier
