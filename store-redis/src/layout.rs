@@ -12,8 +12,16 @@
 
 use store_core::Key;
 
-/// How long the outcome of a write stays readable, for settling a lost reply.
-pub(crate) const OUTCOME_TTL_SECS: u64 = 300;
+/// How long the outcome of a write stays readable, for settling a lost reply, at least.
+/// Settling happens within two timeouts of the write (its reply's, then the settling's
+/// own), so a record outlives it with room to spare; records are small (~100 bytes), but
+/// one per write in the last minute is memory the server must have.
+pub(crate) const MIN_OUTCOME_TTL_SECS: u64 = 60;
+
+/// The record lifetime for a store whose calls time out after `timeout`.
+pub(crate) fn outcome_ttl_secs(timeout: std::time::Duration) -> u64 {
+    MIN_OUTCOME_TTL_SECS.max(timeout.as_secs().saturating_mul(4))
+}
 
 /// The Redis key names of one namespace.
 #[derive(Clone, Debug)]
@@ -66,5 +74,15 @@ mod tests {
         assert_eq!(names.index(), "{app}:idx");
         assert_eq!(names.counter(), "{app}:ver");
         assert_eq!(names.outcome("t1"), "{app}:w:t1");
+    }
+
+    #[test]
+    fn records_outlive_the_settling() {
+        use std::time::Duration;
+        assert_eq!(
+            outcome_ttl_secs(Duration::from_secs(5)),
+            MIN_OUTCOME_TTL_SECS
+        );
+        assert_eq!(outcome_ttl_secs(Duration::from_secs(30)), 120);
     }
 }

@@ -75,7 +75,10 @@
 //! (`settle`) which either finds the record (the write applied; its version is returned)
 //! or fences the token so the script can never apply later (reported as not applied,
 //! safe to retry). Only if the server stays away through the timeout is the outcome
-//! reported as unknown.
+//! reported as unknown. The records expire after a minute (four timeouts, if longer):
+//! about 100 bytes per write of the last minute is memory the server needs besides the
+//! data. A delete needs no record: repeating it is safe, and an unreachable server during
+//! one is reported as "may or may not have applied".
 #![deny(missing_docs)]
 
 mod config;

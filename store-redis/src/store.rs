@@ -13,7 +13,7 @@ use store_core::{
 
 use crate::config::RedisConfig;
 use crate::errors::Server;
-use crate::layout::Names;
+use crate::layout::{Names, outcome_ttl_secs};
 use crate::reads::{EntryFields, MetaFields, entry, meta};
 use crate::settings::ServerSettings;
 
@@ -29,6 +29,8 @@ pub(crate) struct Inner {
     pub(crate) names: Names,
     pub(crate) server: Server,
     pub(crate) timeout: Duration,
+    /// How long a write's outcome record lives (see `layout::outcome_ttl_secs`).
+    pub(crate) record_ttl: u64,
     capabilities: Capabilities,
     location: String,
     namespace: String,
@@ -78,6 +80,7 @@ impl RedisStore {
                 names: Names::new(&config.namespace),
                 server,
                 timeout,
+                record_ttl: outcome_ttl_secs(timeout),
                 capabilities: settings.capabilities(),
                 location,
                 namespace: config.namespace,

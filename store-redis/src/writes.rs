@@ -7,7 +7,6 @@ use redis::RedisError;
 use store_core::{Error, Key, Meta, PutMode, PutOp, Result};
 
 use crate::errors::unreachable;
-use crate::layout::OUTCOME_TTL_SECS;
 use crate::reads::written;
 use crate::scripts::{DELETE_SCRIPT, PUT_MANY_SCRIPT, PUT_SCRIPT, SETTLE_SCRIPT};
 use crate::store::Inner;
@@ -59,7 +58,7 @@ impl Inner {
             .arg(expected)
             .arg(value.as_ref())
             .arg(key.as_str())
-            .arg(OUTCOME_TTL_SECS);
+            .arg(self.record_ttl);
         let reply = match call.invoke_async::<Vec<i64>>(&mut self.conn.clone()).await {
             Ok(reply) => reply,
             Err(err) => {
@@ -92,7 +91,7 @@ impl Inner {
         let mut call = PUT_MANY_SCRIPT.key(self.names.index());
         call.key(self.names.counter())
             .key(&record)
-            .arg(OUTCOME_TTL_SECS);
+            .arg(self.record_ttl);
         for op in &ops {
             let (letter, expected) = mode_args(&op.mode);
             call.key(self.names.entry(&op.key))
@@ -173,7 +172,7 @@ impl Inner {
         loop {
             let settled = SETTLE_SCRIPT
                 .key(record)
-                .arg(OUTCOME_TTL_SECS)
+                .arg(self.record_ttl)
                 .invoke_async::<Option<String>>(&mut self.conn.clone())
                 .await;
             match settled {

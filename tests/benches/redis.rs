@@ -100,7 +100,8 @@ async fn compare(url: &str) {
             .arg("")
             .arg(value.as_ref())
             .arg(k)
-            .arg(300);
+            // The record lifetime the store uses at its default timeout.
+            .arg(60);
         cmd
     };
 
