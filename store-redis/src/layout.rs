@@ -5,7 +5,7 @@
 //!
 //! | Redis key | type | holds |
 //! |---|---|---|
-//! | `{ns}:k:<key>` | hash | `v` value, `ver` version, `size` bytes, `mod` last write (ms since the epoch) |
+//! | `{ns}:k:<key>` | hash | `v` value, `ver` version, `size` bytes, `mod` last write (ms since the epoch), `crc` the value's CRC32C |
 //! | `{ns}:idx` | sorted set, every score 0 | each stored key, so `ZRANGE … BYLEX` lists them in byte order |
 //! | `{ns}:ver` | string | the namespace's version counter (see `scripts.rs`) |
 //! | `{ns}:w:<token>` | string, expires | the outcome of one write, to settle a write whose reply was lost |

@@ -39,11 +39,20 @@
 //!
 //! ## Layout
 //!
-//! Per key a hash `{namespace}:k:<key>` (value, version, size, modification time) and one
+//! Per key a hash `{namespace}:k:<key>` (value, version, size, modification time, the
+//! value's CRC32C) and one
 //! sorted set `{namespace}:idx` of every key with score 0, so `list` reads keys in byte
 //! order with `ZRANGEBYLEX`, pages from `start_after`, and never `SCAN`s the keyspace.
 //! `{namespace}` is a Redis Cluster hash tag: a namespace lives in one slot. `head` never
 //! reads the value; `get_many` is one pipelined round trip.
+//!
+//! ## Corruption
+//!
+//! Every `get` (and `get_many`, and so `get_range`) checks the value against its stored
+//! size and CRC32C, and every read checks that the metadata fields parse: damage is
+//! `Corrupted` naming the key, never a wrong value; a listing yields a damaged entry as
+//! such an error and goes on. `head` and `list` do not read values, so they check only
+//! the metadata.
 //!
 //! ## Durability
 //!
@@ -95,5 +104,6 @@ mod writes;
 pub use config::{DEFAULT_NAMESPACE, DEFAULT_TIMEOUT_MS, RedisConfig};
 pub use factory::RedisFactory;
 pub use list::LIST_PAGE;
+pub use reads::value_crc;
 pub use scripts::put_source;
 pub use store::RedisStore;

@@ -10,13 +10,22 @@ use crate::errors::damaged;
 /// The raw `ver`, `size`, `mod` fields of an entry hash (`HMGET`), each `None` if missing.
 pub(crate) type MetaFields = (Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>);
 
-/// The raw `v`, `ver`, `size`, `mod` fields.
+/// The raw `v`, `ver`, `size`, `mod`, `crc` fields.
 pub(crate) type EntryFields = (
     Option<Bytes>,
     Option<Vec<u8>>,
     Option<Vec<u8>>,
     Option<Vec<u8>>,
+    Option<Vec<u8>>,
 );
+
+/// The entry hash fields `get` reads, in [`EntryFields`] order.
+pub(crate) const ENTRY_FIELDS: [&str; 5] = ["v", "ver", "size", "mod", "crc"];
+
+/// The checksum stored with every value (field `crc`, decimal): its CRC32C.
+pub fn value_crc(value: &[u8]) -> u32 {
+    crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32Iscsi, value) as u32
+}
 
 fn number(key: &Key, field: &str, raw: &[u8]) -> Result<u64> {
     std::str::from_utf8(raw)
@@ -40,8 +49,12 @@ pub(crate) fn meta(key: &Key, fields: MetaFields) -> Result<Option<Meta>> {
     }
 }
 
-/// The entry in `fields`; `None` if the hash does not exist.
-pub(crate) fn entry(key: &Key, (value, ver, size, modified): EntryFields) -> Result<Option<Entry>> {
+/// The entry in `fields`, its value checked against its size and checksum; `None` if the
+/// hash does not exist.
+pub(crate) fn entry(
+    key: &Key,
+    (value, ver, size, modified, crc): EntryFields,
+) -> Result<Option<Entry>> {
     let Some(meta) = meta(key, (ver, size, modified))? else {
         return match value {
             None => Ok(None),
@@ -58,6 +71,10 @@ pub(crate) fn entry(key: &Key, (value, ver, size, modified): EntryFields) -> Res
                 meta.size
             ),
         ));
+    }
+    let crc = crc.ok_or_else(|| damaged(key.as_str(), "its checksum is missing"))?;
+    if number(key, "crc", &crc)? != u64::from(value_crc(&value)) {
+        return Err(damaged(key.as_str(), "its value does not match its CRC32C"));
     }
     Ok(Some(Entry { value, meta }))
 }
@@ -93,9 +110,43 @@ mod tests {
             assert_eq!(err.kind(), ErrorKind::Corrupted);
             assert_eq!(err.key(), Some("k"));
         }
-        let short = (Some(Bytes::from_static(b"ab")), f("7"), f("3"), f("1"));
+        let crc = value_crc(b"abc").to_string();
+        let short = (
+            Some(Bytes::from_static(b"ab")),
+            f("7"),
+            f("3"),
+            f("1"),
+            f(&crc),
+        );
         assert_eq!(entry(&key, short).unwrap_err().kind(), ErrorKind::Corrupted);
-        let whole = (Some(Bytes::from_static(b"abc")), f("7"), f("3"), f("1"));
+        let flipped = (
+            Some(Bytes::from_static(b"abd")),
+            f("7"),
+            f("3"),
+            f("1"),
+            f(&crc),
+        );
+        let err = entry(&key, flipped).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Corrupted);
+        assert!(err.to_string().contains("CRC32C"), "{err}");
+        let unchecked = (
+            Some(Bytes::from_static(b"abc")),
+            f("7"),
+            f("3"),
+            f("1"),
+            None,
+        );
+        assert_eq!(
+            entry(&key, unchecked).unwrap_err().kind(),
+            ErrorKind::Corrupted
+        );
+        let whole = (
+            Some(Bytes::from_static(b"abc")),
+            f("7"),
+            f("3"),
+            f("1"),
+            f(&crc),
+        );
         assert_eq!(entry(&key, whole).unwrap().unwrap().value, "abc");
     }
 }

@@ -32,7 +32,8 @@ end
 "#;
 
 /// One put. KEYS: entry hash, index, counter, outcome record. ARGV: mode (`o`verwrite,
-/// `c`reate, `u`pdate), expected version, value, key, record TTL in seconds.
+/// `c`reate, `u`pdate), expected version, value, key, record TTL in seconds, the value's
+/// CRC32C (computed by the client, checked on every get).
 /// Returns `{1, version, ms}`, `{0}` (exists), `{-1}` (version mismatch) or `{-2}` (fenced).
 const PUT: &str = r#"
 if redis.call('EXISTS', KEYS[4]) == 1 then return {-2} end
@@ -40,14 +41,14 @@ local cur = redis.call('HGET', KEYS[1], 'ver')
 if ARGV[1] == 'c' and cur then return {0} end
 if ARGV[1] == 'u' and cur ~= ARGV[2] then return {-1} end
 local ver = versions(KEYS[3], 1) + 1
-redis.call('HSET', KEYS[1], 'v', ARGV[3], 'ver', s(ver), 'size', string.len(ARGV[3]), 'mod', s(ms))
+redis.call('HSET', KEYS[1], 'v', ARGV[3], 'ver', s(ver), 'size', string.len(ARGV[3]), 'mod', s(ms), 'crc', ARGV[6])
 redis.call('ZADD', KEYS[2], 0, ARGV[4])
 redis.call('SET', KEYS[4], s(ms) .. ' ' .. s(ver), 'EX', ARGV[5])
 return {1, ver, ms}
 "#;
 
 /// A batch of puts, all or nothing. KEYS: index, counter, outcome record, then one entry
-/// hash per op. ARGV: record TTL, then per op: mode, expected version, value, key.
+/// hash per op. ARGV: record TTL, then per op: mode, expected version, value, key, CRC32C.
 /// Conditions are checked in order against the state the earlier ops leave. Returns
 /// `{1, ms, first version}` (op `i` got `first + i - 1`), `{0, i}` (op `i`'s key exists),
 /// `{-1, i}` (op `i`'s version mismatches) or `{-2}` (fenced).
@@ -57,7 +58,7 @@ local n = #KEYS - 3
 local seen = {}
 for i = 1, n do
   local h = KEYS[3 + i]
-  local b = 1 + 4 * (i - 1)
+  local b = 1 + 5 * (i - 1)
   local cur = seen[h]
   if cur == nil then cur = redis.call('HGET', h, 'ver') end
   if ARGV[b + 1] == 'c' and cur then return {0, i} end
@@ -67,9 +68,9 @@ for i = 1, n do
 end
 local first = versions(KEYS[2], n) + 1
 for i = 1, n do
-  local b = 1 + 4 * (i - 1)
+  local b = 1 + 5 * (i - 1)
   local v = ARGV[b + 3]
-  redis.call('HSET', KEYS[3 + i], 'v', v, 'ver', s(first + i - 1), 'size', string.len(v), 'mod', s(ms))
+  redis.call('HSET', KEYS[3 + i], 'v', v, 'ver', s(first + i - 1), 'size', string.len(v), 'mod', s(ms), 'crc', ARGV[b + 5])
   redis.call('ZADD', KEYS[1], 0, ARGV[b + 4])
 end
 redis.call('SET', KEYS[3], s(ms) .. ' ' .. s(first), 'EX', ARGV[1])
@@ -96,7 +97,8 @@ return false
 "#;
 
 /// The Lua source of the one-put script (KEYS: entry hash, index, counter, outcome record;
-/// ARGV: mode `o`/`c`/`u`, expected version, value, key, record TTL), for tools and
+/// ARGV: mode `o`/`c`/`u`, expected version, value, key, record TTL, the value's CRC32C
+/// as [`value_crc`](crate::value_crc) gives it), for tools and
 /// benchmarks that issue the store's own scripts through a raw client.
 pub fn put_source() -> String {
     format!("{PRELUDE}{PUT}")

@@ -14,7 +14,7 @@ use store_core::{
 use crate::config::RedisConfig;
 use crate::errors::Server;
 use crate::layout::{Names, outcome_ttl_secs};
-use crate::reads::{EntryFields, MetaFields, entry, meta};
+use crate::reads::{ENTRY_FIELDS, EntryFields, MetaFields, entry, meta};
 use crate::settings::ServerSettings;
 
 /// A Strata store in a Redis namespace. Cheap to clone: clones share the connection.
@@ -109,7 +109,7 @@ impl Store for RedisStore {
     async fn get(&self, key: &Key) -> Result<Option<Entry>> {
         let fields: EntryFields = redis::cmd("HMGET")
             .arg(self.inner.names.entry(key))
-            .arg(&["v", "ver", "size", "mod"])
+            .arg(&ENTRY_FIELDS)
             .query_async(&mut self.inner.conn.clone())
             .await
             .map_err(|e| self.inner.server.error(&format!("get `{key}`"), e))?;
@@ -147,7 +147,7 @@ impl Store for RedisStore {
         for key in keys {
             pipe.cmd("HMGET")
                 .arg(self.inner.names.entry(key))
-                .arg(&["v", "ver", "size", "mod"]);
+                .arg(&ENTRY_FIELDS);
         }
         let rows: Vec<EntryFields> = pipe
             .query_async(&mut self.inner.conn.clone())

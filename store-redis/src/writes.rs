@@ -7,7 +7,7 @@ use redis::RedisError;
 use store_core::{Error, Key, Meta, PutMode, PutOp, Result};
 
 use crate::errors::unreachable;
-use crate::reads::written;
+use crate::reads::{value_crc, written};
 use crate::scripts::{DELETE_SCRIPT, PUT_MANY_SCRIPT, PUT_SCRIPT, SETTLE_SCRIPT};
 use crate::store::Inner;
 
@@ -58,7 +58,8 @@ impl Inner {
             .arg(expected)
             .arg(value.as_ref())
             .arg(key.as_str())
-            .arg(self.record_ttl);
+            .arg(self.record_ttl)
+            .arg(value_crc(&value));
         let reply = match call.invoke_async::<Vec<i64>>(&mut self.conn.clone()).await {
             Ok(reply) => reply,
             Err(err) => {
@@ -98,7 +99,8 @@ impl Inner {
                 .arg(letter)
                 .arg(expected)
                 .arg(op.value.as_ref())
-                .arg(op.key.as_str());
+                .arg(op.key.as_str())
+                .arg(value_crc(&op.value));
         }
         let what = format!("put_many of {} keys", ops.len());
         let (ms, first) = match call.invoke_async::<Vec<i64>>(&mut self.conn.clone()).await {

@@ -18,7 +18,7 @@ use store_redis::{RedisConfig, RedisStore};
 use strata_tests::bench::{Bench, Report};
 use strata_tests::redisenv::random_namespace;
 
-/// An entry hash's `v`, `ver`, `size`, `mod` fields, as the raw side reads them.
+/// An entry hash's `v`, `ver`, `size`, `mod`, `crc` fields, as the raw side reads them.
 type Row = (
     Option<Vec<u8>>,
     Option<String>,
@@ -101,7 +101,8 @@ async fn compare(url: &str) {
             .arg(value.as_ref())
             .arg(k)
             // The record lifetime the store uses at its default timeout.
-            .arg(60);
+            .arg(60)
+            .arg(store_redis::value_crc(value));
         cmd
     };
 
@@ -150,7 +151,7 @@ async fn compare(url: &str) {
             for k in raw {
                 let row: Row = redis::cmd("HMGET")
                     .arg(hash(k))
-                    .arg(&["v", "ver", "size", "mod"])
+                    .arg(&["v", "ver", "size", "mod", "crc"])
                     .query_async(&mut c)
                     .await
                     .unwrap();
@@ -164,7 +165,7 @@ async fn compare(url: &str) {
             for k in raw {
                 pipe.cmd("HMGET")
                     .arg(hash(k))
-                    .arg(&["v", "ver", "size", "mod"]);
+                    .arg(&["v", "ver", "size", "mod", "crc"]);
             }
             let rows: Vec<Row> = pipe.query_async(&mut c).await.unwrap();
             assert!(rows.iter().all(|r| r.0.is_some()));

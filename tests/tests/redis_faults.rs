@@ -375,3 +375,59 @@ fn versions_are_not_reused_after_the_server_lost_its_data() {
         assert_eq!(stale.unwrap_err().kind(), ErrorKind::VersionMismatch);
     });
 }
+
+/// Bytes changed behind the store's back are `Corrupted` naming the key, never a wrong
+/// value: a flipped value fails its CRC32C; an unparsable version fails `head`, and a
+/// listing reports that entry and goes on.
+#[test]
+fn damaged_entries_are_corrupted_naming_the_key() {
+    use futures::StreamExt;
+    use store_core::ListOptions;
+
+    let Some(url) = redis_url() else { return };
+    runtime().block_on(async {
+        let namespace = random_namespace();
+        let config = RedisConfig::new(url.as_str()).namespace(namespace.as_str());
+        let store = RedisStore::open(config).await.expect("open");
+        for k in ["a", "b", "c"] {
+            store
+                .put(&key(k), "abc".into(), PutMode::Overwrite)
+                .await
+                .expect("put");
+        }
+        let client = redis::Client::open(url.as_str()).expect("client");
+        let mut raw = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect");
+        let hset = |k: &str, field: &str, value: &str| {
+            let mut cmd = redis::cmd("HSET");
+            cmd.arg(format!("{{{namespace}}}:k:{k}"))
+                .arg(field)
+                .arg(value);
+            cmd
+        };
+        hset("a", "v", "abd")
+            .query_async::<i64>(&mut raw)
+            .await
+            .expect("hset");
+        let err = store.get(&key("a")).await.expect_err("flipped value");
+        assert_eq!(err.kind(), ErrorKind::Corrupted, "{err}");
+        assert_eq!(err.key(), Some("a"));
+        let err = store
+            .get_many(&[key("c"), key("a")])
+            .await
+            .expect_err("flipped value");
+        assert_eq!(err.key(), Some("a"));
+        hset("b", "ver", "x")
+            .query_async::<i64>(&mut raw)
+            .await
+            .expect("hset");
+        let err = store.head(&key("b")).await.expect_err("bad version");
+        assert_eq!((err.kind(), err.key()), (ErrorKind::Corrupted, Some("b")));
+        let listed: Vec<_> = store.list(ListOptions::default()).collect().await;
+        assert_eq!(listed.len(), 3, "{listed:?}");
+        assert_eq!(listed[1].as_ref().unwrap_err().damaged_key(), Some("b"));
+        assert_eq!(listed[2].as_ref().expect("c is fine").key, key("c"));
+    });
+}
