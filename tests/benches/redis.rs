@@ -24,6 +24,7 @@ type Row = (
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<String>,
 );
 
 const N: usize = 1_000;
