@@ -35,12 +35,22 @@ impl Server {
         }
     }
 
-    /// The Strata error for `err`, met while doing `what`.
+    /// The Strata error for `err`, met while doing `what`, with `err` as its cause (for
+    /// code to inspect; its text is in the message, without any password).
     pub(crate) fn error(&self, what: &str, err: RedisError) -> Error {
-        let text = self.text(&err);
+        let error = self.classify(what, &err);
+        match &self.password {
+            // A client error that quotes the password must not travel as the cause.
+            Some(p) if format!("{err:?}").contains(p.expose()) => error,
+            _ => error.with_cause(err),
+        }
+    }
+
+    fn classify(&self, what: &str, err: &RedisError) -> Error {
+        let text = self.text(err);
         let shown = &self.shown;
         let code = err.code().unwrap_or("");
-        if unreachable(&err) || matches!(code, "LOADING" | "BUSY" | "MASTERDOWN" | "TRYAGAIN") {
+        if unreachable(err) || matches!(code, "LOADING" | "BUSY" | "MASTERDOWN" | "TRYAGAIN") {
             return Error::unavailable(format!("{what}: Redis at {shown} is unavailable: {text}"));
         }
         if err.kind() == RedisKind::AuthenticationFailed || matches!(code, "WRONGPASS" | "NOAUTH") {
