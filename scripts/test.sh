@@ -31,14 +31,19 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 step "local S3 server (moto) for the S3 tests"
 source scripts/s3-server.sh
 source scripts/postgres-server.sh
-stop_servers() { s3_server_stop; pg_server_stop; }
-trap stop_servers EXIT
+source scripts/redis-server.sh
+servers_stop() { s3_server_stop; pg_server_stop; redis_server_stop; }
+trap servers_stop EXIT
 s3_server_start
 export STRATA_S3_REQUIRED=1
 
 step "local PostgreSQL cluster for the PostgreSQL tests"
 pg_server_start
 export STRATA_POSTGRES_REQUIRED=1
+
+step "local Redis server for the Redis tests"
+redis_server_start
+export STRATA_REDIS_REQUIRED=1
 
 step "cargo test --workspace"
 cargo test --workspace

@@ -162,6 +162,8 @@ pub use store_file::{FileFactory, FileStore, SyncMode};
 
 #[cfg(feature = "postgres")]
 pub use store_postgres::{PostgresConfig, PostgresFactory, PostgresStore};
+#[cfg(feature = "redis")]
+pub use store_redis::{RedisConfig, RedisFactory, RedisStore};
 
 /// A registry with every backend this build includes.
 pub fn registry() -> Registry {
@@ -181,6 +183,8 @@ pub fn registry() -> Registry {
     registry.register(FileFactory);
     #[cfg(feature = "postgres")]
     registry.register(PostgresFactory);
+    #[cfg(feature = "redis")]
+    registry.register(RedisFactory);
     registry
 }
 

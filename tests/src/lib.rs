@@ -26,5 +26,6 @@ pub mod crash_create;
 pub mod harness;
 pub mod pgenv;
 pub mod probe;
+pub mod redisenv;
 pub mod s3env;
 pub mod vectors;
