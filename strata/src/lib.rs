@@ -125,6 +125,8 @@
 //! | | `password` | secret | the URL's | Options or config map only, never the query. |
 //! | | `tls` | `disable` \| `require` | `disable` | `require`: TLS (rustls), the server's certificate verified. |
 //! | | `tls_ca_file` | path | the system's roots | PEM certificates that may sign the server's. |
+//! | `redis://[user:password@]host:port[/db]` (type `redis`) | `namespace` | string (no `{`, `}`) | `strata` | Keys live under `{namespace}:` (a Redis Cluster hash tag). |
+//! | | `timeout_ms` | integer | 5000 | Connect and per-reply timeout; past it, a retryable `Unavailable`. |
 //!
 //! A tiered store has no URI: it is a config map (`{"type": "tiered", ...}`) whose
 //! `frontend` and `backend` are config maps or URIs. In a config file
