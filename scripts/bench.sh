@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every benchmark, with what they need installed first: the Fashion-MNIST data and a venv
 # with hnswlib (the vector bench's peer, measured in the same run), and moto for the S3
-# bench (tests/benches/s3.rs starts its own when STRATA_S3_* is unset).
+# bench (tests/benches/s3.rs starts its own when STRATA_S3_* is unset), and throwaway
+# PostgreSQL and Redis servers for their benches.
 #
 #   scripts/bench.sh                 # all benches
 #   scripts/bench.sh redb tiered     # the named ones (tests/benches/<name>.rs)
@@ -28,8 +29,16 @@ fi
 source scripts/s3-server.sh
 s3_server_install
 
+# The PostgreSQL and Redis benches need their servers (throwaway ones, as for the tests).
+source scripts/postgres-server.sh
+source scripts/redis-server.sh
+servers_stop() { pg_server_stop; redis_server_stop; }
+trap servers_stop EXIT
+pg_server_start
+redis_server_start
+
 benches=("$@")
-[ ${#benches[@]} -gt 0 ] || benches=(stats tiered redb file s3 vector)
+[ ${#benches[@]} -gt 0 ] || benches=(stats tiered redb file s3 vector postgres redis)
 for bench in "${benches[@]}"; do
   printf '\n==> cargo bench -p strata-tests --bench %s\n' "$bench"
   cargo bench -p strata-tests --bench "$bench"
