@@ -26,6 +26,9 @@ const RAW_BATCH: &str = "tokio-postgres, batch";
 const OURS_SEQ: &str = "strata, sequential";
 const OURS_BATCH: &str = "strata, batch";
 
+/// A `get_many` row: key, version, size, modified, value, crc.
+type ManyRow<'a> = (&'a str, i64, i64, std::time::SystemTime, Vec<u8>, i64);
+
 /// The delay the proxy adds to each chunk, in each direction.
 const ONE_WAY: std::time::Duration = std::time::Duration::from_micros(500);
 
@@ -206,7 +209,7 @@ async fn run(url: String) {
             let names: Vec<&str> = raw.iter().map(String::as_str).collect();
             let rows = client.query(&stmt, &[&names]).await.unwrap();
             // Decoded as the store decodes them.
-            let decoded: Vec<(&str, i64, i64, std::time::SystemTime, Vec<u8>, i64)> = rows
+            let decoded: Vec<ManyRow<'_>> = rows
                 .iter()
                 .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
                 .collect();
