@@ -30,8 +30,15 @@ pub(crate) async fn crc_of(value: &Bytes) -> u32 {
         .unwrap_or_else(|_| value_crc(value))
 }
 
-/// Check `value` against the `crc` column's `stored` number.
-pub(crate) async fn verify(key: &Key, value: &Bytes, stored: i64) -> Result<()> {
+/// Check `value` against the `crc` column's `stored` number (`NULL` only in a table
+/// whose column lost its `NOT NULL`, written by another client: damage too).
+pub(crate) async fn verify(key: &Key, value: &Bytes, stored: Option<i64>) -> Result<()> {
+    let Some(stored) = stored else {
+        return Err(Error::corrupted(
+            key,
+            "the value's checksum is missing (NULL)",
+        ));
+    };
     let Ok(expected) = u32::try_from(stored) else {
         return Err(Error::corrupted(
             key,
@@ -74,7 +81,7 @@ mod tests {
         run(async {
             let key = Key::new("k").unwrap();
             let value = Bytes::from_static(b"hello");
-            let stored = i64::from(value_crc(&value));
+            let stored = Some(i64::from(value_crc(&value)));
             verify(&key, &value, stored).await.unwrap();
             let err = verify(&key, &Bytes::from_static(b"hellp"), stored)
                 .await
@@ -83,9 +90,14 @@ mod tests {
             assert_eq!(err.key(), Some("k"));
             assert!(err.to_string().contains("CRC32C"), "{err}");
             // A number no CRC32C can be is damage too.
-            for bad in [-1, i64::from(u32::MAX) + 1, i64::MIN] {
+            for bad in [
+                Some(-1),
+                Some(i64::from(u32::MAX) + 1),
+                Some(i64::MIN),
+                None,
+            ] {
                 let err = verify(&key, &value, bad).await.unwrap_err();
-                assert_eq!(err.kind(), ErrorKind::Corrupted, "{bad}");
+                assert_eq!(err.kind(), ErrorKind::Corrupted, "{bad:?}");
             }
         });
     }

@@ -173,7 +173,7 @@ pub(crate) fn meta_of(key: Key, row: &Row, first: usize) -> Result<Meta> {
 async fn entry_of(key: &Key, row: &Row, first: usize) -> Result<Entry> {
     let meta = meta_of(key.clone(), row, first)?;
     let value: Vec<u8> = row.get(first + 3);
-    let crc: i64 = row.get(first + 4);
+    let crc: Option<i64> = row.get(first + 4);
     if value.len() as u64 != meta.size {
         return Err(Error::corrupted(
             key,
