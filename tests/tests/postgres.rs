@@ -461,7 +461,8 @@ fn server_stopped_and_restarted() {
 
 /// A TCP proxy in front of the server that, when armed, forwards the next client write
 /// containing a needle and then cuts the connection: the server gets the statement (or
-/// COMMIT) and applies it, the client never sees the answer.
+/// COMMIT) and applies it, the client never sees the answer (the connection is marked cut
+/// before the write is forwarded, so even an answer faster than the cut is dropped).
 struct CuttingProxy {
     port: u16,
     needle: Arc<std::sync::Mutex<Option<Vec<u8>>>>,
@@ -487,21 +488,37 @@ impl CuttingProxy {
                     client.try_clone().expect("clone"),
                     server.try_clone().expect("clone"),
                 );
+                let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let cut_back = cut.clone();
                 std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut server_back, &mut client_back);
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(len) = server_back.read(&mut buf) {
+                        if len == 0
+                            || cut_back.load(std::sync::atomic::Ordering::SeqCst)
+                            || client_back.write_all(&buf[..len]).is_err()
+                        {
+                            break;
+                        }
+                    }
                     let _ = client_back.shutdown(Shutdown::Both);
                 });
                 let (needle, cuts) = (n.clone(), c.clone());
                 std::thread::spawn(move || {
                     let mut buf = vec![0u8; 64 * 1024];
                     while let Ok(len) = client.read(&mut buf) {
-                        if len == 0 || server.write_all(&buf[..len]).is_err() {
+                        if len == 0 {
                             break;
                         }
                         let mut armed = needle.lock().expect("lock");
                         let hit = armed.as_ref().is_some_and(|n| {
                             n.is_empty() || buf[..len].windows(n.len()).any(|w| w == &n[..])
                         });
+                        if hit {
+                            cut.store(true, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        if server.write_all(&buf[..len]).is_err() {
+                            break;
+                        }
                         if hit {
                             *armed = None;
                             cuts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
