@@ -6,10 +6,11 @@
 //! process and machine that connects.
 //!
 //! - Schema: `key text COLLATE "C" PRIMARY KEY, version bigint, size bigint, modified
-//!   timestamptz, value bytea`. The table is created on open if missing and
-//!   `create_table` allows (the default); an existing table of any other shape is refused
-//!   with `InvalidConfig` naming its columns, never used. `head` and `list` never read
-//!   the `value` column.
+//!   timestamptz, value bytea, crc bigint`. The table is created on open if missing and
+//!   `create_table` allows (the default); an existing table of any other shape (a table
+//!   from before values carried checksums, without `crc`, included) is refused with
+//!   `InvalidConfig` naming its columns and any missing one, never used. `head` and
+//!   `list` never read the `value` column.
 //! - Versions are random 63-bit numbers chosen by the writer, so a key deleted and created
 //!   again never gets back a version a stale writer holds.
 //! - `PutMode::Create` is `INSERT … ON CONFLICT DO NOTHING`, `PutMode::Update(v)` is
@@ -21,7 +22,8 @@
 //! - `list` is a primary-key range scan (`key > $after AND key >= $prefix AND key <
 //!   successor(prefix) AND starts_with(key, $prefix) ORDER BY key LIMIT 1000`), one page per
 //!   round trip as the stream is consumed; no `LIKE`, so `_` and `%` in keys are plain.
-//! - `get_range` reads only the range (`substring(value FROM … FOR …)`).
+//! - `get_range` reads only the range (`substring(value FROM … FOR …)`); see
+//!   *Corruption* for when it checks the value's checksum.
 //! - Failures: a server that is down or goes away gives `Unavailable`, retryable, within
 //!   `connect_timeout` (default 10 s) for a connection and `op_timeout` (default 30 s) for
 //!   an operation; the pool replaces closed connections, so the same store works again once
@@ -39,6 +41,16 @@
 //! [`Durability::PowerLoss`](store_core::Durability). With `fsync = off` or
 //! `synchronous_commit = off` a server crash can lose the last acknowledged commits:
 //! `ProcessCrash` (a crash of the client loses nothing). `flush` has nothing to do.
+//!
+//! **Corruption**: every put stores the value's CRC32C in the `crc` column (in the same
+//! statement as the value); every `get` and `get_many` checks the value against it and
+//! against the `size` column, so bytes damaged on the server's disk, or a value changed
+//! behind the store's back (another client's `UPDATE`), is `Corrupted` naming the key,
+//! never a wrong value. `get_range` checks the checksum only when the range covers the
+//! whole value (the checksum covers the whole value; a part is returned as the server
+//! sent it): use `get` when you need the value verified. `head` and `list` never read
+//! values, so a listing goes on past a damaged value. PostgreSQL's own page checksums
+//! (`initdb --data-checksums`) catch damage to the rest of a row as well.
 //!
 //! **TLS** is off by default (`tls = "disable"`: plain TCP, for a local server or a
 //! trusted network). `tls = "require"` connects over TLS (rustls) and verifies the
@@ -69,6 +81,7 @@
 //! the config map, the options of `Registry::open_uri_with`, or the URL's user info.
 #![deny(missing_docs)]
 
+mod checksum;
 mod config;
 mod errors;
 mod factory;
@@ -79,6 +92,7 @@ mod store;
 mod tls;
 mod write;
 
+pub use checksum::value_crc;
 pub use config::{DEFAULT_POOL_SIZE, DEFAULT_TABLE, PostgresConfig, TlsMode};
 pub use factory::PostgresFactory;
 pub use store::{MAX_VALUE_SIZE, PostgresStore};

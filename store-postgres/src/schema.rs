@@ -7,13 +7,15 @@ use tokio_postgres::Client;
 use crate::errors::{Target, from_pg};
 
 /// The columns a store's table must have, in order: name, type as `format_type` prints
-/// it, collation (`C` for the key, so the server orders keys by their bytes).
-const COLUMNS: [(&str, &str, &str); 5] = [
+/// it, collation (`C` for the key, so the server orders keys by their bytes). `crc` is the
+/// value's CRC32C (unsigned 32 bits, so a `bigint`).
+const COLUMNS: [(&str, &str, &str); 6] = [
     ("key", "text", "C"),
     ("version", "bigint", ""),
     ("size", "bigint", ""),
     ("modified", "timestamp with time zone", ""),
     ("value", "bytea", ""),
+    ("crc", "bigint", ""),
 ];
 
 /// Create `table` if it is missing and `create` allows, then check its shape.
@@ -30,7 +32,8 @@ pub(crate) async fn prepare(
                version bigint NOT NULL, \
                size bigint NOT NULL, \
                modified timestamptz NOT NULL, \
-               value bytea NOT NULL)"
+               value bytea NOT NULL, \
+               crc bigint NOT NULL)"
         );
         if let Err(e) = client.batch_execute(&ddl).await {
             // Two processes creating the same table race on the catalog; the loser's
@@ -105,11 +108,21 @@ async fn validate(client: &Client, table: &str, target: &Target) -> Result<()> {
                 }
             })
             .collect();
+        let missing: Vec<String> = COLUMNS
+            .iter()
+            .filter(|(n, _, _)| !found.iter().any(|(f, _, _)| f == n))
+            .map(|(n, _, _)| format!("missing column `{n}`"))
+            .collect();
+        let missing = if missing.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", missing.join(", "))
+        };
         return Err(Error::invalid_config(
             "table",
             format!(
-                "table `{table}` in {target} is not a Strata store: it has columns ({}), \
-                 a store needs ({})",
+                "table `{table}` in {target} is not a Strata store{missing}: it has columns \
+                 ({}), a store needs ({})",
                 shown.join(", "),
                 expected()
             ),

@@ -1,4 +1,6 @@
 //! The statements a store runs, built once from its (validated, unquoted) table name.
+//! Writes bind `$1` key, `$2` version, `$3` size, `$4` value, `$5` the value's CRC32C
+//! (and an update `$6` the expected version).
 
 /// Every statement of one store. Metadata statements never name the `value` column.
 #[derive(Debug)]
@@ -25,32 +27,33 @@ pub(crate) struct Statements {
 impl Statements {
     pub(crate) fn new(table: &str) -> Self {
         let insert = format!(
-            "INSERT INTO {table} (key, version, size, modified, value) \
-             VALUES ($1, $2, $3, now(), $4)"
+            "INSERT INTO {table} (key, version, size, modified, value, crc) \
+             VALUES ($1, $2, $3, now(), $4, $5)"
         );
         let list = format!(
             "SELECT key, version, size, modified FROM {table} \
              WHERE key > $1 AND key >= $2 AND starts_with(key, $2) ORDER BY key LIMIT $3"
         );
         Statements {
-            get: format!("SELECT version, size, modified, value FROM {table} WHERE key = $1"),
+            get: format!("SELECT version, size, modified, value, crc FROM {table} WHERE key = $1"),
             get_range: format!(
-                "SELECT version, size, modified, substring(value FROM $2 FOR $3) \
+                "SELECT version, size, modified, substring(value FROM $2 FOR $3), crc \
                  FROM {table} WHERE key = $1"
             ),
             head: format!("SELECT version, size, modified FROM {table} WHERE key = $1"),
             get_many: format!(
-                "SELECT key, version, size, modified, value FROM {table} WHERE key = ANY($1)"
+                "SELECT key, version, size, modified, value, crc FROM {table} \
+                 WHERE key = ANY($1)"
             ),
             overwrite: format!(
                 "{insert} ON CONFLICT (key) DO UPDATE SET version = EXCLUDED.version, \
-                 size = EXCLUDED.size, modified = EXCLUDED.modified, value = EXCLUDED.value \
-                 RETURNING modified"
+                 size = EXCLUDED.size, modified = EXCLUDED.modified, value = EXCLUDED.value, \
+                 crc = EXCLUDED.crc RETURNING modified"
             ),
             create: format!("{insert} ON CONFLICT (key) DO NOTHING RETURNING modified"),
             update: format!(
-                "UPDATE {table} SET version = $2, size = $3, modified = now(), value = $4 \
-                 WHERE key = $1 AND version = $5 RETURNING modified"
+                "UPDATE {table} SET version = $2, size = $3, modified = now(), value = $4, \
+                 crc = $5 WHERE key = $1 AND version = $6 RETURNING modified"
             ),
             delete: format!("DELETE FROM {table} WHERE key = $1"),
             versions: format!("SELECT key, version, modified FROM {table} WHERE key = ANY($1)"),
@@ -97,5 +100,25 @@ mod tests {
         for sql in [&s.head, &s.list, &s.list_bounded, &s.versions] {
             assert!(!sql.contains("value"), "{sql}");
         }
+    }
+
+    #[test]
+    fn every_write_stores_and_every_read_fetches_the_checksum() {
+        let s = Statements::new("t");
+        for sql in [
+            &s.overwrite,
+            &s.create,
+            &s.update,
+            &s.get,
+            &s.get_many,
+            &s.get_range,
+        ] {
+            assert!(sql.contains("crc"), "{sql}");
+        }
+        assert!(
+            s.overwrite.contains("crc = EXCLUDED.crc"),
+            "{}",
+            s.overwrite
+        );
     }
 }

@@ -16,6 +16,7 @@ use store_core::{
 };
 use tokio_postgres::Row;
 
+use crate::checksum;
 use crate::config::{PostgresConfig, TlsMode};
 use crate::errors::{Target, from_pg, from_pool, timed_out};
 use crate::schema;
@@ -167,10 +168,12 @@ pub(crate) fn meta_of(key: Key, row: &Row, first: usize) -> Result<Meta> {
     })
 }
 
-/// The metadata and value in a `version, size, modified, value` row.
-fn entry_of(key: &Key, row: &Row, first: usize) -> Result<Entry> {
+/// The metadata and value in a `version, size, modified, value, crc` row, the value
+/// checked against its size and CRC32C.
+async fn entry_of(key: &Key, row: &Row, first: usize) -> Result<Entry> {
     let meta = meta_of(key.clone(), row, first)?;
     let value: Vec<u8> = row.get(first + 3);
+    let crc: Option<i64> = row.get(first + 4);
     if value.len() as u64 != meta.size {
         return Err(Error::corrupted(
             key,
@@ -181,10 +184,9 @@ fn entry_of(key: &Key, row: &Row, first: usize) -> Result<Entry> {
             ),
         ));
     }
-    Ok(Entry {
-        value: Bytes::from(value),
-        meta,
-    })
+    let value = Bytes::from(value);
+    checksum::verify(key, &value, crc).await?;
+    Ok(Entry { value, meta })
 }
 
 #[async_trait]
@@ -206,7 +208,10 @@ impl Store for PostgresStore {
                     .query_opt(&stmt, &[&key.as_str()])
                     .await
                     .map_err(|e| inner.pg("get", e).with_key(key))?;
-                row.map(|r| entry_of(key, &r, 0)).transpose()
+                match row {
+                    Some(row) => entry_of(key, &row, 0).await.map(Some),
+                    None => Ok(None),
+                }
             })
             .await
     }
@@ -238,7 +243,12 @@ impl Store for PostgresStore {
                         "the value is shorter than its size column says",
                     ));
                 }
-                Ok(Some((Bytes::from(bytes), meta)))
+                let bytes = Bytes::from(bytes);
+                // The checksum covers the whole value: a part is returned unchecked.
+                if within.start == 0 && within.end == meta.size {
+                    checksum::verify(key, &bytes, row.get(4)).await?;
+                }
+                Ok(Some((bytes, meta)))
             })
             .await
     }
@@ -319,7 +329,7 @@ impl Store for PostgresStore {
                 for row in rows {
                     let name: &str = row.get(0);
                     if let Some(&i) = first.get(name) {
-                        out[i] = Some(entry_of(&keys[i], &row, 1)?);
+                        out[i] = Some(entry_of(&keys[i], &row, 1).await?);
                     }
                 }
                 for (i, k) in keys.iter().enumerate() {

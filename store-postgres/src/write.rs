@@ -72,9 +72,22 @@ pub(crate) async fn put_all(inner: &Inner, ops: &[PutOp], batch: bool) -> Result
         });
     }
     let versions: Vec<i64> = ops.iter().map(|_| new_version()).collect();
+    let mut crcs = Vec::with_capacity(ops.len());
+    for op in ops {
+        crcs.push(i64::from(crate::checksum::crc_of(&op.value).await));
+    }
     let mut client = inner.bounded(what, inner.client(what)).await?;
     let sent = AtomicBool::new(false);
-    let work = send(inner, &mut client, ops, &versions, &expected, batch, &sent);
+    let work = send(
+        inner,
+        &mut client,
+        ops,
+        &versions,
+        &crcs,
+        &expected,
+        batch,
+        &sent,
+    );
     let failure = match tokio::time::timeout(inner.op_timeout, work).await {
         Ok(Ok(modified)) => {
             return Ok(written(ops, &versions, modified));
@@ -115,6 +128,7 @@ async fn send(
     client: &mut Object,
     ops: &[PutOp],
     versions: &[i64],
+    crcs: &[i64],
     expected: &[Option<i64>],
     batch: bool,
     sent: &AtomicBool,
@@ -139,12 +153,12 @@ async fn send(
         let row = match &expected[0] {
             Some(v) => {
                 client
-                    .query_opt(&stmt, &[&key, &versions[0], &sizes[0], &value, v])
+                    .query_opt(&stmt, &[&key, &versions[0], &sizes[0], &value, &crcs[0], v])
                     .await
             }
             None => {
                 client
-                    .query_opt(&stmt, &[&key, &versions[0], &sizes[0], &value])
+                    .query_opt(&stmt, &[&key, &versions[0], &sizes[0], &value, &crcs[0]])
                     .await
             }
         };
@@ -171,11 +185,17 @@ async fn send(
         let key = op.key.as_str();
         let value: &[u8] = &op.value;
         let tx = &tx;
-        let (version, size, expected) = (&versions[i], &sizes[i], &expected[i]);
+        let (version, size, crc, expected) = (&versions[i], &sizes[i], &crcs[i], &expected[i]);
         async move {
             match expected {
-                Some(v) => tx.query_opt(stmt, &[&key, version, size, &value, v]).await,
-                None => tx.query_opt(stmt, &[&key, version, size, &value]).await,
+                Some(v) => {
+                    tx.query_opt(stmt, &[&key, version, size, &value, crc, v])
+                        .await
+                }
+                None => {
+                    tx.query_opt(stmt, &[&key, version, size, &value, crc])
+                        .await
+                }
             }
         }
     });

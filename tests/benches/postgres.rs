@@ -26,6 +26,9 @@ const RAW_BATCH: &str = "tokio-postgres, batch";
 const OURS_SEQ: &str = "strata, sequential";
 const OURS_BATCH: &str = "strata, batch";
 
+/// A `get_many` row: key, version, size, modified, value, crc.
+type ManyRow<'a> = (&'a str, i64, i64, std::time::SystemTime, Vec<u8>, i64);
+
 /// The delay the proxy adds to each chunk, in each direction.
 const ONE_WAY: std::time::Duration = std::time::Duration::from_micros(500);
 
@@ -111,13 +114,15 @@ async fn run(url: String) {
     );
     // The store's statements, as the store builds them (see store-postgres/src/sql.rs).
     let overwrite = format!(
-        "INSERT INTO {table} (key, version, size, modified, value) VALUES ($1, $2, $3, now(), $4) \
+        "INSERT INTO {table} (key, version, size, modified, value, crc) \
+         VALUES ($1, $2, $3, now(), $4, $5) \
          ON CONFLICT (key) DO UPDATE SET version = EXCLUDED.version, size = EXCLUDED.size, \
-         modified = EXCLUDED.modified, value = EXCLUDED.value RETURNING modified"
+         modified = EXCLUDED.modified, value = EXCLUDED.value, crc = EXCLUDED.crc \
+         RETURNING modified"
     );
-    let get = format!("SELECT version, size, modified, value FROM {table} WHERE key = $1");
+    let get = format!("SELECT version, size, modified, value, crc FROM {table} WHERE key = $1");
     let get_many =
-        format!("SELECT key, version, size, modified, value FROM {table} WHERE key = ANY($1)");
+        format!("SELECT key, version, size, modified, value, crc FROM {table} WHERE key = ANY($1)");
     let key = |side: &str, i: usize| Key::new(format!("{side}/{i:05}")).unwrap();
     let ours: Vec<Key> = (0..N).map(|i| key("ours", i)).collect();
     let raw: Vec<String> = (0..N).map(|i| format!("raw/{i:05}")).collect();
@@ -133,8 +138,10 @@ async fn run(url: String) {
                 let client = pool.get().await.unwrap();
                 let stmt = client.prepare_cached(overwrite).await.unwrap();
                 let v: &[u8] = value;
+                // The checksum the store computes for every put.
+                let crc = i64::from(store_postgres::value_crc(v));
                 client
-                    .query_opt(&stmt, &[&k.as_str(), &version(), &(VALUE as i64), &v])
+                    .query_opt(&stmt, &[&k.as_str(), &version(), &(VALUE as i64), &v, &crc])
                     .await
                     .unwrap();
             }
@@ -146,10 +153,14 @@ async fn run(url: String) {
             let stmt = tx.prepare_cached(overwrite).await.unwrap();
             let versions: Vec<i64> = raw.iter().map(|_| version()).collect();
             let v: &[u8] = value;
-            let queries = raw.iter().zip(&versions).map(|(k, ver)| {
+            let crcs: Vec<i64> = raw
+                .iter()
+                .map(|_| i64::from(store_postgres::value_crc(v)))
+                .collect();
+            let queries = raw.iter().zip(&versions).zip(&crcs).map(|((k, ver), crc)| {
                 let (tx, stmt) = (&tx, &stmt);
                 async move {
-                    tx.query_opt(stmt, &[&k.as_str(), ver, &(VALUE as i64), &v])
+                    tx.query_opt(stmt, &[&k.as_str(), ver, &(VALUE as i64), &v, crc])
                         .await
                 }
             });
@@ -188,7 +199,7 @@ async fn run(url: String) {
                 let stmt = client.prepare_cached(get).await.unwrap();
                 let row = client.query_opt(&stmt, &[&k.as_str()]).await.unwrap();
                 let row = row.expect("written");
-                let _: Vec<u8> = row.get(3);
+                let _: (Vec<u8>, i64) = (row.get(3), row.get(4));
             }
             N as u64
         })
@@ -198,9 +209,9 @@ async fn run(url: String) {
             let names: Vec<&str> = raw.iter().map(String::as_str).collect();
             let rows = client.query(&stmt, &[&names]).await.unwrap();
             // Decoded as the store decodes them.
-            let decoded: Vec<(&str, i64, i64, std::time::SystemTime, Vec<u8>)> = rows
+            let decoded: Vec<ManyRow<'_>> = rows
                 .iter()
-                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
                 .collect();
             assert_eq!(decoded.len(), N);
             N as u64

@@ -461,7 +461,8 @@ fn server_stopped_and_restarted() {
 
 /// A TCP proxy in front of the server that, when armed, forwards the next client write
 /// containing a needle and then cuts the connection: the server gets the statement (or
-/// COMMIT) and applies it, the client never sees the answer.
+/// COMMIT) and applies it, the client never sees the answer (the connection is marked cut
+/// before the write is forwarded, so even an answer faster than the cut is dropped).
 struct CuttingProxy {
     port: u16,
     needle: Arc<std::sync::Mutex<Option<Vec<u8>>>>,
@@ -487,21 +488,37 @@ impl CuttingProxy {
                     client.try_clone().expect("clone"),
                     server.try_clone().expect("clone"),
                 );
+                let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let cut_back = cut.clone();
                 std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut server_back, &mut client_back);
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(len) = server_back.read(&mut buf) {
+                        if len == 0
+                            || cut_back.load(std::sync::atomic::Ordering::SeqCst)
+                            || client_back.write_all(&buf[..len]).is_err()
+                        {
+                            break;
+                        }
+                    }
                     let _ = client_back.shutdown(Shutdown::Both);
                 });
                 let (needle, cuts) = (n.clone(), c.clone());
                 std::thread::spawn(move || {
                     let mut buf = vec![0u8; 64 * 1024];
                     while let Ok(len) = client.read(&mut buf) {
-                        if len == 0 || server.write_all(&buf[..len]).is_err() {
+                        if len == 0 {
                             break;
                         }
                         let mut armed = needle.lock().expect("lock");
                         let hit = armed.as_ref().is_some_and(|n| {
                             n.is_empty() || buf[..len].windows(n.len()).any(|w| w == &n[..])
                         });
+                        if hit {
+                            cut.store(true, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        if server.write_all(&buf[..len]).is_err() {
+                            break;
+                        }
                         if hit {
                             *armed = None;
                             cuts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -653,7 +670,7 @@ fn list_skips_foreign_rows_and_takes_prefixes_literally() {
         tokio::spawn(conn);
         client
             .batch_execute(&format!(
-                "INSERT INTO {table} VALUES ('a_//bad', 1, 1, now(), 'x'), ('a_3/../x', 2, 1, now(), 'x')"
+                "INSERT INTO {table} VALUES ('a_//bad', 1, 1, now(), 'x', 0), ('a_3/../x', 2, 1, now(), 'x', 0)"
             ))
             .await
             .expect("insert foreign rows");
@@ -673,6 +690,100 @@ fn list_skips_foreign_rows_and_takes_prefixes_literally() {
         assert_eq!(names(under.limit(2)).await, ["a_1", "a_4"]);
         let percent = ListOptions::prefix(Prefix::new("a%").unwrap());
         assert_eq!(names(percent).await, ["a%2"]);
+    });
+}
+
+/// A value changed behind the store's back (same length, so its `size` still matches) is
+/// `Corrupted` naming the key on `get`, `get_many` and a `get_range` covering the whole
+/// value; a part of it is returned unchecked (the checksum covers the whole value);
+/// `head` and a listing, which never read values, go on; a put makes the key whole again.
+#[test]
+fn a_value_changed_behind_the_stores_back_is_corrupted() {
+    let Some(url) = postgres_url() else { return };
+    runtime().block_on(async {
+        use futures::TryStreamExt;
+        use store_core::ListOptions;
+        let c = config(&url);
+        let table = c.table.clone();
+        let store = PostgresStore::connect(c).await.expect("connect");
+        for k in ["a", "b", "c"] {
+            store
+                .put(&key(k), "value".into(), PutMode::Overwrite)
+                .await
+                .unwrap();
+        }
+        let (client, conn) =
+            store_postgres::tokio_postgres::connect(&url, store_postgres::tokio_postgres::NoTls)
+                .await
+                .expect("raw connect");
+        tokio::spawn(conn);
+        let changed = client
+            .execute(
+                &format!("UPDATE {table} SET value = $2 WHERE key = $1"),
+                &[&"b", &&b"VALUE"[..]],
+            )
+            .await
+            .expect("raw update");
+        assert_eq!(changed, 1);
+
+        let corrupted = |err: store_core::Error| {
+            assert_eq!(err.kind(), ErrorKind::Corrupted, "{err}");
+            assert_eq!(err.key(), Some("b"), "{err}");
+            assert!(err.to_string().contains("CRC32C"), "{err}");
+        };
+        corrupted(store.get(&key("b")).await.unwrap_err());
+        corrupted(store.get_many(&[key("a"), key("b")]).await.unwrap_err());
+        corrupted(store.get_range(&key("b"), 0..5).await.unwrap_err());
+        corrupted(store.get_range(&key("b"), 0..100).await.unwrap_err());
+        let (part, meta) = store.get_range(&key("b"), 1..3).await.unwrap().unwrap();
+        assert_eq!((&part[..], meta.size), (&b"AL"[..], 5));
+
+        let a = store.get(&key("a")).await.unwrap().expect("a");
+        assert_eq!(&a.value[..], b"value");
+        assert_eq!(store.head(&key("b")).await.unwrap().expect("b").size, 5);
+        let listed: Vec<String> = store
+            .list(ListOptions::default())
+            .map_ok(|m| m.key.to_string())
+            .try_collect()
+            .await
+            .expect("a listing does not read values");
+        assert_eq!(listed, ["a", "b", "c"]);
+
+        store
+            .put(&key("b"), "fixed".into(), PutMode::Overwrite)
+            .await
+            .unwrap();
+        let b = store.get(&key("b")).await.unwrap().expect("b");
+        assert_eq!(&b.value[..], b"fixed");
+    });
+}
+
+/// A table of the shape before values carried checksums (no `crc` column) is refused,
+/// naming the missing column.
+#[test]
+fn a_table_without_checksums_is_refused() {
+    let Some(url) = postgres_url() else { return };
+    runtime().block_on(async {
+        let table = random_table();
+        let (client, conn) =
+            store_postgres::tokio_postgres::connect(&url, store_postgres::tokio_postgres::NoTls)
+                .await
+                .expect("raw connect");
+        tokio::spawn(conn);
+        client
+            .batch_execute(&format!(
+                "CREATE TABLE {table} (key text COLLATE \"C\" PRIMARY KEY, \
+                 version bigint NOT NULL, size bigint NOT NULL, \
+                 modified timestamptz NOT NULL, value bytea NOT NULL)"
+            ))
+            .await
+            .expect("create");
+        let err = PostgresStore::connect(PostgresConfig::new(&url).table(&table))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidConfig, "{err}");
+        assert!(err.to_string().contains(&table), "{err}");
+        assert!(err.to_string().contains("missing column `crc`"), "{err}");
     });
 }
 
