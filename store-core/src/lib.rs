@@ -30,6 +30,7 @@
 #![deny(missing_docs)]
 
 mod capabilities;
+mod checksum;
 mod config;
 mod error;
 mod ext;
@@ -43,6 +44,7 @@ mod uri;
 pub use bytes::Bytes;
 
 pub use capabilities::{Capabilities, ConditionalPuts, Durability};
+pub use checksum::{crc32c, crc32c_of, verify_crc32c};
 pub use config::{ConfigMap, Secret, TYPE_FIELD, config_type, parse_config, redact_uri};
 pub use error::{Cause, Error, ErrorKind, Result};
 pub use ext::{COPY_BATCH, CopyReport, StoreExt, UPDATE_MAX_ATTEMPTS, decode_cbor, encode_cbor};

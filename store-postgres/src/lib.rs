@@ -92,7 +92,6 @@ mod store;
 mod tls;
 mod write;
 
-pub use checksum::value_crc;
 pub use config::{DEFAULT_POOL_SIZE, DEFAULT_TABLE, PostgresConfig, TlsMode};
 pub use factory::PostgresFactory;
 pub use store::{MAX_VALUE_SIZE, PostgresStore};

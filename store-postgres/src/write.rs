@@ -74,7 +74,7 @@ pub(crate) async fn put_all(inner: &Inner, ops: &[PutOp], batch: bool) -> Result
     let versions: Vec<i64> = ops.iter().map(|_| new_version()).collect();
     let mut crcs = Vec::with_capacity(ops.len());
     for op in ops {
-        crcs.push(i64::from(crate::checksum::crc_of(&op.value).await));
+        crcs.push(i64::from(store_core::crc32c_of(&op.value).await));
     }
     let mut client = inner.bounded(what, inner.client(what)).await?;
     let sent = AtomicBool::new(false);

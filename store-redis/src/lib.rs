@@ -104,6 +104,5 @@ mod writes;
 pub use config::{DEFAULT_NAMESPACE, DEFAULT_TIMEOUT_MS, RedisConfig};
 pub use factory::RedisFactory;
 pub use list::LIST_PAGE;
-pub use reads::value_crc;
 pub use scripts::put_source;
 pub use store::RedisStore;

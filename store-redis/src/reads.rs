@@ -22,11 +22,6 @@ pub(crate) type EntryFields = (
 /// The entry hash fields `get` reads, in [`EntryFields`] order.
 pub(crate) const ENTRY_FIELDS: [&str; 5] = ["v", "ver", "size", "mod", "crc"];
 
-/// The checksum stored with every value (field `crc`, decimal): its CRC32C.
-pub fn value_crc(value: &[u8]) -> u32 {
-    crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32Iscsi, value) as u32
-}
-
 fn number(key: &Key, field: &str, raw: &[u8]) -> Result<u64> {
     std::str::from_utf8(raw)
         .ok()
@@ -73,7 +68,7 @@ pub(crate) fn entry(
         ));
     }
     let crc = crc.ok_or_else(|| damaged(key.as_str(), "its checksum is missing"))?;
-    if number(key, "crc", &crc)? != u64::from(value_crc(&value)) {
+    if number(key, "crc", &crc)? != u64::from(store_core::crc32c(&value)) {
         return Err(damaged(key.as_str(), "its value does not match its CRC32C"));
     }
     Ok(Some(Entry { value, meta }))
@@ -110,7 +105,7 @@ mod tests {
             assert_eq!(err.kind(), ErrorKind::Corrupted);
             assert_eq!(err.key(), Some("k"));
         }
-        let crc = value_crc(b"abc").to_string();
+        let crc = store_core::crc32c(b"abc").to_string();
         let short = (
             Some(Bytes::from_static(b"ab")),
             f("7"),

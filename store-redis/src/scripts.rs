@@ -98,7 +98,7 @@ return false
 
 /// The Lua source of the one-put script (KEYS: entry hash, index, counter, outcome record;
 /// ARGV: mode `o`/`c`/`u`, expected version, value, key, record TTL, the value's CRC32C
-/// as [`value_crc`](crate::value_crc) gives it), for tools and
+/// as [`store_core::crc32c`] gives it, in decimal), for tools and
 /// benchmarks that issue the store's own scripts through a raw client.
 pub fn put_source() -> String {
     format!("{PRELUDE}{PUT}")

@@ -7,9 +7,10 @@ use redis::RedisError;
 use store_core::{Error, Key, Meta, PutMode, PutOp, Result};
 
 use crate::errors::unreachable;
-use crate::reads::{value_crc, written};
+use crate::reads::written;
 use crate::scripts::{DELETE_SCRIPT, PUT_MANY_SCRIPT, PUT_SCRIPT, SETTLE_SCRIPT};
 use crate::store::Inner;
+use store_core::crc32c;
 
 /// A fresh token naming one write's outcome record.
 fn token() -> String {
@@ -59,7 +60,7 @@ impl Inner {
             .arg(value.as_ref())
             .arg(key.as_str())
             .arg(self.record_ttl)
-            .arg(value_crc(&value));
+            .arg(crc32c(&value));
         let reply = match call.invoke_async::<Vec<i64>>(&mut self.conn.clone()).await {
             Ok(reply) => reply,
             Err(err) => {
@@ -100,7 +101,7 @@ impl Inner {
                 .arg(expected)
                 .arg(op.value.as_ref())
                 .arg(op.key.as_str())
-                .arg(value_crc(&op.value));
+                .arg(crc32c(&op.value));
         }
         let what = format!("put_many of {} keys", ops.len());
         let (ms, first) = match call.invoke_async::<Vec<i64>>(&mut self.conn.clone()).await {

@@ -10,31 +10,10 @@
 
 use bytes::Bytes;
 use object_store::{Attribute, AttributeValue, Attributes};
-use store_core::{Error, Key, Result};
+use store_core::{Error, Key, Result, crc32c_of, verify_crc32c};
 
 /// The user-metadata name (`x-amz-meta-strata-crc32c`) of a value's CRC32C.
 pub const CHECKSUM_METADATA: &str = "strata-crc32c";
-
-/// Values at least this large are checksummed off the async runtime's threads (about a
-/// millisecond at the speed of crc-fast on one core), so large puts and gets never
-/// stall other tasks.
-const BLOCKING_THRESHOLD: usize = 4 * 1024 * 1024;
-
-/// The CRC32C (Castagnoli) of `bytes`, as store-file uses.
-fn crc32c(bytes: &[u8]) -> u32 {
-    crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32Iscsi, bytes) as u32
-}
-
-async fn crc32c_of(value: &Bytes) -> u32 {
-    if value.len() < BLOCKING_THRESHOLD {
-        return crc32c(value);
-    }
-    let owned = value.clone();
-    tokio::task::spawn_blocking(move || crc32c(&owned))
-        .await
-        // Only a runtime shutting down refuses the task: then compute it here.
-        .unwrap_or_else(|_| crc32c(value))
-}
 
 /// The attributes every put sends: the value's checksum.
 pub(crate) async fn attributes_for(value: &Bytes) -> Attributes {
@@ -63,17 +42,7 @@ pub(crate) async fn verify(key: &Key, value: &Bytes, attributes: &Attributes) ->
             format!("the object's {CHECKSUM_METADATA} metadata `{shown}` is not a CRC32C"),
         ));
     };
-    let actual = crc32c_of(value).await;
-    if actual != expected {
-        return Err(Error::corrupted(
-            key,
-            format!(
-                "the value ({} bytes) fails its CRC32C check: stored {expected:08x}, computed {actual:08x}",
-                value.len()
-            ),
-        ));
-    }
-    Ok(())
+    verify_crc32c(key, value, expected).await
 }
 
 fn parse(stored: &str) -> Option<u32> {
@@ -92,12 +61,6 @@ mod tests {
             .build()
             .unwrap()
             .block_on(f)
-    }
-
-    #[test]
-    fn known_vector() {
-        // The CRC32C check value (RFC 3720, B.4).
-        assert_eq!(crc32c(b"123456789"), 0xe306_9283);
     }
 
     #[test]
@@ -122,17 +85,5 @@ mod tests {
                 assert_eq!(err.kind(), ErrorKind::Corrupted, "{bad}");
             }
         });
-    }
-
-    #[test]
-    fn large_values_are_checksummed_the_same_off_the_runtime() {
-        let value = Bytes::from(vec![7u8; BLOCKING_THRESHOLD + 1]);
-        let direct = crc32c(&value);
-        let offloaded = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .build()
-            .unwrap()
-            .block_on(crc32c_of(&value));
-        assert_eq!(direct, offloaded);
     }
 }

@@ -139,7 +139,7 @@ async fn run(url: String) {
                 let stmt = client.prepare_cached(overwrite).await.unwrap();
                 let v: &[u8] = value;
                 // The checksum the store computes for every put.
-                let crc = i64::from(store_postgres::value_crc(v));
+                let crc = i64::from(store_core::crc32c(v));
                 client
                     .query_opt(&stmt, &[&k.as_str(), &version(), &(VALUE as i64), &v, &crc])
                     .await
@@ -155,7 +155,7 @@ async fn run(url: String) {
             let v: &[u8] = value;
             let crcs: Vec<i64> = raw
                 .iter()
-                .map(|_| i64::from(store_postgres::value_crc(v)))
+                .map(|_| i64::from(store_core::crc32c(v)))
                 .collect();
             let queries = raw.iter().zip(&versions).zip(&crcs).map(|((k, ver), crc)| {
                 let (tx, stmt) = (&tx, &stmt);

@@ -103,7 +103,7 @@ async fn compare(url: &str) {
             .arg(k)
             // The record lifetime the store uses at its default timeout.
             .arg(60)
-            .arg(store_redis::value_crc(value));
+            .arg(store_core::crc32c(value));
         cmd
     };
 
