@@ -49,58 +49,10 @@ fn main() {
         parsed.host_str().unwrap_or("127.0.0.1"),
         parsed.port().unwrap_or(5432)
     );
-    let port = latency_proxy(&upstream, ONE_WAY);
+    let port = strata_tests::latency::latency_proxy(&upstream, ONE_WAY);
     parsed.set_port(Some(port)).expect("port");
     println!("\n## through a proxy adding {ONE_WAY:?} each way");
     runtime.block_on(run(parsed.to_string()));
-}
-
-/// A proxy on 127.0.0.1 that forwards each chunk `delay` after it arrived (latency, not a
-/// bandwidth limit: chunks in flight overlap). Returns its port.
-fn latency_proxy(upstream: &str, delay: std::time::Duration) -> u16 {
-    use std::io::{Read, Write};
-    use std::net::{TcpListener, TcpStream};
-    use std::time::Instant;
-    fn pipe(mut from: TcpStream, mut to: TcpStream, delay: std::time::Duration) {
-        let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
-        std::thread::spawn(move || {
-            for (due, chunk) in rx {
-                std::thread::sleep(due.saturating_duration_since(Instant::now()));
-                if to.write_all(&chunk).is_err() {
-                    break;
-                }
-            }
-            let _ = to.shutdown(std::net::Shutdown::Write);
-        });
-        let mut buf = vec![0u8; 256 * 1024];
-        while let Ok(len) = from.read(&mut buf) {
-            if len == 0
-                || tx
-                    .send((Instant::now() + delay, buf[..len].to_vec()))
-                    .is_err()
-            {
-                break;
-            }
-        }
-    }
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let upstream = upstream.to_owned();
-    std::thread::spawn(move || {
-        for client in listener.incoming().flatten() {
-            let Ok(server) = TcpStream::connect(&upstream) else {
-                continue;
-            };
-            let _ = (client.set_nodelay(true), server.set_nodelay(true));
-            let (c2, s2) = (
-                client.try_clone().expect("clone"),
-                server.try_clone().expect("clone"),
-            );
-            std::thread::spawn(move || pipe(client, server, delay));
-            std::thread::spawn(move || pipe(s2, c2, delay));
-        }
-    });
-    port
 }
 
 async fn run(url: String) {
@@ -232,18 +184,11 @@ async fn run(url: String) {
     summary(&gets);
 }
 
-/// Print the report, then the two comparisons that matter: the trait against raw calls
-/// doing the same, and batches against sequential calls.
+/// Print the report and the comparisons against the raw client.
 fn summary(report: &Report) {
-    print!("{report}");
-    println!(
-        "   strata / tokio-postgres: sequential {}; batch {}",
-        report.ratio(OURS_SEQ, RAW_SEQ),
-        report.ratio(OURS_BATCH, RAW_BATCH)
-    );
-    println!(
-        "   batch / sequential: strata {}; tokio-postgres {}\n",
-        report.ratio(OURS_BATCH, OURS_SEQ),
-        report.ratio(RAW_BATCH, RAW_SEQ)
+    report.print_against(
+        "tokio-postgres",
+        [RAW_SEQ, RAW_BATCH],
+        [OURS_SEQ, OURS_BATCH],
     );
 }

@@ -28,8 +28,7 @@ type Row = (
 );
 
 const N: usize = 1_000;
-/// Added by the proxy in each direction (at least: tokio's timer rounds up to the
-/// millisecond, so a round trip takes 2-4 ms).
+/// Added by the proxy in each direction.
 const LATENCY: Duration = Duration::from_millis(1);
 const VALUE: usize = 1024;
 const RAW_SEQ: &str = "redis-rs, sequential";
@@ -54,9 +53,15 @@ async fn run(url: String) {
     println!("store-redis benchmark: {N} x {VALUE} B values, server {url}");
     println!("\n## local server, no added latency");
     compare(&url).await;
-    let proxy = latency::start(&url, LATENCY).await;
+    let target = url
+        .trim_start_matches("redis://")
+        .split('/')
+        .next()
+        .expect("host:port");
+    let port = strata_tests::latency::latency_proxy(target, LATENCY);
+    let proxy = format!("redis://127.0.0.1:{port}/0");
     println!(
-        "\n## through a proxy delaying each direction by at least {LATENCY:?} (a network between client and server)"
+        "\n## through a proxy delaying each direction by {LATENCY:?} (a network between client and server)"
     );
     compare(&proxy).await;
 }
@@ -188,81 +193,7 @@ async fn compare(url: &str) {
     summary(&get);
 }
 
-/// Print the report, then the two comparisons that matter: the trait against raw calls
-/// doing the same, and batches against sequential calls.
+/// Print the report and the comparisons against the raw client.
 fn summary(report: &Report) {
-    print!("{report}");
-    println!(
-        "   strata / redis-rs: sequential {}; batch {}",
-        report.ratio(OURS_SEQ, RAW_SEQ),
-        report.ratio(OURS_BATCH, RAW_BATCH)
-    );
-    println!(
-        "   batch / sequential: strata {}; redis-rs {}\n",
-        report.ratio(OURS_BATCH, OURS_SEQ),
-        report.ratio(RAW_BATCH, RAW_SEQ)
-    );
-}
-
-/// A TCP proxy that delays every byte by a fixed latency in each direction, without
-/// limiting throughput: what a network between client and server adds.
-mod latency {
-    use std::time::Duration;
-
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::{TcpListener, TcpStream};
-    use tokio::sync::mpsc;
-    use tokio::time::Instant;
-
-    /// Start a proxy to the server of `url`; returns the URL to use instead.
-    pub async fn start(url: &str, latency: Duration) -> String {
-        let target = url
-            .trim_start_matches("redis://")
-            .split('/')
-            .next()
-            .expect("host:port")
-            .to_owned();
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let server = TcpStream::connect(&target).await.expect("connect");
-                client.set_nodelay(true).ok();
-                server.set_nodelay(true).ok();
-                let (cr, cw) = client.into_split();
-                let (sr, sw) = server.into_split();
-                delayed(cr, sw, latency);
-                delayed(sr, cw, latency);
-            }
-        });
-        format!("redis://127.0.0.1:{port}/0")
-    }
-
-    fn delayed(
-        mut from: tokio::net::tcp::OwnedReadHalf,
-        mut to: tokio::net::tcp::OwnedWriteHalf,
-        latency: Duration,
-    ) {
-        let (tx, mut rx) = mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; 256 * 1024];
-            while let Ok(n) = from.read(&mut buf).await {
-                if n == 0
-                    || tx
-                        .send((Instant::now() + latency, buf[..n].to_vec()))
-                        .is_err()
-                {
-                    break;
-                }
-            }
-        });
-        tokio::spawn(async move {
-            while let Some((due, bytes)) = rx.recv().await {
-                tokio::time::sleep_until(due).await;
-                if to.write_all(&bytes).await.is_err() {
-                    break;
-                }
-            }
-        });
-    }
+    report.print_against("redis-rs", [RAW_SEQ, RAW_BATCH], [OURS_SEQ, OURS_BATCH]);
 }

@@ -195,18 +195,7 @@ async fn compare(client: Arc<dyn ObjectStore>, config: &S3Config, sequential: us
     summary(&get);
 }
 
-/// Print the report, then the two comparisons that matter: the trait against raw calls
-/// doing the same, and batches against sequential calls.
+/// Print the report and the comparisons against the raw client.
 fn summary(report: &Report) {
-    print!("{report}");
-    println!(
-        "   strata / object_store: sequential {}; batch {}",
-        report.ratio(OURS_SEQ, RAW_SEQ),
-        report.ratio(OURS_BATCH, RAW_BATCH)
-    );
-    println!(
-        "   batch / sequential: strata {}; object_store {}\n",
-        report.ratio(OURS_BATCH, OURS_SEQ),
-        report.ratio(RAW_BATCH, RAW_SEQ)
-    );
+    report.print_against("object_store", [RAW_SEQ, RAW_BATCH], [OURS_SEQ, OURS_BATCH]);
 }

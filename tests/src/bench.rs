@@ -176,6 +176,25 @@ impl Report {
     pub fn print(&self) {
         println!("{self}");
     }
+
+    /// Print the report, then the two comparisons a store-against-its-client bench is
+    /// about: the trait against the raw `peer` doing the same (sequential and batched),
+    /// and batches against sequential calls on each side. `raw` and `ours` name the
+    /// sequential and the batched system of each side.
+    pub fn print_against(&self, peer: &str, raw: [&str; 2], ours: [&str; 2]) {
+        let ([raw_seq, raw_batch], [ours_seq, ours_batch]) = (raw, ours);
+        print!("{self}");
+        println!(
+            "   strata / {peer}: sequential {}; batch {}",
+            self.ratio(ours_seq, raw_seq),
+            self.ratio(ours_batch, raw_batch)
+        );
+        println!(
+            "   batch / sequential: strata {}; {peer} {}\n",
+            self.ratio(ours_batch, ours_seq),
+            self.ratio(raw_batch, raw_seq)
+        );
+    }
 }
 
 impl fmt::Display for Report {

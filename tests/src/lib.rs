@@ -24,6 +24,7 @@ pub mod cases;
 pub mod crash;
 pub mod crash_create;
 pub mod harness;
+pub mod latency;
 pub mod pgenv;
 pub mod probe;
 pub mod redisenv;
