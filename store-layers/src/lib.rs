@@ -1,0 +1,7 @@
+//! # store-layers: konserve's layers over any Strata store
+//!
+//! Each layer is a [`store_core::Store`] wrapping another store, built on the forwarding
+//! base [`store_core::Layer`], so it overrides only what it changes and keeps the inner
+//! store's batches and `flush`. Whole-store operations (GC, the append log, write hooks)
+//! work over any store through the contract alone.
+#![deny(missing_docs)]
