@@ -10,10 +10,12 @@
 
 S3_SERVER_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 S3_SERVER_DIR="$S3_SERVER_ROOT/.s3-server"
-S3_SERVER_PIP=('moto[s3]==5.2.5' 'flask==3.1.3' 'flask-cors==6.0.1' 'werkzeug==3.1.9')
+# moto serves DynamoDB too (tests/tests/dynamodb.rs): its extra brings what that needs.
+S3_SERVER_PIP=('moto[s3,dynamodb]==5.2.5' 'flask==3.1.3' 'flask-cors==6.0.1' 'werkzeug==3.1.9')
 
 s3_server_install() {
-  if [ -x "$S3_SERVER_DIR/venv/bin/moto_server" ]; then return 0; fi
+  if [ -x "$S3_SERVER_DIR/venv/bin/moto_server" ] &&
+    "$S3_SERVER_DIR/venv/bin/python" -c 'import docker, py_partiql_parser' 2>/dev/null; then return 0; fi
   echo "installing moto into $S3_SERVER_DIR/venv" >&2
   mkdir -p "$S3_SERVER_DIR"
   if ! python3 -m venv "$S3_SERVER_DIR/venv"; then

@@ -36,6 +36,9 @@ servers_stop() { s3_server_stop; pg_server_stop; redis_server_stop; }
 trap servers_stop EXIT
 s3_server_start
 export STRATA_S3_REQUIRED=1
+# The same moto serves DynamoDB (each test makes a table of its own).
+export STRATA_DYNAMODB_ENDPOINT="$STRATA_S3_ENDPOINT" STRATA_DYNAMODB_REQUIRED=1
+export STRATA_DYNAMODB_ACCESS_KEY_ID="$STRATA_S3_ACCESS_KEY_ID" STRATA_DYNAMODB_SECRET_ACCESS_KEY="$STRATA_S3_SECRET_ACCESS_KEY"
 
 step "local PostgreSQL cluster for the PostgreSQL tests"
 pg_server_start

@@ -17,8 +17,9 @@ use crate::store::Store;
 /// How many times [`StoreExt::update`] retries after losing a compare-and-swap race.
 pub const UPDATE_MAX_ATTEMPTS: u32 = 200;
 
-/// How many keys [`StoreExt::copy_all`] moves per batch.
-pub const COPY_BATCH: usize = 256;
+/// How many keys [`StoreExt::copy_all`] moves per batch: 100, the most one DynamoDB
+/// transaction (and so one of its atomic `put_many`s) holds.
+pub const COPY_BATCH: usize = 100;
 
 /// What [`StoreExt::copy_all`] did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -127,6 +127,14 @@
 //! | | `tls_ca_file` | path | the system's roots | PEM certificates that may sign the server's. |
 //! | `redis://[user:password@]host:port[/db]` (type `redis`) | `namespace` | string (no `{`, `}`) | `strata` | Keys live under `{namespace}:` (a Redis Cluster hash tag). |
 //! | | `timeout_ms` | integer | 5000 | Connect and per-reply timeout; past it, a retryable `Unavailable`. |
+//! | `dynamodb://table` (type `dynamodb`) | `namespace` | string (1–1024 bytes) | `strata` | The partition key value the store's items share. |
+//! | | `region` | string | `AWS_REGION`, `AWS_DEFAULT_REGION`, else `us-east-1` | Region to sign for. |
+//! | | `endpoint` | URL (percent-encoded) | `https://dynamodb.<region>.amazonaws.com` | A local server or VPC endpoint. |
+//! | | `access_key_id` | string | `AWS_ACCESS_KEY_ID` | Needs `secret_access_key` (an option, not in the query). |
+//! | | `secret_access_key`, `session_token` | secret | `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` | Options or config map only, never the query; never instance metadata. |
+//! | | `create_table` | bool | the registry's `creates_missing` (true) | Create a missing table (on demand billing, `pk`/`sk` strings). |
+//! | | `timeout_ms` | integer | 5000 | Bound on one request. |
+//! | | `max_retries` | integer | 6 | Retries of a throttled, 5xx or unanswered request (backoff 25 ms to 1 s); then a retryable `Unavailable`. |
 //!
 //! A tiered store has no URI: it is a config map (`{"type": "tiered", ...}`) whose
 //! `frontend` and `backend` are config maps or URIs. In a config file
@@ -162,6 +170,8 @@ pub use vector_index;
 #[cfg(feature = "file")]
 pub use store_file::{FileFactory, FileStore, SyncMode};
 
+#[cfg(feature = "dynamodb")]
+pub use store_dynamodb::{DynamoConfig, DynamoFactory, DynamoStore};
 #[cfg(feature = "postgres")]
 pub use store_postgres::{PostgresConfig, PostgresFactory, PostgresStore};
 #[cfg(feature = "redis")]
@@ -187,6 +197,8 @@ pub fn registry() -> Registry {
     registry.register(PostgresFactory);
     #[cfg(feature = "redis")]
     registry.register(RedisFactory);
+    #[cfg(feature = "dynamodb")]
+    registry.register(DynamoFactory);
     registry
 }
 

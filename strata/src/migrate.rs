@@ -45,7 +45,8 @@ pub struct MigrateOptions {
     pub checkpoint: Option<PathBuf>,
     /// Continue after the key recorded in `checkpoint` instead of starting over.
     pub resume: bool,
-    /// Keys per batch (one `get_many` + one `put_many`).
+    /// Keys per batch (one `get_many` + one `put_many`); 100 by default, the most one
+    /// DynamoDB transaction holds.
     pub batch: usize,
     /// Batches in flight at once.
     pub concurrency: usize,
@@ -62,7 +63,7 @@ impl Default for MigrateOptions {
             verify: false,
             checkpoint: None,
             resume: false,
-            batch: 256,
+            batch: 100,
             concurrency: 4,
             checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
             skip_corrupt: false,

@@ -23,6 +23,7 @@ pub mod bench;
 pub mod cases;
 pub mod crash;
 pub mod crash_create;
+pub mod dynamoenv;
 pub mod harness;
 pub mod latency;
 pub mod pgenv;

@@ -1,0 +1,113 @@
+//! DynamoDB store benchmark: 1,000 × 1 KiB puts and gets, sequential (`put` / `get`, one
+//! request each) against batched (`put_many` in transactions of 100 — DynamoDB's limit —
+//! and `get_many`, `BatchGetItem` of 100 keys per request), same run, on a local server
+//! and through a proxy adding network latency.
+//!
+//! Paired rounds (`strata_tests::bench`): each round runs every way once, in alternating
+//! order; a comparison is the median of the per-round ratios, with their range.
+//!
+//! Run: `cargo bench -p strata-tests --bench dynamodb` with `STRATA_DYNAMODB_ENDPOINT` set
+//! (source scripts/s3-server.sh, call `s3_server_start`, and export it as scripts/test.sh does).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use store_core::{Key, PutMode, PutOp, Store};
+use store_dynamodb::{DynamoConfig, DynamoStore, MAX_TRANSACTION_ITEMS};
+use strata_tests::bench::{Bench, Report};
+use strata_tests::dynamoenv::{DynamoEnv, dynamodb_env, random_namespace};
+
+const N: usize = 1_000;
+/// Added by the proxy in each direction.
+const LATENCY: Duration = Duration::from_millis(1);
+const VALUE: usize = 1024;
+const SEQ: &str = "strata, sequential";
+const BATCH: &str = "strata, batch";
+
+fn main() {
+    if std::env::var("STRATA_DYNAMODB_ENDPOINT").is_err() {
+        eprintln!("dynamodb bench skipped: set STRATA_DYNAMODB_ENDPOINT (see scripts/test.sh)");
+        return;
+    }
+    let env = dynamodb_env().expect("the endpoint is set");
+    strata_tests::harness::runtime().block_on(run(env));
+}
+
+async fn run(env: DynamoEnv) {
+    println!(
+        "store-dynamodb benchmark: {N} x {VALUE} B values, server {}",
+        env.endpoint
+    );
+    println!("\n## local server, no added latency");
+    compare(&env, &env.endpoint).await;
+    let target = env
+        .endpoint
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let port = strata_tests::latency::latency_proxy(target, LATENCY);
+    println!(
+        "\n## through a proxy delaying each direction by {LATENCY:?} (a network between client and server)"
+    );
+    compare(&env, &format!("http://127.0.0.1:{port}")).await;
+}
+
+async fn compare(env: &DynamoEnv, endpoint: &str) {
+    let config = DynamoConfig::new(&env.table)
+        .endpoint(endpoint)
+        .region(&env.region)
+        .credentials(&env.access_key_id, &env.secret_access_key)
+        .namespace(random_namespace())
+        .create_table(true);
+    let store = DynamoStore::open(config).await.expect("open");
+    let keys: Vec<Key> = (0..N)
+        .map(|i| Key::new(format!("b/{i:05}")).unwrap())
+        .collect();
+    let value = Bytes::from(vec![0xA5u8; VALUE]);
+    let (store, keys, value) = (&store, &keys, &value);
+
+    let put = Bench::new(format!("put: {N} keys (puts/s)"))
+        .system(SEQ, || async move {
+            for k in keys {
+                store
+                    .put(k, value.clone(), PutMode::Overwrite)
+                    .await
+                    .unwrap();
+            }
+            N as u64
+        })
+        .system(BATCH, || async move {
+            for chunk in keys.chunks(MAX_TRANSACTION_ITEMS) {
+                let ops = chunk
+                    .iter()
+                    .map(|k| PutOp::overwrite(k.clone(), value.clone()))
+                    .collect();
+                store.put_many(ops).await.unwrap();
+            }
+            N as u64
+        })
+        .run()
+        .await;
+    summary(&put);
+
+    let get = Bench::new(format!("get: {N} keys (gets/s)"))
+        .system(SEQ, || async move {
+            for k in keys {
+                assert!(store.get(k).await.unwrap().is_some());
+            }
+            N as u64
+        })
+        .system(BATCH, || async move {
+            let got = store.get_many(keys).await.unwrap();
+            assert!(got.iter().all(Option::is_some));
+            N as u64
+        })
+        .run()
+        .await;
+    summary(&get);
+}
+
+/// Print the report and batch against sequential.
+fn summary(report: &Report) {
+    print!("{report}");
+    println!("   batch / sequential: {}\n", report.ratio(BATCH, SEQ));
+}
