@@ -30,7 +30,15 @@ pub(crate) struct ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} (HTTP {}): {}", self.code, self.status, self.message)
+        if !self.code.starts_with("HTTP ") {
+            write!(f, "{} (HTTP {})", self.code, self.status)?;
+        } else {
+            f.write_str(&self.code)?;
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        Ok(())
     }
 }
 
@@ -158,8 +166,13 @@ impl Client {
         let response = self.http.execute(request).await.map_err(Sent::Transport)?;
         let status = response.status().as_u16();
         let bytes = response.bytes().await.map_err(Sent::Transport)?;
-        // Error answers from proxies may not be JSON; an empty object keeps their status.
-        let answer = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        // Error answers from proxies (and moto's auth errors) may not be JSON: their text,
+        // cut short, becomes the message.
+        let answer = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            let text = String::from_utf8_lossy(&bytes);
+            let cut: String = text.chars().take(300).collect();
+            serde_json::json!({"message": cut.trim()})
+        });
         if status < 300 && !answer.is_object() {
             return Err(Sent::Local(Error::backend(
                 format!("DynamoDB at {} answered {op}", self.endpoint),

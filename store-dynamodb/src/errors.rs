@@ -16,6 +16,7 @@ pub(crate) fn map(error: CallError, table: &str, endpoint: &str) -> Error {
 
 fn map_api(api: ApiError, table: &str, endpoint: &str) -> Error {
     let kind = match api.code.as_str() {
+        _ if matches!(api.status, 401 | 403) => ErrorKind::PermissionDenied,
         "UnrecognizedClientException"
         | "InvalidSignatureException"
         | "AccessDeniedException"

@@ -54,6 +54,27 @@ fn an_endpoint_nobody_serves_is_unavailable_in_bounded_time() {
 }
 
 #[test]
+fn refused_credentials_are_permission_denied_without_the_secret() {
+    strata_tests::harness::runtime().block_on(async {
+        if dynamodb_env().is_none() {
+            return;
+        }
+        let port = OwnServer::free_port();
+        let _server = OwnServer::start_with_auth(port, 0);
+        let config = DynamoConfig::new("guarded")
+            .endpoint(server_endpoint(port))
+            .credentials("AKIDUNKNOWN", "hunter2")
+            .create_table(true);
+        let err = DynamoStore::open(config).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+        assert!(!err.retryable());
+        assert!(err.to_string().contains("refused the credentials"), "{err}");
+        assert!(err.to_string().contains(&port.to_string()), "{err}");
+        assert!(!format!("{err} {err:?}").contains("hunter2"));
+    });
+}
+
+#[test]
 fn a_server_restart_gives_retryable_errors_then_recovers() {
     strata_tests::harness::runtime().block_on(async {
         if dynamodb_env().is_none() {

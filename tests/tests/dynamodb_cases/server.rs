@@ -31,8 +31,22 @@ impl OwnServer {
 
     /// Start moto on `port` and wait until it accepts connections.
     pub fn start(port: u16) -> OwnServer {
+        Self::launch(port, None)
+    }
+
+    /// Start a moto that checks signatures and credentials after its first `free`
+    /// requests, as DynamoDB does on every one.
+    pub fn start_with_auth(port: u16, free: u32) -> OwnServer {
+        Self::launch(port, Some(free))
+    }
+
+    fn launch(port: u16, unauthenticated_actions: Option<u32>) -> OwnServer {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/moto-server.py");
-        let child = Command::new(Self::python())
+        let mut command = Command::new(Self::python());
+        if let Some(n) = unauthenticated_actions {
+            command.env("INITIAL_NO_AUTH_ACTION_COUNT", n.to_string());
+        }
+        let child = command
             .arg(script)
             .args(["127.0.0.1", &port.to_string()])
             .stdout(Stdio::null())
