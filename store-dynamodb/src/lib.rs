@@ -65,8 +65,8 @@
 //! routing store in front for large values instead. A batch holds at most
 //! [`MAX_TRANSACTION_ITEMS`] (100) writes and 4 MB; larger ones fail with `InvalidInput`
 //! instead of being split, which would quietly make them non-atomic. `get_many` is
-//! `BatchGetItem` in requests of 100 keys, re-asking for the keys the service left
-//! unprocessed.
+//! `BatchGetItem` in requests of 100 keys (four in flight), re-asking for the keys the
+//! service left unprocessed.
 //!
 //! ## Corruption
 //!

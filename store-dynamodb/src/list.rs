@@ -27,13 +27,17 @@ pub(crate) fn list(inner: Arc<Inner>, options: ListOptions) -> BoxStream<'static
         return stream::empty().boxed();
     }
     let prefix = options.prefix.as_str().to_owned();
-    // `start_after` before the prefix admits the whole prefix; at or after it, the query
-    // resumes right after it (it need not be a stored key).
-    let start = options
-        .start_after
-        .as_ref()
-        .filter(|after| after.as_str() >= prefix.as_str())
-        .map(|after| item::key_of(&inner.namespace, after.as_str()));
+    // DynamoDB refuses an `ExclusiveStartKey` outside the key condition ("outside query
+    // boundaries"), so only a `start_after` under the prefix becomes one (it need not be a
+    // stored key). Keys under a prefix are one contiguous range: a `start_after` before it
+    // admits all of them, one past it none.
+    let start = match &options.start_after {
+        Some(after) if after.as_str().starts_with(prefix.as_str()) => {
+            Some(item::key_of(&inner.namespace, after.as_str()))
+        }
+        Some(after) if after.as_str() > prefix.as_str() => return stream::empty().boxed(),
+        _ => None,
+    };
     let state = (Next::From(start), limit);
     stream::unfold(state, move |(next, remaining)| {
         let inner = inner.clone();

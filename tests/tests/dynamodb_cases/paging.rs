@@ -53,6 +53,14 @@ fn list_and_get_many_page_past_1_mb() {
             .await
             .unwrap();
         assert_eq!(after, keys[3..8]);
+        // A start_after outside the prefix (DynamoDB refuses it as a start key): before
+        // the prefix admits all of it, past it none.
+        let big = || ListOptions::prefix(Prefix::new("big/").unwrap());
+        for (after, expected) in [("a", COUNT), ("big", COUNT), ("big/05", 4), ("c", 0)] {
+            let options = big().start_after(Key::new(after).unwrap());
+            let listed: Vec<_> = store.list(options).try_collect().await.unwrap();
+            assert_eq!(listed.len(), expected, "start_after {after}");
+        }
         let got = store.get_many(&keys).await.unwrap();
         for (i, entry) in got.iter().enumerate() {
             let entry = entry.as_ref().expect("every big value is there");
