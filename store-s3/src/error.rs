@@ -82,9 +82,12 @@ impl Failure {
         }
     }
 
-    /// The bucket does not exist.
-    pub fn is_missing_bucket(&self) -> bool {
-        self.code.as_deref() == Some("NoSuchBucket")
+    /// The bucket (container) does not exist: the answer's code is one of `codes` (the
+    /// cloud's, from its [`Profile`](crate::cloud::Profile)).
+    pub fn is_missing(&self, codes: &[&str]) -> bool {
+        self.code
+            .as_deref()
+            .is_some_and(|code| codes.contains(&code))
     }
 
     /// The request was refused: a 401 / 403, or a code that says so.
@@ -110,11 +113,12 @@ pub(crate) enum NotFound {
 }
 
 impl NotFound {
-    /// Read what the 404 `err` is about.
-    pub fn of(err: &object_store::Error) -> NotFound {
+    /// Read what the 404 `err` is about, `missing_container` being the cloud's codes
+    /// for a missing bucket.
+    pub fn of(err: &object_store::Error, missing_container: &[&str]) -> NotFound {
         let failure = Failure::of(err);
         match failure.code {
-            _ if failure.is_missing_bucket() => NotFound::Bucket,
+            _ if failure.is_missing(missing_container) => NotFound::Bucket,
             Some(_) => NotFound::Key,
             None => NotFound::Unknown,
         }
@@ -265,20 +269,20 @@ mod tests {
         let failure = Failure::of(&err);
         assert_eq!(failure.status, Some(404));
         assert_eq!(failure.code.as_deref(), Some("NoSuchBucket"));
-        assert!(failure.is_missing_bucket());
-        assert_eq!(NotFound::of(&err), NotFound::Bucket);
+        assert!(failure.is_missing(&["NoSuchBucket"]));
+        assert_eq!(NotFound::of(&err, &["NoSuchBucket"]), NotFound::Bucket);
 
         let key = object_store::Error::NotFound {
             path: "p/k".into(),
             source: "Server returned non-2xx status code: 404 Not Found: <Error><Code>NoSuchKey</Code></Error>".into(),
         };
-        assert_eq!(NotFound::of(&key), NotFound::Key);
+        assert_eq!(NotFound::of(&key, &["NoSuchBucket"]), NotFound::Key);
         // A HEAD answer has no body.
         let head = object_store::Error::NotFound {
             path: "p/k".into(),
             source: "Server returned non-2xx status code: 404 Not Found: ".into(),
         };
-        assert_eq!(NotFound::of(&head), NotFound::Unknown);
+        assert_eq!(NotFound::of(&head, &["NoSuchBucket"]), NotFound::Unknown);
     }
 
     #[test]

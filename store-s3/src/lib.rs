@@ -130,22 +130,39 @@
 //! map, the environment, or the options of `Registry::open_uri_with`.
 #![deny(missing_docs)]
 
+#[cfg(feature = "azure")]
+mod azure;
 mod bucket;
 mod checksum;
 mod client;
+mod cloud;
 mod config;
 mod error;
 mod factory;
+#[cfg(feature = "gcs")]
+mod gcs;
 mod list;
 mod put;
 mod range;
+mod s3;
+mod settings;
 mod store;
 
 pub use checksum::CHECKSUM_METADATA;
 pub use config::{DEFAULT_CONCURRENCY, DEFAULT_MULTIPART_THRESHOLD, MIN_PART_SIZE, S3Config};
 pub use factory::S3Factory;
 pub use put::WRITE_ID_METADATA;
-pub use store::S3Store;
+pub use store::{ObjectStoreBackend, S3Store};
+
+#[cfg(feature = "azure")]
+pub use azure::{AzureConfig, AzureFactory, AzureStore};
+#[cfg(feature = "azure")]
+pub use cloud::Azure;
+#[cfg(feature = "gcs")]
+pub use cloud::Gcs;
+pub use cloud::S3;
+#[cfg(feature = "gcs")]
+pub use gcs::{GcsConfig, GcsFactory, GcsStore};
 
 /// Re-exported so callers can wrap or build clients with the same version.
 pub use object_store;
