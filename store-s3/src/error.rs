@@ -201,7 +201,13 @@ fn code_in(text: &str) -> Option<String> {
     };
     between("<Code>", "</Code>")
         .or_else(|| between("(code: ", ")"))
-        .filter(|code| !code.is_empty() && code.chars().all(|c| c.is_ascii_alphanumeric()))
+        // A number is an HTTP status printed where a code goes (object_store's Azure bulk
+        // delete says "(code: 404)"), which does not say what is missing.
+        .filter(|code| {
+            !code.is_empty()
+                && code.chars().all(|c| c.is_ascii_alphanumeric())
+                && !code.chars().all(|c| c.is_ascii_digit())
+        })
 }
 
 /// The server's `<Message>` in a response body, if it is one short line of plain text.
@@ -283,6 +289,16 @@ mod tests {
             source: "Server returned non-2xx status code: 404 Not Found: ".into(),
         };
         assert_eq!(NotFound::of(&head, &["NoSuchBucket"]), NotFound::Unknown);
+        // object_store's Azure bulk delete prints the status where a code goes: it says
+        // neither key nor container, so the container is checked.
+        let bulk = object_store::Error::NotFound {
+            path: "p/k".into(),
+            source: "Bulk delete request failed for key p/k: The specified container does not exist. (code: 404)".into(),
+        };
+        assert_eq!(
+            NotFound::of(&bulk, &["ContainerNotFound"]),
+            NotFound::Unknown
+        );
     }
 
     #[test]

@@ -132,7 +132,8 @@ impl Inner {
     pub(crate) fn path(&self, key: &Key) -> Result<Path> {
         // `Path::parse` keeps the key's bytes as they are (no percent-encoding), so the
         // object names sort exactly like the keys and `list` order is key order.
-        Path::parse(format!("{}{}", self.prefix, key.as_str()))
+        let name = format!("{}{}", self.prefix, key.as_str());
+        Path::parse(self.profile().encode_name(&name).as_ref())
             .map_err(|e| Error::invalid_key(key.as_str(), e))
     }
 
@@ -160,7 +161,11 @@ impl Inner {
             }
             NotFound::Bucket => Err(self.bucket.map(err, what, key)),
             NotFound::Unknown if self.bucket.known() => Ok(()),
-            NotFound::Unknown => match self.lister.probe(&self.prefix).await {
+            NotFound::Unknown => match self
+                .lister
+                .probe(&self.profile().encode_name(&self.prefix))
+                .await
+            {
                 Ok(()) => {
                     self.bucket.seen();
                     Ok(())
@@ -289,13 +294,20 @@ impl<C: 'static> Store for ObjectStoreBackend<C> {
     fn list(&self, options: ListOptions) -> BoxStream<'static, Result<Meta>> {
         let inner = &self.inner;
         // The lister takes any string as a prefix, so it is asked for exactly the wanted one.
-        let prefix = format!("{}{}", inner.prefix, options.prefix.as_str());
+        let profile = inner.profile();
+        let encode = |name: String| profile.encode_name(&name).into_owned();
+        let prefix = encode(format!("{}{}", inner.prefix, options.prefix.as_str()));
         let start_after = options
             .start_after
             .as_ref()
-            .map(|after| format!("{}{after}", inner.prefix));
+            .map(|after| encode(format!("{}{after}", inner.prefix)));
         let objects = inner.lister.objects(prefix, start_after);
-        list::select(objects, inner.prefix.clone(), options, inner.bucket.clone())
+        list::select(
+            objects,
+            encode(inner.prefix.clone()),
+            options,
+            inner.bucket.clone(),
+        )
     }
 
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {

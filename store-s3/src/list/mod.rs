@@ -172,6 +172,11 @@ impl Selection {
         let Some(rel) = object.name.strip_prefix(self.store_prefix.as_str()) else {
             return Some(None);
         };
+        let Some(rel) = self.bucket.profile().decode_name(rel) else {
+            self.skipped.note(&object.name);
+            return Some(None);
+        };
+        let rel = rel.as_ref();
         let wanted = self.options.prefix.as_str();
         if !rel.starts_with(wanted) {
             // Names come in ascending order: past the prefix, nothing more can match.
