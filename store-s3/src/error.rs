@@ -185,10 +185,19 @@ fn without_body(text: &str) -> &str {
     text[..end].trim_end().trim_end_matches(':')
 }
 
+/// The HTTP status in a message: `status code: 404` (object_store's request errors) or
+/// `(code: 404)` (its Azure bulk delete's report of one blob, which puts the status
+/// where S3's puts a code).
 fn status_in(text: &str) -> Option<u16> {
-    const MARK: &str = "status code: ";
-    let at = text.find(MARK)? + MARK.len();
-    text.get(at..at + 3)?.parse().ok()
+    let after = |mark: &str| {
+        let at = text.find(mark)? + mark.len();
+        text.get(at..at + 3)?.parse().ok()
+    };
+    after("status code: ").or_else(|| {
+        let status: u16 = after("(code: ")?;
+        let at = text.find("(code: ")? + "(code: ".len() + 3;
+        (text.get(at..at + 1) == Some(")")).then_some(status)
+    })
 }
 
 /// The S3 error code in a message: `<Code>X</Code>` (a response body) or `(code: X)`
