@@ -15,6 +15,11 @@ use strata::{AzureConfig, AzureStore};
 use strata_tests::azureenv::azure_config;
 use strata_tests::harness::{Fixture, runtime};
 
+/// The S3 tests' helpers, for their response-losing proxy.
+#[allow(dead_code)]
+#[path = "s3_support/mod.rs"]
+mod s3_support;
+
 const NO_AZURE: &str = "no Azure server configured (scripts/azurite-server.sh starts one)";
 
 /// The whole conformance suite, each case on a fresh prefix.
@@ -311,5 +316,59 @@ fn serves_as_a_tiered_backend_and_a_migration_destination() {
             .await
             .unwrap();
         assert_eq!(copied, source);
+    });
+}
+
+/// A conditional put whose response is lost: the write id in the blob's metadata
+/// (`x-ms-meta-strata_write_id`) lets the store find out that it landed.
+#[test]
+fn lost_response_to_a_conditional_put_is_resolved() {
+    let Some(config) = azure_config() else { return };
+    let endpoint = config["endpoint"]
+        .as_str()
+        .expect("an Azurite endpoint")
+        .to_owned();
+    let url = url::Url::parse(&endpoint).unwrap();
+    let origin = format!("http://{}:{}", url.host_str().unwrap(), url.port().unwrap());
+    let proxy = s3_support::Proxy::start(&origin);
+    let mut through = config.clone();
+    through.insert(
+        "endpoint".into(),
+        format!("{}{}", proxy.endpoint(), url.path()).into(),
+    );
+    through.insert("max_retries".into(), 0.into());
+    runtime().block_on(async {
+        let store = open(&through).await;
+        let direct = open(&config).await;
+        let bound = std::time::Duration::from_secs(60);
+        let k = key("ambiguous/create");
+        proxy.drop_next_response();
+        let meta = tokio::time::timeout(bound, store.put(&k, "first".into(), PutMode::Create))
+            .await
+            .expect("bounded")
+            .expect("the create landed, so it must be reported as a success");
+        assert_eq!(proxy.dropped(), 1, "the proxy must have dropped a response");
+        let seen = direct.get(&k).await.unwrap().expect("stored");
+        assert_eq!(seen.value, Bytes::from("first"));
+        assert_eq!(seen.meta.version, meta.version);
+
+        proxy.drop_next_response();
+        let updated = tokio::time::timeout(
+            bound,
+            store.put(&k, "second".into(), PutMode::Update(meta.version.clone())),
+        )
+        .await
+        .expect("bounded")
+        .expect("the update landed, so it must be reported as a success");
+        assert_eq!(proxy.dropped(), 2);
+        let seen = direct.get(&k).await.unwrap().expect("stored");
+        assert_eq!(seen.value, Bytes::from("second"));
+        assert_eq!(seen.meta.version, updated.version);
+        // A stale version still fails, after the read-back finds the write is not ours.
+        let err = store
+            .put(&k, "third".into(), PutMode::Update(meta.version))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::VersionMismatch, "{err}");
     });
 }
