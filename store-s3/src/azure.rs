@@ -4,6 +4,15 @@
 //! `ContainerNotFound`). Azure answers a delete of a missing blob with 404 `BlobNotFound`
 //! (S3 with success): the shared 404 handling reads that as a missing key, so `delete`
 //! succeeds as the contract says, while `ContainerNotFound` stays an error.
+//!
+//! Names: Azure reads `\\` in a blob name as `/`, so names escape `[` as `[[` and `\\` as
+//! `[]` (order-preserving: listings stay in key order; other clients see the escaped
+//! names). Reported for the real service but not seen on Azurite, and not handled here:
+//! a blob name ending in `.` may lose its dot (keep keys from ending in `.` on Azure).
+//! Listings go through object_store's `list`, so a blob another client named with
+//! something that is not a key fails the listing: keep the container (or prefix) to
+//! Strata. Azurite lacks `startFrom`; the shared listing skips what sorts before the
+//! start itself, so paging is right there too, at the cost of listing from the start.
 
 mod config;
 
