@@ -256,7 +256,7 @@ fn swapped_or_copied_values_are_corrupted_with_their_keys() {
         let c = key("sw/c");
         put_raw(&stack, &c, vb).await;
         assert_corrupted(&store, &c).await;
-        let many = store.get_many(&[c.clone()]).await.unwrap_err();
+        let many = store.get_many(std::slice::from_ref(&c)).await.unwrap_err();
         assert_eq!(
             (many.kind(), many.key()),
             (ErrorKind::Corrupted, Some("sw/c"))

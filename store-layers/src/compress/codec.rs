@@ -187,3 +187,6 @@ pub fn decode(key: &Key, stored: Bytes, max_size: u64) -> Result<Bytes> {
     }
     Ok(Bytes::from(out))
 }
+
+#[cfg(test)]
+mod tests;

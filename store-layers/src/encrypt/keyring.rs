@@ -176,9 +176,13 @@ pub(crate) fn parse_key(text: &str, field: &str) -> Result<Zeroizing<[u8; KEY_LE
     // Room for what any base64 of up to 48 bytes decodes to, so a wrong length is
     // reported as such instead of as a decoding error.
     let mut buf = Zeroizing::new([0u8; 48]);
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    // Padding optional, in the standard and the URL-safe alphabet alike.
+    let config =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
     let engines = [
-        base64::engine::general_purpose::STANDARD,
-        base64::engine::general_purpose::URL_SAFE,
+        GeneralPurpose::new(&base64::alphabet::STANDARD, config),
+        GeneralPurpose::new(&base64::alphabet::URL_SAFE, config),
     ];
     for engine in engines {
         if text.len() <= 64
@@ -199,3 +203,6 @@ pub(crate) fn parse_key(text: &str, field: &str) -> Result<Zeroizing<[u8; KEY_LE
         format!("the key must be {KEY_LEN} bytes as 64 hex digits or as base64"),
     ))
 }
+
+#[cfg(test)]
+mod tests;

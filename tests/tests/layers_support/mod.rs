@@ -46,7 +46,7 @@ pub fn json_like(n: usize) -> Bytes {
     while out.len() < n {
         out.push_str(&format!(
             "{{\"id\":{i},\"name\":\"user-{i}\",\"active\":{},\"tags\":[\"a\",\"b\"]}},",
-            i % 3 == 0
+            i.is_multiple_of(3)
         ));
         i += 1;
     }
