@@ -16,7 +16,7 @@
 //! codec can change without rewriting anything. A value that would not shrink is stored
 //! raw, so a stored value is at most one byte longer than the value.
 
-use std::io::Read;
+use std::cell::RefCell;
 
 use bytes::{Bytes, BytesMut};
 use serde::Deserialize;
@@ -34,6 +34,46 @@ pub const HEADER_LEN: usize = 13;
 /// LZ4 cannot compress better than 255:1, so a block claiming more is damaged (checked
 /// before allocating the output, so a flipped length byte cannot ask for exabytes).
 const LZ4_MAX_RATIO: u64 = 255;
+/// zstd cannot do better than 32768:1 (a 128 KiB block as a 4-byte RLE block), so a
+/// frame claiming more is damaged; checked before allocating the output.
+const ZSTD_MAX_RATIO: u64 = 32 << 10;
+
+thread_local! {
+    // zstd contexts are costly to make (their tables dwarf a 4 KiB value), so each
+    // thread keeps one for compressing (at the level last used) and one for decoding.
+    static COMPRESSOR: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> =
+        const { RefCell::new(None) };
+    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { RefCell::new(None) };
+}
+
+fn zstd_compress(value: &[u8], level: i32) -> Result<Vec<u8>> {
+    let failed = |e: std::io::Error| Error::backend("zstd compression failed", e);
+    COMPRESSOR.with_borrow_mut(|slot| {
+        if !matches!(slot, Some((l, _)) if *l == level) {
+            *slot = Some((level, zstd::bulk::Compressor::new(level).map_err(failed)?));
+        }
+        match slot {
+            Some((_, compressor)) => compressor.compress(value).map_err(failed),
+            None => Err(Error::backend("zstd compression failed", "no context")),
+        }
+    })
+}
+
+/// Decode a zstd frame into at most `capacity` bytes (more is an error).
+fn zstd_decompress(payload: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(capacity);
+    DECOMPRESSOR.with_borrow_mut(|slot| {
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Decompressor::new()?);
+        }
+        match slot {
+            Some(decompressor) => decompressor.decompress_to_buffer(payload, &mut out),
+            None => Err(std::io::Error::other("no zstd context")),
+        }
+    })?;
+    Ok(out)
+}
 
 /// How values are written. Reading understands every codec whatever this says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -73,11 +113,7 @@ pub struct Header {
 pub fn encode(value: &[u8], codec: Codec, level: i32) -> Result<Bytes> {
     let compressed = match codec {
         Codec::None => None,
-        Codec::Zstd => Some((
-            TAG_ZSTD,
-            zstd::bulk::compress(value, level)
-                .map_err(|e| Error::backend("zstd compression failed", e))?,
-        )),
+        Codec::Zstd => Some((TAG_ZSTD, zstd_compress(value, level)?)),
         Codec::Lz4 => Some((TAG_LZ4, lz4_flex::block::compress(value))),
     };
     if let Some((tag, payload)) = compressed
@@ -157,15 +193,14 @@ pub fn decode(key: &Key, stored: Bytes, max_size: u64) -> Result<Bytes> {
     let out = match head.codec {
         Stored::Raw => return Ok(stored.slice(1..)),
         Stored::Zstd => {
-            // Streamed, so memory grows with what the frame really yields, never with
-            // what a damaged header claims; one byte past the claim proves a mismatch.
-            let mut out = Vec::new();
-            zstd::stream::read::Decoder::new(payload)
-                .map_err(|e| damaged(&e))?
-                .take(want + 1)
-                .read_to_end(&mut out)
-                .map_err(|e| damaged(&e))?;
-            out
+            let most = (payload.len() as u64).saturating_mul(ZSTD_MAX_RATIO);
+            if want > most {
+                return Err(damaged(
+                    &"the length exceeds what zstd can encode in this frame",
+                ));
+            }
+            let capacity = usize::try_from(want).map_err(|e| damaged(&e))?;
+            zstd_decompress(payload, capacity).map_err(|e| damaged(&e))?
         }
         Stored::Lz4 => {
             if want > (payload.len() as u64).saturating_mul(LZ4_MAX_RATIO) {
@@ -173,7 +208,8 @@ pub fn decode(key: &Key, stored: Bytes, max_size: u64) -> Result<Bytes> {
                     &"the length exceeds what LZ4 can encode in this block",
                 ));
             }
-            lz4_flex::block::decompress(payload, want as usize).map_err(|e| damaged(&e))?
+            let capacity = usize::try_from(want).map_err(|e| damaged(&e))?;
+            lz4_flex::block::decompress(payload, capacity).map_err(|e| damaged(&e))?
         }
     };
     if out.len() as u64 != want {
