@@ -7,7 +7,7 @@
 //!
 //! Value layers:
 //! - [`compress`]: per-value zstd or LZ4 with a one-byte codec tag (mixed codecs readable);
-//! - [`encrypt`]: XChaCha20-Poly1305 with the key bound as associated data and a key id
+//! - [`encrypt`]: AES-256-GCM-SIV with the key bound as associated data and a key id
 //!   per value, so keys rotate ([`encrypt::reencrypt`]);
 //! - [`retry`], [`timeout`], [`limit`]: OpenDAL-style policies over any store.
 //!

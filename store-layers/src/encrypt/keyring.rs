@@ -3,13 +3,13 @@
 //! A key is 32 bytes, given as 64 hex digits or as base64, read from an environment
 //! variable or a file. Key bytes never appear in `Debug`, errors or logs (a key shows as
 //! its [`KeyId`]), and every copy this module makes is zeroised when dropped: the cipher
-//! state (RustCrypto's `zeroize` feature) and the decoding buffers (`Zeroizing`).
+//! state (the `zeroize` features of RustCrypto's `aes` and `aes-gcm-siv`) and the decoding buffers (`Zeroizing`).
 
 use std::fmt;
 use std::path::Path;
 
+use aes_gcm_siv::{Aes256GcmSiv, KeyInit};
 use base64::Engine as _;
-use chacha20poly1305::{KeyInit, XChaCha20Poly1305};
 use store_core::{Error, Result};
 use zeroize::Zeroizing;
 
@@ -41,14 +41,14 @@ impl fmt::Debug for KeyId {
 /// One data key, ready to use.
 pub(crate) struct DataKey {
     pub(crate) id: KeyId,
-    pub(crate) cipher: XChaCha20Poly1305,
+    pub(crate) cipher: Aes256GcmSiv,
 }
 
 impl DataKey {
     fn new(bytes: &[u8; KEY_LEN]) -> Self {
         let id = blake3::derive_key(KEY_ID_CONTEXT, bytes);
-        let mut material = chacha20poly1305::Key::from(*bytes);
-        let cipher = XChaCha20Poly1305::new(&material);
+        let mut material = aes_gcm_siv::Key::<Aes256GcmSiv>::from(*bytes);
+        let cipher = Aes256GcmSiv::new(&material);
         zeroize::Zeroize::zeroize(material.as_mut_slice());
         DataKey {
             id: KeyId([id[0], id[1], id[2], id[3]]),

@@ -1,6 +1,6 @@
 //! `Encrypted`: authenticated encryption of every value, over any store.
 //!
-//! Values are sealed with XChaCha20-Poly1305 under the keyring's current key, with a
+//! Values are sealed with AES-256-GCM-SIV under the keyring's current key, with a
 //! fresh random nonce per write and the Strata key bound as associated data (the byte
 //! layout is in [`envelope`]). Opening checks all of it: a value altered, truncated,
 //! moved or copied under another key fails with `Corrupted` naming the key. Each value
