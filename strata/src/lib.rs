@@ -179,6 +179,10 @@ pub use store_postgres::{PostgresConfig, PostgresFactory, PostgresStore};
 #[cfg(feature = "redis")]
 pub use store_redis::{RedisConfig, RedisFactory, RedisStore};
 
+/// Value layers over any store (compression, encryption, retry, timeout, limit).
+#[cfg(feature = "layers")]
+pub use store_layers;
+
 /// A registry with every backend this build includes.
 pub fn registry() -> Registry {
     #[allow(unused_mut)]
@@ -203,6 +207,15 @@ pub fn registry() -> Registry {
     registry.register(PostgresFactory);
     #[cfg(feature = "redis")]
     registry.register(RedisFactory);
+    #[cfg(feature = "layers")]
+    {
+        use store_layers::{compress, encrypt, limit, retry, timeout};
+        registry.register(compress::CompressFactory);
+        registry.register(encrypt::EncryptFactory);
+        registry.register(retry::RetryFactory);
+        registry.register(timeout::TimeoutFactory);
+        registry.register(limit::LimitFactory);
+    }
     registry
 }
 
