@@ -5,3 +5,9 @@
 //! store's batches and `flush`. Whole-store operations (GC, the append log, write hooks)
 //! work over any store through the contract alone.
 #![deny(missing_docs)]
+
+// Whole-store operations
+//
+// `gc` sweeps unreachable values with a lease and a safe point kept in the store itself,
+// so collectors and writers in different processes cannot race.
+pub mod gc;
