@@ -11,3 +11,5 @@
 // `gc` sweeps unreachable values with a lease and a safe point kept in the store itself,
 // so collectors and writers in different processes cannot race.
 pub mod gc;
+// `watch` streams the writes made through a store to watchers, never blocking a writer.
+pub mod watch;
