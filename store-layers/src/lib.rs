@@ -13,3 +13,5 @@
 pub mod gc;
 // `watch` streams the writes made through a store to watchers, never blocking a writer.
 pub mod watch;
+// `log` is an append log (totally ordered across processes) on any store with CAS.
+pub mod log;
