@@ -125,7 +125,7 @@ impl<S: Store> AppendLog for S {
     }
 }
 
-impl AppendLog for dyn Store {
+impl AppendLog for dyn Store + '_ {
     fn as_dyn(&self) -> &dyn Store {
         self
     }
