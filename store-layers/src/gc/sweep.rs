@@ -190,7 +190,7 @@ async fn run(
             }
         }
     }
-    delete_batch(store, &mut batch, &mut report, lease.as_deref_mut()).await?;
+    delete_batch(store, &mut batch, &mut report, lease).await?;
     if !options.dry_run && !abandoned.is_empty() {
         store.delete_many(&abandoned).await?;
     }
