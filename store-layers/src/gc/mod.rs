@@ -1,6 +1,6 @@
 //! # GC: sweep what no root reaches, safely across processes
 //!
-//! [`sweep`] streams [`Store::list`] (metadata only, never a value) and deletes, in
+//! [`sweep`] streams [`Store::list`](store_core::Store::list) (metadata only, never a value) and deletes, in
 //! batches of [`SweepOptions::batch`] with `delete_many`, every key that is neither
 //! [reachable](Reachable) nor modified at or after the sweep's *safe point*. Keys under
 //! [`RESERVED_PREFIX`] (`_strata/`) are never swept: the collector's own records live there.
@@ -46,7 +46,7 @@
 //! than `clock_margin` (memory, redb, files: this machine's clock; S3: the service's). The
 //! lease's expiry uses the collectors' clocks, so `lease_ttl` must exceed their skew.
 //!
-//! Requires conditional puts ([`Capabilities::conditional_puts`]); with
+//! Requires conditional puts ([`Capabilities::conditional_puts`](store_core::Capabilities::conditional_puts)); with
 //! `InProcess` ones (the file store) the lease excludes collectors in the same process
 //! only — which is all there can be, since such stores are single-process.
 //!
