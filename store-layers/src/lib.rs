@@ -4,6 +4,11 @@
 //! base [`store_core::Layer`], so it overrides only what it changes and keeps the inner
 //! store's batches and `flush`. Whole-store operations (GC, the append log, write hooks)
 //! work over any store through the contract alone.
+//!
+//! Whole-store operations: [`gc`] sweeps what no root reaches, with its lease and safe
+//! point in the store so collectors and writers in other processes cannot race;
+//! [`watch`] streams the writes made through a store; [`log`] is an append log, totally
+//! ordered across processes, on any store with compare-and-swap.
 #![deny(missing_docs)]
 
 // Whole-store operations
