@@ -37,6 +37,11 @@
 //! assert!(sizes.stored_size < 200);
 //! # Ok(()) }
 //! ```
+//!
+//! Whole-store operations: [`gc`] sweeps what no root reaches, with its lease and safe
+//! point in the store so collectors and writers in other processes cannot race;
+//! [`watch`] streams the writes made through a store; [`log`] is an append log, totally
+//! ordered across processes, on any store with compare-and-swap.
 #![deny(missing_docs)]
 
 mod cpu;
@@ -47,3 +52,13 @@ pub mod encrypt;
 pub mod limit;
 pub mod retry;
 pub mod timeout;
+
+// Whole-store operations
+//
+// `gc` sweeps unreachable values with a lease and a safe point kept in the store itself,
+// so collectors and writers in different processes cannot race.
+pub mod gc;
+// `watch` streams the writes made through a store to watchers, never blocking a writer.
+pub mod watch;
+// `log` is an append log (totally ordered across processes) on any store with CAS.
+pub mod log;
