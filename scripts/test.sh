@@ -28,11 +28,12 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo doc --workspace --no-deps (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
-step "local S3 server (moto) for the S3 tests"
+step "local S3 and DynamoDB server (moto) for the S3 and DynamoDB tests"
 source scripts/s3-server.sh
 source scripts/postgres-server.sh
 source scripts/redis-server.sh
-servers_stop() { s3_server_stop; pg_server_stop; redis_server_stop; }
+source scripts/azurite-server.sh
+servers_stop() { s3_server_stop; pg_server_stop; redis_server_stop; azurite_server_stop; }
 trap servers_stop EXIT
 s3_server_start
 export STRATA_S3_REQUIRED=1
@@ -47,6 +48,10 @@ export STRATA_POSTGRES_REQUIRED=1
 step "local Redis server for the Redis tests"
 redis_server_start
 export STRATA_REDIS_REQUIRED=1
+
+step "local Azure Blob emulator (Azurite) for the Azure tests"
+azurite_server_start
+export STRATA_AZURE_REQUIRED=1
 
 step "cargo test --workspace"
 cargo test --workspace

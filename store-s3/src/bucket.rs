@@ -1,6 +1,7 @@
-//! The bucket a store lives in: its name, whether it is known to exist, and the mapping
-//! of S3 failures to Strata errors, which tells failures of the bucket (missing,
-//! refused) from failures of one key.
+//! The bucket (or Azure container) a store lives in: its name, its cloud, whether it is
+//! known to exist, and the mapping of object_store failures to Strata errors, which tells
+//! failures of the bucket (missing, refused) from failures of one key. One mapping for
+//! every cloud: the cloud's [`Profile`] says which codes mean a missing container.
 //!
 //! A missing bucket must never read as a missing key. GET, PUT and DELETE answers say
 //! which in their body (`NoSuchBucket` vs `NoSuchKey`), but a HEAD answer has no body:
@@ -13,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use store_core::{Error, ErrorKind, Key};
 
+use crate::cloud::Profile;
 use crate::error::{Failure, condition, is_transient, summary};
 
 /// The bucket's name and what is known about it.
@@ -21,14 +23,26 @@ pub(crate) struct Bucket {
     name: String,
     /// Seen to exist (a request on it succeeded) since the last `NoSuchBucket`.
     known: AtomicBool,
+    profile: &'static Profile,
 }
 
 impl Bucket {
-    pub fn new(name: impl Into<String>) -> Bucket {
+    pub fn new(name: impl Into<String>, profile: &'static Profile) -> Bucket {
         Bucket {
             name: name.into(),
             known: AtomicBool::new(false),
+            profile,
         }
+    }
+
+    /// The cloud the bucket is on.
+    pub fn profile(&self) -> &'static Profile {
+        self.profile
+    }
+
+    /// Whether `failure` says the bucket does not exist.
+    pub fn is_missing(&self, failure: &Failure) -> bool {
+        failure.is_missing(self.profile.missing_container)
     }
 
     /// The bucket's name.
@@ -49,11 +63,17 @@ impl Bucket {
     /// `NotFound` for the bucket itself: no key, since no key is to blame.
     pub fn missing(&self, what: &str) -> Error {
         self.known.store(false, Ordering::Relaxed);
+        let code = self
+            .profile
+            .missing_container
+            .first()
+            .copied()
+            .unwrap_or("");
         Error::new(
             ErrorKind::NotFound,
             format!(
-                "{what}: bucket `{}` does not exist (NoSuchBucket)",
-                self.name
+                "{what}: {} `{}` does not exist ({code})",
+                self.profile.container, self.name
             ),
         )
         .with_retryable(false)
@@ -70,7 +90,7 @@ impl Bucket {
     pub fn map(&self, err: object_store::Error, what: &str, key: Option<&Key>) -> Error {
         use object_store::Error as E;
         let failure = Failure::of(&err);
-        if failure.is_missing_bucket() {
+        if self.is_missing(&failure) {
             return self.missing(what).with_cause(err);
         }
         let said = || summary(what, &err, &failure);
@@ -107,7 +127,10 @@ impl Bucket {
         let why = failure.answer().unwrap_or_else(|| "refused".to_owned());
         Error::new(
             ErrorKind::PermissionDenied,
-            format!("{what}: access to bucket `{}` denied ({why})", self.name),
+            format!(
+                "{what}: access to {} `{}` denied ({why})",
+                self.profile.container, self.name
+            ),
         )
         .with_retryable(false)
     }
@@ -123,7 +146,7 @@ mod tests {
 
     #[test]
     fn a_missing_bucket_names_the_bucket_and_no_key() {
-        let bucket = Bucket::new("photos");
+        let bucket = Bucket::new("photos", &crate::cloud::S3_PROFILE);
         bucket.seen();
         let key = Key::new("a/b").unwrap();
         let err = bucket.map(
@@ -155,7 +178,7 @@ mod tests {
 
     #[test]
     fn refusals_are_permission_denied() {
-        let bucket = Bucket::new("photos");
+        let bucket = Bucket::new("photos", &crate::cloud::S3_PROFILE);
         let key = Key::new("k").unwrap();
         let errors = [
             object_store::Error::PermissionDenied {
@@ -184,7 +207,7 @@ mod tests {
 
     #[test]
     fn conditions_map_to_their_kinds() {
-        let bucket = Bucket::new("b");
+        let bucket = Bucket::new("b", &crate::cloud::S3_PROFILE);
         let key = Key::new("a/b").unwrap();
         let e = bucket.map(
             object_store::Error::Precondition {
@@ -229,7 +252,7 @@ mod tests {
 
     #[test]
     fn a_message_is_one_line_with_the_code_and_never_the_body() {
-        let bucket = Bucket::new("b");
+        let bucket = Bucket::new("b", &crate::cloud::S3_PROFILE);
         let key = Key::new("a/b").unwrap();
         let cases = [
             (

@@ -15,19 +15,25 @@ use store_core::{Error, Key, Result, crc32c_of, verify_crc32c};
 /// The user-metadata name (`x-amz-meta-strata-crc32c`) of a value's CRC32C.
 pub const CHECKSUM_METADATA: &str = "strata-crc32c";
 
-/// The attributes every put sends: the value's checksum.
-pub(crate) async fn attributes_for(value: &Bytes) -> Attributes {
+/// The attributes every put sends: the value's checksum, under `name` (the cloud's
+/// [`checksum_metadata`](crate::cloud::Profile::checksum_metadata)).
+pub(crate) async fn attributes_for(value: &Bytes, name: &'static str) -> Attributes {
     let mut attributes = Attributes::new();
     attributes.insert(
-        Attribute::Metadata(CHECKSUM_METADATA.into()),
+        Attribute::Metadata(name.into()),
         AttributeValue::from(format!("{:08x}", crc32c_of(value).await)),
     );
     attributes
 }
 
-/// Check `value` against the checksum in `attributes`, if there is one.
-pub(crate) async fn verify(key: &Key, value: &Bytes, attributes: &Attributes) -> Result<()> {
-    let Some(stored) = attributes.get(&Attribute::Metadata(CHECKSUM_METADATA.into())) else {
+/// Check `value` against the checksum in `attributes` under `name`, if there is one.
+pub(crate) async fn verify(
+    key: &Key,
+    value: &Bytes,
+    attributes: &Attributes,
+    name: &'static str,
+) -> Result<()> {
+    let Some(stored) = attributes.get(&Attribute::Metadata(name.into())) else {
         return Ok(());
     };
     let stored = stored.as_ref();
@@ -39,7 +45,7 @@ pub(crate) async fn verify(key: &Key, value: &Bytes, attributes: &Attributes) ->
             .collect();
         return Err(Error::corrupted(
             key,
-            format!("the object's {CHECKSUM_METADATA} metadata `{shown}` is not a CRC32C"),
+            format!("the object's {name} metadata `{shown}` is not a CRC32C"),
         ));
     };
     verify_crc32c(key, value, expected).await
@@ -68,20 +74,31 @@ mod tests {
         run(async {
             let key = Key::new("k").unwrap();
             let value = Bytes::from_static(b"hello");
-            let attributes = attributes_for(&value).await;
-            verify(&key, &value, &attributes).await.unwrap();
-            let err = verify(&key, &Bytes::from_static(b"hellp"), &attributes)
+            let attributes = attributes_for(&value, CHECKSUM_METADATA).await;
+            verify(&key, &value, &attributes, CHECKSUM_METADATA)
                 .await
-                .unwrap_err();
+                .unwrap();
+            let err = verify(
+                &key,
+                &Bytes::from_static(b"hellp"),
+                &attributes,
+                CHECKSUM_METADATA,
+            )
+            .await
+            .unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Corrupted);
             assert_eq!(err.key(), Some("k"));
             // No metadata: a foreign object, returned unverified.
-            verify(&key, &value, &Attributes::new()).await.unwrap();
+            verify(&key, &value, &Attributes::new(), CHECKSUM_METADATA)
+                .await
+                .unwrap();
             // Damaged metadata is damage too.
             for bad in ["xyz", "0123456789", "g1234567", ""] {
                 let mut attributes = Attributes::new();
                 attributes.insert(Attribute::Metadata(CHECKSUM_METADATA.into()), bad.into());
-                let err = verify(&key, &value, &attributes).await.unwrap_err();
+                let err = verify(&key, &value, &attributes, CHECKSUM_METADATA)
+                    .await
+                    .unwrap_err();
                 assert_eq!(err.kind(), ErrorKind::Corrupted, "{bad}");
             }
         });

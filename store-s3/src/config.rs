@@ -4,9 +4,13 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use store_core::{ConfigMap, Error, Result, Secret, StoreUri};
-use url::Url;
+
+use crate::settings::{
+    self, default_concurrency, default_max_retries, default_multipart_threshold,
+    default_request_timeout, default_retry_timeout, duration,
+};
 
 /// The default number of requests `get_many` / `put_many` keep in flight.
 pub const DEFAULT_CONCURRENCY: usize = 32;
@@ -73,56 +77,6 @@ pub struct S3Config {
     pub multipart_threshold: usize,
 }
 
-fn default_max_retries() -> usize {
-    3
-}
-fn default_retry_timeout() -> Duration {
-    Duration::from_secs(30)
-}
-fn default_request_timeout() -> Duration {
-    Duration::from_secs(30)
-}
-fn default_concurrency() -> usize {
-    DEFAULT_CONCURRENCY
-}
-fn default_multipart_threshold() -> usize {
-    DEFAULT_MULTIPART_THRESHOLD
-}
-
-/// A duration as a number of seconds or a string with a unit (`ms`, `s`, `m`).
-fn duration<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Duration, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Seconds(f64),
-        Text(String),
-    }
-    let bad = |what: &dyn fmt::Display| {
-        serde::de::Error::custom(format!(
-            "`{what}` is not a duration: use seconds or a string like \"500ms\", \"30s\", \"2m\""
-        ))
-    };
-    let secs = match Raw::deserialize(d)? {
-        Raw::Seconds(s) => s,
-        Raw::Text(t) => parse_duration_text(&t).ok_or_else(|| bad(&t))?,
-    };
-    Duration::try_from_secs_f64(secs).map_err(|_| bad(&secs))
-}
-
-fn parse_duration_text(text: &str) -> Option<f64> {
-    let text = text.trim();
-    let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = text.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = text.strip_suffix('m') {
-        (n, 60.0)
-    } else {
-        (text, 1.0)
-    };
-    number.trim().parse::<f64>().ok().map(|n| n * scale)
-}
-
 impl S3Config {
     /// A config for `bucket` with every other setting at its default.
     pub fn new(bucket: impl Into<String>) -> Self {
@@ -172,26 +126,13 @@ impl S3Config {
 
     /// Check values serde cannot: a usable bucket, prefix, concurrency and threshold.
     pub fn validate(&self) -> Result<()> {
-        if self.bucket.is_empty() || self.bucket.contains('/') {
-            return Err(Error::invalid_config(
-                "bucket",
-                format!("`{}` is not a bucket name", self.bucket),
-            ));
-        }
-        if self.prefix.starts_with('/')
-            || self.prefix.ends_with('/')
-            || self.prefix.split('/').any(|s| s == "." || s == "..")
-            || self.prefix.contains("//")
-            || self.prefix.chars().any(char::is_control)
-        {
-            return Err(Error::invalid_config(
-                "prefix",
-                format!(
-                    "`{}`: use `/`-separated segments without a leading or trailing `/`",
-                    self.prefix
-                ),
-            ));
-        }
+        settings::validate(
+            "bucket",
+            &self.bucket,
+            &self.prefix,
+            self.concurrency,
+            self.multipart_threshold,
+        )?;
         // Credentials replace the environment's as a whole (see `S3Store::connect`), so
         // half a key pair is a mistake, not something to complete from elsewhere.
         let half = match (&self.access_key_id, &self.secret_access_key) {
@@ -216,20 +157,7 @@ impl S3Config {
                  `secret_access_key` too",
             ));
         }
-        if self.concurrency == 0 {
-            return Err(Error::invalid_config("concurrency", "must be at least 1"));
-        }
-        if self.multipart_threshold < MIN_PART_SIZE {
-            return Err(Error::invalid_config(
-                "multipart_threshold",
-                format!("must be at least {MIN_PART_SIZE} bytes (S3's smallest part)"),
-            ));
-        }
-        if let Some(endpoint) = &self.endpoint {
-            Url::parse(endpoint).map_err(|e| {
-                Error::invalid_config("endpoint", format!("`{endpoint}` is not a URL: {e}"))
-            })?;
-        }
+        settings::validate_endpoint(self.endpoint.as_deref())?;
         Ok(())
     }
 
@@ -268,38 +196,7 @@ impl fmt::Debug for S3Config {
 /// the URI, every query parameter and option read into [`S3Config`], typed. Secrets
 /// (`secret_access_key`, `session_token`) are refused in the query but accepted as options.
 pub fn config_from_uri(uri: &StoreUri<'_>) -> Result<ConfigMap> {
-    let url = uri.url();
-    let bucket = url
-        .host_str()
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| Error::invalid_config("uri", "name the bucket, as in s3://bucket/prefix"))?;
-    let mut config = ConfigMap::new();
-    config.insert("type".into(), "s3".into());
-    config.insert("bucket".into(), bucket.into());
-    let prefix = url.path().trim_matches('/');
-    if !prefix.is_empty() {
-        let decoded = percent_decode(prefix)
-            .ok_or_else(|| Error::invalid_config("uri", "bad percent-encoding in the prefix"))?;
-        config.insert("prefix".into(), decoded.into());
-    }
-    uri.config::<S3Config>(config)
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+    settings::config_from_uri::<S3Config>(uri, "s3", "bucket")
 }
 
 #[cfg(test)]
@@ -307,6 +204,7 @@ mod tests {
     use super::*;
     use serde_json::json;
     use store_core::ErrorKind;
+    use url::Url;
 
     fn map(v: serde_json::Value) -> ConfigMap {
         v.as_object().unwrap().clone()

@@ -82,9 +82,12 @@ impl Failure {
         }
     }
 
-    /// The bucket does not exist.
-    pub fn is_missing_bucket(&self) -> bool {
-        self.code.as_deref() == Some("NoSuchBucket")
+    /// The bucket (container) does not exist: the answer's code is one of `codes` (the
+    /// cloud's, from its [`Profile`](crate::cloud::Profile)).
+    pub fn is_missing(&self, codes: &[&str]) -> bool {
+        self.code
+            .as_deref()
+            .is_some_and(|code| codes.contains(&code))
     }
 
     /// The request was refused: a 401 / 403, or a code that says so.
@@ -110,11 +113,12 @@ pub(crate) enum NotFound {
 }
 
 impl NotFound {
-    /// Read what the 404 `err` is about.
-    pub fn of(err: &object_store::Error) -> NotFound {
+    /// Read what the 404 `err` is about, `missing_container` being the cloud's codes
+    /// for a missing bucket.
+    pub fn of(err: &object_store::Error, missing_container: &[&str]) -> NotFound {
         let failure = Failure::of(err);
         match failure.code {
-            _ if failure.is_missing_bucket() => NotFound::Bucket,
+            _ if failure.is_missing(missing_container) => NotFound::Bucket,
             Some(_) => NotFound::Key,
             None => NotFound::Unknown,
         }
@@ -181,10 +185,19 @@ fn without_body(text: &str) -> &str {
     text[..end].trim_end().trim_end_matches(':')
 }
 
+/// The HTTP status in a message: `status code: 404` (object_store's request errors) or
+/// `(code: 404)` (its Azure bulk delete's report of one blob, which puts the status
+/// where S3's puts a code).
 fn status_in(text: &str) -> Option<u16> {
-    const MARK: &str = "status code: ";
-    let at = text.find(MARK)? + MARK.len();
-    text.get(at..at + 3)?.parse().ok()
+    let after = |mark: &str| {
+        let at = text.find(mark)? + mark.len();
+        text.get(at..at + 3)?.parse().ok()
+    };
+    after("status code: ").or_else(|| {
+        let status: u16 = after("(code: ")?;
+        let at = text.find("(code: ")? + "(code: ".len() + 3;
+        (text.get(at..at + 1) == Some(")")).then_some(status)
+    })
 }
 
 /// The S3 error code in a message: `<Code>X</Code>` (a response body) or `(code: X)`
@@ -197,7 +210,13 @@ fn code_in(text: &str) -> Option<String> {
     };
     between("<Code>", "</Code>")
         .or_else(|| between("(code: ", ")"))
-        .filter(|code| !code.is_empty() && code.chars().all(|c| c.is_ascii_alphanumeric()))
+        // A number is an HTTP status printed where a code goes (object_store's Azure bulk
+        // delete says "(code: 404)"), which does not say what is missing.
+        .filter(|code| {
+            !code.is_empty()
+                && code.chars().all(|c| c.is_ascii_alphanumeric())
+                && !code.chars().all(|c| c.is_ascii_digit())
+        })
 }
 
 /// The server's `<Message>` in a response body, if it is one short line of plain text.
@@ -265,20 +284,30 @@ mod tests {
         let failure = Failure::of(&err);
         assert_eq!(failure.status, Some(404));
         assert_eq!(failure.code.as_deref(), Some("NoSuchBucket"));
-        assert!(failure.is_missing_bucket());
-        assert_eq!(NotFound::of(&err), NotFound::Bucket);
+        assert!(failure.is_missing(&["NoSuchBucket"]));
+        assert_eq!(NotFound::of(&err, &["NoSuchBucket"]), NotFound::Bucket);
 
         let key = object_store::Error::NotFound {
             path: "p/k".into(),
             source: "Server returned non-2xx status code: 404 Not Found: <Error><Code>NoSuchKey</Code></Error>".into(),
         };
-        assert_eq!(NotFound::of(&key), NotFound::Key);
+        assert_eq!(NotFound::of(&key, &["NoSuchBucket"]), NotFound::Key);
         // A HEAD answer has no body.
         let head = object_store::Error::NotFound {
             path: "p/k".into(),
             source: "Server returned non-2xx status code: 404 Not Found: ".into(),
         };
-        assert_eq!(NotFound::of(&head), NotFound::Unknown);
+        assert_eq!(NotFound::of(&head, &["NoSuchBucket"]), NotFound::Unknown);
+        // object_store's Azure bulk delete prints the status where a code goes: it says
+        // neither key nor container, so the container is checked.
+        let bulk = object_store::Error::NotFound {
+            path: "p/k".into(),
+            source: "Bulk delete request failed for key p/k: The specified container does not exist. (code: 404)".into(),
+        };
+        assert_eq!(
+            NotFound::of(&bulk, &["ContainerNotFound"]),
+            NotFound::Unknown
+        );
     }
 
     #[test]

@@ -1,8 +1,30 @@
-//! # store-s3: Strata on S3 and S3-compatible servers
+//! # store-s3: Strata on object stores (S3, Azure Blob Storage, Google Cloud Storage)
 //!
 //! [`S3Store`] keeps each key as one object `prefix/key` in a bucket on AWS S3, MinIO,
 //! Cloudflare R2, Ceph or any S3-compatible server, through the `object_store` crate.
 //! Use it when data must outlive one machine and be shared by many readers.
+//!
+//! The same store runs on Azure Blob Storage (`AzureStore`, feature `azure`, `type =
+//! "azure"`, `az://container/prefix`) and Google Cloud Storage (`GcsStore`, feature
+//! `gcs`, `type = "gcs"`, `gs://bucket/prefix`): [`ObjectStoreBackend`] is one
+//! implementation of the contract (versions, conditional puts, ambiguous-write
+//! resolution, batching, multipart, listing, retries, error mapping) over object_store's
+//! clients, and each cloud adds only its config, its client builder and a profile of
+//! what differs:
+//!
+//! | | S3 | Azure | GCS |
+//! |---|---|---|---|
+//! | version | ETag | ETag (quoted, also in listings) | generation |
+//! | `Create` / `Update(v)` | `If-None-Match: *` / `If-Match` | `If-None-Match: *` / `If-Match` | `x-goog-if-generation-match: 0` / `: v` |
+//! | checksum, write id | `x-amz-meta-strata-crc32c`, `-write-id` | `x-ms-meta-strata_crc32c`, `_write_id` (names cannot hold `-`) | `x-goog-meta-strata-crc32c`, `-write-id` |
+//! | missing container | `NoSuchBucket` | `ContainerNotFound` | `NoSuchBucket` |
+//! | delete of a missing key | success | 404 `BlobNotFound`, reported as success | 404, reported as success |
+//! | names | as keys | `[` → `[[`, `\` → `[]` (Azure reads `\` as `/`) | as keys |
+//! | listing | the store's own ListObjectsV2 | object_store's `list` | object_store's `list` |
+//!
+//! Azure and GCS list through object_store's `list`, whose paths cannot carry names that
+//! are not keys (one such name written by another client fails a listing): keep their
+//! containers to Strata. What follows describes S3; the rest holds for all three.
 //!
 //! - A key's version is the object's ETag; `head` and `list` never download values.
 //! - `PutMode::Create` is sent as `If-None-Match: *`, `PutMode::Update(v)` as
@@ -130,22 +152,39 @@
 //! map, the environment, or the options of `Registry::open_uri_with`.
 #![deny(missing_docs)]
 
+#[cfg(feature = "azure")]
+mod azure;
 mod bucket;
 mod checksum;
 mod client;
+mod cloud;
 mod config;
 mod error;
 mod factory;
+#[cfg(feature = "gcs")]
+mod gcs;
 mod list;
 mod put;
 mod range;
+mod s3;
+mod settings;
 mod store;
 
 pub use checksum::CHECKSUM_METADATA;
 pub use config::{DEFAULT_CONCURRENCY, DEFAULT_MULTIPART_THRESHOLD, MIN_PART_SIZE, S3Config};
 pub use factory::S3Factory;
 pub use put::WRITE_ID_METADATA;
-pub use store::S3Store;
+pub use store::{ObjectStoreBackend, S3Store};
+
+#[cfg(feature = "azure")]
+pub use azure::{AzureConfig, AzureFactory, AzureStore};
+#[cfg(feature = "azure")]
+pub use cloud::Azure;
+#[cfg(feature = "gcs")]
+pub use cloud::Gcs;
+pub use cloud::S3;
+#[cfg(feature = "gcs")]
+pub use gcs::{GcsConfig, GcsFactory, GcsStore};
 
 /// Re-exported so callers can wrap or build clients with the same version.
 pub use object_store;

@@ -3,17 +3,17 @@
 use bytes::Bytes;
 use object_store::path::Path;
 use object_store::{
-    Attribute, GetOptions, PutMultipartOptions, PutOptions, PutPayload, PutResult, UpdateVersion,
-    WriteMultipart,
+    Attribute, GetOptions, PutMultipartOptions, PutOptions, PutPayload, PutResult, WriteMultipart,
 };
 use store_core::{Error, Key, Meta, PutMode, Result};
 
 use crate::checksum;
 use crate::error::{Failure, condition, is_transient};
-use crate::store::{Inner, put_meta};
+use crate::store::Inner;
 
 /// The user-metadata name (`x-amz-meta-strata-write-id`) under which a conditional put
-/// records its unique write id, so an ambiguous outcome can be resolved afterwards.
+/// records its unique write id, so an ambiguous outcome can be resolved afterwards (on
+/// Azure, whose metadata names cannot hold `-`, `strata_write_id`).
 pub const WRITE_ID_METADATA: &str = "strata-write-id";
 
 /// The part size of multipart uploads (S3 allows at most 10,000 parts).
@@ -25,7 +25,7 @@ impl Inner {
     pub(crate) async fn put(&self, key: &Key, value: Bytes, mode: PutMode) -> Result<Meta> {
         let path = self.path(key)?;
         let size = value.len() as u64;
-        let attributes = checksum::attributes_for(&value).await;
+        let attributes = checksum::attributes_for(&value, self.profile().checksum_metadata).await;
         let result = match mode {
             PutMode::Overwrite if value.len() > self.multipart_threshold => {
                 self.put_multipart(key, &path, value, attributes).await
@@ -47,7 +47,7 @@ impl Inner {
             }
         }?;
         self.bucket.seen();
-        put_meta(key, size, &result)
+        self.put_meta(key, size, &result)
     }
 
     /// Upload in parts, handing object_store slices of `value` (no copy is made).
@@ -99,15 +99,14 @@ impl Inner {
         let size = value.len() as u64;
         let write_id = format!("{:032x}", rand::random::<u128>());
         attributes.insert(
-            Attribute::Metadata(WRITE_ID_METADATA.into()),
+            Attribute::Metadata(self.profile().write_id_metadata.into()),
             write_id.clone().into(),
         );
         let options = PutOptions {
             mode: match &mode {
-                PutMode::Update(version) => object_store::PutMode::Update(UpdateVersion {
-                    e_tag: Some(version.as_str().to_owned()),
-                    version: None,
-                }),
+                PutMode::Update(version) => {
+                    object_store::PutMode::Update(self.profile().update_version(version.as_str()))
+                }
                 _ => object_store::PutMode::Create,
             },
             attributes,
@@ -132,12 +131,12 @@ impl Inner {
         let err = match first {
             Ok(result) => {
                 self.bucket.seen();
-                return put_meta(key, size, &result);
+                return self.put_meta(key, size, &result);
             }
             Err(e) => e,
         };
         // A 404 of an update comes back as a failed condition: it may be the bucket.
-        if Failure::of(&err).is_missing_bucket() {
+        if self.bucket.is_missing(&Failure::of(&err)) {
             return Err(self.bucket.map(err, "conditional put", Some(key)));
         }
         if is_condition_failure(&err) {
@@ -163,8 +162,8 @@ impl Inner {
         }
         // It was not applied: send it once more; its condition keeps that safe.
         match self.client.put_opts(path, payload, options).await {
-            Ok(result) => put_meta(key, size, &result),
-            Err(e) if is_condition_failure(&e) && !Failure::of(&e).is_missing_bucket() => {
+            Ok(result) => self.put_meta(key, size, &result),
+            Err(e) if is_condition_failure(&e) && !self.bucket.is_missing(&Failure::of(&e)) => {
                 match self.landed(key, path, &write_id).await? {
                     Some(meta) => Ok(meta),
                     None => Err(failed_condition(e)),
@@ -191,7 +190,9 @@ impl Inner {
         };
         let ours = result
             .attributes
-            .get(&Attribute::Metadata(WRITE_ID_METADATA.into()))
+            .get(&Attribute::Metadata(
+                self.profile().write_id_metadata.into(),
+            ))
             .is_some_and(|id| id.as_ref() == write_id);
         if ours {
             self.meta(key.clone(), &result.meta).map(Some)

@@ -57,7 +57,7 @@ impl Inner {
             .await
             .map_err(|e| self.bucket.map(e, "get_range", Some(key)))?;
         if got == (0..meta.size) {
-            checksum::verify(key, &bytes, &attributes).await?;
+            checksum::verify(key, &bytes, &attributes, self.profile().checksum_metadata).await?;
         }
         Ok(Some((bytes, meta)))
     }

@@ -1,15 +1,16 @@
-//! `S3Store`: the contract on S3 through object_store.
+//! `ObjectStoreBackend`: the contract on any object_store cloud (S3, Azure, GCS), one
+//! implementation for all of them; each cloud's module adds its constructor.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
-use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
-use object_store::{ClientOptions, GetOptions, ObjectMeta, ObjectStore, ObjectStoreExt, PutResult};
+use object_store::{GetOptions, ObjectMeta, ObjectStore, ObjectStoreExt, PutResult};
 use store_core::{
     Capabilities, ConditionalPuts, Durability, Entry, Error, ErrorKind, Key, ListOptions, Meta,
     PutMode, PutOp, Result, Store, Version, async_trait, clamp_range,
@@ -17,10 +18,10 @@ use store_core::{
 
 use crate::bucket::Bucket;
 use crate::checksum;
-use crate::client;
-use crate::config::{MIN_PART_SIZE, S3Config};
+use crate::cloud::{Profile, S3};
+use crate::config::MIN_PART_SIZE;
 use crate::error::NotFound;
-use crate::list::{self, Lister, S3Lister};
+use crate::list::{self, Lister};
 
 /// What a URI path segment must encode (as the `url` crate does).
 const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
@@ -35,17 +36,32 @@ const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b'{')
     .add(b'}');
 
-/// The largest object S3 stores.
+/// The largest object stored (S3's and GCS's limit; Azure's block blobs go higher).
 pub(crate) const MAX_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024 * 1024;
 
-/// A [`Store`] on an S3 bucket (AWS S3, MinIO, Cloudflare R2, Ceph, ...).
+/// A [`Store`] on a bucket of an object store: S3 ([`S3Store`]), Azure Blob Storage
+/// (`AzureStore`, feature `azure`) or Google Cloud Storage (`GcsStore`, feature `gcs`).
+/// `C` names the cloud; the store's logic is the same for all of them.
 ///
-/// Keys map to objects `prefix/key`; a key's [`Version`] is the object's ETag (so
-/// writing identical bytes again yields the same version — S3 cannot tell the writes
-/// apart). Clones share the same client.
-#[derive(Clone)]
-pub struct S3Store {
+/// Keys map to objects `prefix/key`; a key's [`Version`] is the object's ETag (S3,
+/// Azure) or generation (GCS), so on S3 and Azure writing identical bytes again may
+/// yield the same version. Clones share the same client.
+pub struct ObjectStoreBackend<C> {
     inner: Arc<Inner>,
+    cloud: PhantomData<fn() -> C>,
+}
+
+/// A [`Store`] on an S3 bucket (AWS S3, MinIO, Cloudflare R2, Ceph, ...): see the crate
+/// docs, [`S3Store::connect`] and [`S3Store::with_client`].
+pub type S3Store = ObjectStoreBackend<S3>;
+
+impl<C> Clone for ObjectStoreBackend<C> {
+    fn clone(&self) -> Self {
+        ObjectStoreBackend {
+            inner: self.inner.clone(),
+            cloud: PhantomData,
+        }
+    }
 }
 
 pub(crate) struct Inner {
@@ -59,74 +75,40 @@ pub(crate) struct Inner {
     endpoint: Option<String>,
 }
 
-impl S3Store {
-    /// Connect with `config`. Settings it leaves out come from the environment as the
-    /// AWS tools read it: region and endpoint from the `AWS_*` variables, and without a
-    /// configured key pair, credentials from the AWS credential chain (see the crate
-    /// docs). Explicit settings always win. No request is made until the first operation.
-    pub fn connect(config: S3Config) -> Result<Self> {
-        let config = config.with_env_fallback(|name| std::env::var(name).ok());
-        config.validate()?;
-        let region = config.region.as_deref().unwrap_or("us-east-1");
-        let client_options = ClientOptions::new()
-            .with_allow_http(config.http_allowed())
-            .with_timeout(config.request_timeout)
-            .with_connect_timeout(config.request_timeout);
-        let builder = client::builder(
-            AmazonS3Builder::from_env(),
-            &config,
-            region,
-            client_options.clone(),
-        );
-        let invalid = |e: object_store::Error| {
-            Error::new(
-                ErrorKind::InvalidConfig,
-                format!("building the S3 client: {e}"),
-            )
-        };
-        let client = builder.build().map_err(invalid)?;
-        let lister = S3Lister::new(
-            &config,
-            region,
-            client.credentials().clone(),
-            &client_options,
-        )
-        .map_err(invalid)?;
-        Ok(Self::build(
-            Arc::new(client),
-            Lister::S3(Arc::new(lister)),
-            &config,
-        ))
-    }
+/// The settings every cloud's config gives the shared store.
+pub(crate) struct Settings<'a> {
+    /// The bucket or container.
+    pub container: &'a str,
+    pub prefix: &'a str,
+    pub concurrency: usize,
+    pub multipart_threshold: usize,
+    /// Shown by `Debug` only.
+    pub endpoint: Option<&'a str>,
+}
 
-    /// A store over any object_store client (for instance one wrapped to inject latency),
-    /// taking bucket name, prefix, concurrency and multipart threshold from `config`; its
-    /// connection settings are ignored.
-    ///
-    /// Such a store lists through the client's `list`, whose paths cannot name objects
-    /// that are not keys (one such name fails the listing, a directory marker `dir/`
-    /// reads as `dir`): over a bucket shared with other S3 clients, use
-    /// [`connect`](Self::connect), which skips them.
-    pub fn with_client(client: Arc<dyn ObjectStore>, config: &S3Config) -> Self {
-        Self::build(client.clone(), Lister::Client(client), config)
-    }
-
-    fn build(client: Arc<dyn ObjectStore>, lister: Lister, config: &S3Config) -> Self {
-        let prefix = if config.prefix.is_empty() {
+impl<C> ObjectStoreBackend<C> {
+    pub(crate) fn build(
+        client: Arc<dyn ObjectStore>,
+        lister: Lister,
+        settings: Settings<'_>,
+        profile: &'static Profile,
+    ) -> Self {
+        let prefix = if settings.prefix.is_empty() {
             String::new()
         } else {
-            format!("{}/", config.prefix)
+            format!("{}/", settings.prefix)
         };
-        S3Store {
+        ObjectStoreBackend {
             inner: Arc::new(Inner {
                 client,
                 lister,
-                bucket: Arc::new(Bucket::new(config.bucket.clone())),
+                bucket: Arc::new(Bucket::new(settings.container, profile)),
                 prefix,
-                concurrency: config.concurrency.max(1),
-                multipart_threshold: config.multipart_threshold.max(MIN_PART_SIZE),
-                endpoint: config.endpoint.clone(),
+                concurrency: settings.concurrency.max(1),
+                multipart_threshold: settings.multipart_threshold.max(MIN_PART_SIZE),
+                endpoint: settings.endpoint.map(str::to_owned),
             }),
+            cloud: PhantomData,
         }
     }
 
@@ -142,16 +124,22 @@ impl S3Store {
 }
 
 impl Inner {
+    /// The cloud the store is on.
+    pub(crate) fn profile(&self) -> &'static Profile {
+        self.bucket.profile()
+    }
+
     pub(crate) fn path(&self, key: &Key) -> Result<Path> {
         // `Path::parse` keeps the key's bytes as they are (no percent-encoding), so the
         // object names sort exactly like the keys and `list` order is key order.
-        Path::parse(format!("{}{}", self.prefix, key.as_str()))
+        let name = format!("{}{}", self.prefix, key.as_str());
+        Path::parse(self.profile().encode_name(&name).as_ref())
             .map_err(|e| Error::invalid_key(key.as_str(), e))
     }
 
     pub(crate) fn meta(&self, key: Key, object: &ObjectMeta) -> Result<Meta> {
         Ok(Meta {
-            version: etag(object.e_tag.as_deref(), &key)?,
+            version: self.version(object.e_tag.as_deref(), object.version.as_deref(), &key)?,
             key,
             size: object.size,
             last_modified: SystemTime::from(object.last_modified),
@@ -166,14 +154,18 @@ impl Inner {
         what: &str,
         key: Option<&Key>,
     ) -> Result<()> {
-        match NotFound::of(&err) {
+        match NotFound::of(&err, self.profile().missing_container) {
             NotFound::Key => {
                 self.bucket.seen();
                 Ok(())
             }
             NotFound::Bucket => Err(self.bucket.map(err, what, key)),
             NotFound::Unknown if self.bucket.known() => Ok(()),
-            NotFound::Unknown => match self.lister.probe(&self.prefix).await {
+            NotFound::Unknown => match self
+                .lister
+                .probe(&self.profile().encode_name(&self.prefix))
+                .await
+            {
                 Ok(()) => {
                     self.bucket.seen();
                     Ok(())
@@ -202,7 +194,7 @@ impl Inner {
             .bytes()
             .await
             .map_err(|e| self.bucket.map(e, "get", Some(key)))?;
-        checksum::verify(key, &value, &attributes).await?;
+        checksum::verify(key, &value, &attributes, self.profile().checksum_metadata).await?;
         Ok(Some(Entry { value, meta }))
     }
 
@@ -237,25 +229,36 @@ impl Inner {
     }
 }
 
-pub(crate) fn etag(e_tag: Option<&str>, key: &Key) -> Result<Version> {
-    e_tag
-        .map(Version::new)
-        .ok_or_else(|| Error::new(ErrorKind::Backend, "the server sent no ETag").with_key(key))
-}
+impl Inner {
+    /// The version among an answer's ETag and object version, as the cloud has it.
+    fn version(&self, e_tag: Option<&str>, version: Option<&str>, key: &Key) -> Result<Version> {
+        let profile = self.profile();
+        profile
+            .pick(e_tag, version)
+            .map(Version::new)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Backend,
+                    format!("the server sent no {}", profile.version_name()),
+                )
+                .with_key(key)
+            })
+    }
 
-/// The metadata of a value just written. S3 does not return the modification time of a
-/// put, so this is the client's clock; `head` and `list` report the server's.
-pub(crate) fn put_meta(key: &Key, size: u64, result: &PutResult) -> Result<Meta> {
-    Ok(Meta {
-        key: key.clone(),
-        size,
-        version: etag(result.e_tag.as_deref(), key)?,
-        last_modified: SystemTime::now(),
-    })
+    /// The metadata of a value just written. No cloud returns the modification time of a
+    /// put, so this is the client's clock; `head` and `list` report the server's.
+    pub(crate) fn put_meta(&self, key: &Key, size: u64, result: &PutResult) -> Result<Meta> {
+        Ok(Meta {
+            key: key.clone(),
+            size,
+            version: self.version(result.e_tag.as_deref(), result.version.as_deref(), key)?,
+            last_modified: SystemTime::now(),
+        })
+    }
 }
 
 #[async_trait]
-impl Store for S3Store {
+impl<C: 'static> Store for ObjectStoreBackend<C> {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             durability: Durability::PowerLoss,
@@ -290,14 +293,21 @@ impl Store for S3Store {
 
     fn list(&self, options: ListOptions) -> BoxStream<'static, Result<Meta>> {
         let inner = &self.inner;
-        // S3 takes any string as a prefix, so it is asked for exactly the wanted one.
-        let prefix = format!("{}{}", inner.prefix, options.prefix.as_str());
+        // The lister takes any string as a prefix, so it is asked for exactly the wanted one.
+        let profile = inner.profile();
+        let encode = |name: String| profile.encode_name(&name).into_owned();
+        let prefix = encode(format!("{}{}", inner.prefix, options.prefix.as_str()));
         let start_after = options
             .start_after
             .as_ref()
-            .map(|after| format!("{}{after}", inner.prefix));
+            .map(|after| encode(format!("{}{after}", inner.prefix)));
         let objects = inner.lister.objects(prefix, start_after);
-        list::select(objects, inner.prefix.clone(), options, inner.bucket.clone())
+        list::select(
+            objects,
+            encode(inner.prefix.clone()),
+            options,
+            inner.bucket.clone(),
+        )
     }
 
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
@@ -343,9 +353,11 @@ impl Store for S3Store {
         Ok(())
     }
 
-    /// `s3://bucket/prefix/`, the prefix's segments percent-encoded as URI paths are.
+    /// `s3://bucket/prefix/` (`az://container/prefix/`, `gs://bucket/prefix/`), the
+    /// prefix's segments percent-encoded as URI paths are.
     fn locations(&self) -> Vec<String> {
-        let mut uri = format!("s3://{}/", self.inner.bucket.name());
+        let scheme = self.inner.profile().scheme;
+        let mut uri = format!("{scheme}://{}/", self.inner.bucket.name());
         for segment in self.inner.prefix.split('/').filter(|s| !s.is_empty()) {
             let encoded = percent_encoding::utf8_percent_encode(segment, PATH_SEGMENT);
             uri.push_str(&format!("{encoded}/"));
@@ -354,9 +366,9 @@ impl Store for S3Store {
     }
 }
 
-impl fmt::Debug for S3Store {
+impl<C> fmt::Debug for ObjectStoreBackend<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("S3Store")
+        f.debug_struct(self.inner.profile().store_name)
             .field("bucket", &self.inner.bucket.name())
             .field("prefix", &self.inner.prefix)
             .field("endpoint", &self.inner.endpoint)
@@ -368,6 +380,7 @@ impl fmt::Debug for S3Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::S3Config;
 
     #[test]
     fn locations_name_bucket_and_prefix() {

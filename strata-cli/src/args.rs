@@ -47,6 +47,12 @@ pub fn parse() -> Cli {
             "migrate",
             "migrate names its stores with --from and --to; --store and --config do not apply to it",
         )),
+        Command::Gc(GcArgs {
+            location: Some(_), ..
+        }) if named => Some((
+            "gc",
+            "gc names its store as an argument or with --store/--config: give one of them",
+        )),
         Command::Demo(DemoArgs { dir: Some(_), .. }) if named => Some((
             "demo",
             "--dir is where the embedded demo store lives; with --store or --config the demo \
@@ -98,6 +104,9 @@ pub enum Command {
     Bench(BenchArgs),
     /// The guided tour: on --store/--config if given, else on an embedded store in --dir.
     Demo(DemoArgs),
+    /// Delete what no root reaches and nothing modified recently (with a lease in the
+    /// store, so two collectors never run at once).
+    Gc(GcArgs),
 }
 
 #[derive(Debug, Args)]
@@ -222,6 +231,32 @@ pub struct DemoArgs {
     /// Vectors in the demo index.
     #[arg(long, default_value_t = 20_000, value_parser = RangedU64ValueParser::<usize>::new().range(crate::demo::MIN_VECTORS..=1_000_000))]
     pub vectors: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// The store: a URI or a config file (default: --store/--config, as for other commands).
+    /// (Not named `store`: that is the global `--store`'s id.)
+    #[arg(value_name = "STORE")]
+    pub location: Option<String>,
+    /// What to keep: `prefix:<PREFIX>` keeps every key under PREFIX (roots, and what
+    /// writers add under it meanwhile); anything else is a file of keys to keep, one per
+    /// line (blank lines and lines starting with # are skipped). A file is a snapshot:
+    /// roots written after it was made are not in it. Repeatable; at least one.
+    #[arg(long, required = true, value_name = "FILE|prefix:PREFIX")]
+    pub reachable: Vec<String>,
+    /// Only delete keys last modified longer ago than this (e.g. 1h, 30m, 3600).
+    #[arg(long, value_parser = parse_duration)]
+    pub older_than: Duration,
+    /// Report what would be deleted; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Keys per delete batch.
+    #[arg(long, default_value_t = 1000, value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_BATCH))]
+    pub batch: usize,
+    /// Do not draw a progress line.
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 /// A positive duration: a number of seconds (`2.5`) or a number with a unit (`250ms`,

@@ -9,6 +9,7 @@ mod args;
 mod bench;
 mod bench_cmd;
 mod demo;
+mod gc_cmd;
 mod kv;
 mod migrate_cmd;
 mod open;
@@ -111,6 +112,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Migrate(a) => migrate_cmd::run(a).await,
         Command::Bench(a) => bench_cmd::run(&cli.target, a).await,
         Command::Demo(a) => demo::run(&cli.target, a).await,
+        Command::Gc(a) => gc_cmd::run(&cli.target, a).await,
     }
 }
 

@@ -117,6 +117,14 @@
 //! | | `request_timeout` | seconds or `500ms` / `30s` / `2m` | 30 s | Bound on one HTTP request (and connecting). |
 //! | | `concurrency` | integer (≥ 1) | 32 | Requests in flight in `get_many` / `put_many`. |
 //! | | `multipart_threshold` | bytes (≥ 5 MiB) | 33554432 (32 MiB) | Larger unconditional puts are uploaded in parts. |
+//! | `az://container/prefix` (type `azure`; scheme `azure` too) | `account` | string | `AZURE_STORAGE_ACCOUNT_NAME` | The storage account. |
+//! | | `endpoint` | URL (percent-encoded) | `https://<account>.blob.core.windows.net` | Emulator or private endpoint; Azurite: `http://127.0.0.1:10000/devstoreaccount1`. |
+//! | | `access_key`, `sas_token` | secret | the Azure credential chain | At most one; options or config map only, never the query. |
+//! | | `allow_http`, `max_retries`, `retry_timeout`, `request_timeout`, `concurrency`, `multipart_threshold` | as for `s3://` | as for `s3://` | As for `s3://`. |
+//! | `gs://bucket/prefix` (type `gcs`) | `endpoint` | URL (percent-encoded) | `https://storage.googleapis.com` | Emulator or private endpoint. |
+//! | | `service_account_path` | path | the GCS credential chain | A service-account key file. |
+//! | | `service_account_key` | secret | — | The key's JSON itself; options or config map only, never the query. |
+//! | | `allow_http`, `max_retries`, `retry_timeout`, `request_timeout`, `concurrency`, `multipart_threshold` | as for `s3://` | as for `s3://` | As for `s3://`. |
 //! | `postgres://user@host:port/db` (type `postgres`; scheme `postgresql` too) | `table` | identifier (`name` or `schema.name`) | `strata` | The table holding the store. |
 //! | | `pool_size` | integer (≥ 1) | 16 | Pooled connections. |
 //! | | `create_table` | bool | true | Create a missing table; an existing one is validated, never altered. |
@@ -156,6 +164,10 @@ pub use store_lmdb::{RedbConfig, RedbDurability, RedbFactory, RedbStore};
 #[cfg(feature = "memory")]
 pub use store_memory::{CacheFactory, CacheStore, MemoryFactory, MemoryStore};
 
+#[cfg(feature = "azure")]
+pub use store_s3::{AzureConfig, AzureFactory, AzureStore};
+#[cfg(feature = "gcs")]
+pub use store_s3::{GcsConfig, GcsFactory, GcsStore};
 #[cfg(feature = "s3")]
 pub use store_s3::{S3Config, S3Factory, S3Store};
 #[cfg(feature = "tiered")]
@@ -177,6 +189,10 @@ pub use store_postgres::{PostgresConfig, PostgresFactory, PostgresStore};
 #[cfg(feature = "redis")]
 pub use store_redis::{RedisConfig, RedisFactory, RedisStore};
 
+/// Value layers over any store (compression, encryption, retry, timeout, limit).
+#[cfg(feature = "layers")]
+pub use store_layers;
+
 /// A registry with every backend this build includes.
 pub fn registry() -> Registry {
     #[allow(unused_mut)]
@@ -191,12 +207,25 @@ pub fn registry() -> Registry {
     registry.register(RedbFactory);
     #[cfg(feature = "s3")]
     registry.register(S3Factory);
+    #[cfg(feature = "azure")]
+    registry.register(AzureFactory);
+    #[cfg(feature = "gcs")]
+    registry.register(GcsFactory);
     #[cfg(feature = "file")]
     registry.register(FileFactory);
     #[cfg(feature = "postgres")]
     registry.register(PostgresFactory);
     #[cfg(feature = "redis")]
     registry.register(RedisFactory);
+    #[cfg(feature = "layers")]
+    {
+        use store_layers::{compress, encrypt, limit, retry, timeout};
+        registry.register(compress::CompressFactory);
+        registry.register(encrypt::EncryptFactory);
+        registry.register(retry::RetryFactory);
+        registry.register(timeout::TimeoutFactory);
+        registry.register(limit::LimitFactory);
+    }
     #[cfg(feature = "dynamodb")]
     registry.register(DynamoFactory);
     registry

@@ -19,11 +19,13 @@
 //! meta-test uses it to prove the suite fails a store that ignores `PutMode`.
 #![deny(missing_docs)]
 
+pub mod azureenv;
 pub mod bench;
 pub mod cases;
 pub mod crash;
 pub mod crash_create;
 pub mod dynamoenv;
+pub mod gcsenv;
 pub mod harness;
 pub mod latency;
 pub mod pgenv;

@@ -1,5 +1,5 @@
 //! `strata::migrate` between every pair of backends this build has (memory, redb, a
-//! tier, files, and S3 when a server is configured): each pair copies a
+//! tier, files, and S3 and Azure when a server is configured): each pair copies a
 //! mix of small, empty and 1 MiB values, verifies them by content hash, and the
 //! destination then lists exactly the source's keys with the same bytes.
 
@@ -35,6 +35,9 @@ fn backends(dir: &std::path::Path, tag: &str) -> Vec<(&'static str, ConfigMap)> 
     ];
     if let Some(s3) = strata_tests::s3env::s3_config() {
         all.push(("s3", s3));
+    }
+    if let Some(azure) = strata_tests::azureenv::azure_config() {
+        all.push(("azure", azure));
     }
     all
 }

@@ -27,6 +27,8 @@ pub(crate) struct Object {
     pub name: String,
     pub size: u64,
     pub e_tag: Option<String>,
+    /// object_store's object version (GCS: the generation).
+    pub version: Option<String>,
     pub last_modified: SystemTime,
 }
 
@@ -102,6 +104,7 @@ fn client_objects(
                 name: meta.location.to_string(),
                 size: meta.size,
                 e_tag: meta.e_tag,
+                version: meta.version,
                 last_modified: SystemTime::from(meta.last_modified),
             })
         })
@@ -119,6 +122,7 @@ pub(crate) fn select(
 ) -> BoxStream<'static, Result<Meta>> {
     let limit = options.limit.unwrap_or(usize::MAX);
     let skipped = Skipped {
+        service: bucket.profile().service,
         bucket: bucket.name().to_owned(),
         prefix: format!("{store_prefix}{}", options.prefix.as_str()),
         count: 0,
@@ -168,6 +172,11 @@ impl Selection {
         let Some(rel) = object.name.strip_prefix(self.store_prefix.as_str()) else {
             return Some(None);
         };
+        let Some(rel) = self.bucket.profile().decode_name(rel) else {
+            self.skipped.note(&object.name);
+            return Some(None);
+        };
+        let rel = rel.as_ref();
         let wanted = self.options.prefix.as_str();
         if !rel.starts_with(wanted) {
             // Names come in ascending order: past the prefix, nothing more can match.
@@ -185,18 +194,22 @@ impl Selection {
             self.skipped.note(&object.name);
             return Some(None);
         }
-        let Some(e_tag) = object.e_tag else {
+        let profile = self.bucket.profile();
+        let Some(version) = profile.pick(object.e_tag.as_deref(), object.version.as_deref()) else {
             self.ended = true;
             return Some(Some(Err(Error::new(
                 ErrorKind::Backend,
-                "the server listed the object without an ETag",
+                format!(
+                    "the server listed the object without its {}",
+                    profile.version_name()
+                ),
             )
             .with_key(&key))));
         };
         self.last = Some(key.clone());
         Some(Some(Ok(Meta {
             key,
-            version: Version::new(e_tag),
+            version: Version::new(version),
             size: object.size,
             last_modified: object.last_modified,
         })))
@@ -206,6 +219,7 @@ impl Selection {
 /// The objects a listing passed over because their names are not keys; reported once,
 /// when the listing is dropped (finished or not).
 struct Skipped {
+    service: &'static str,
     bucket: String,
     prefix: String,
     count: u64,
@@ -235,8 +249,9 @@ impl Drop for Skipped {
                 prefix = %self.prefix,
                 skipped = self.count,
                 first = %first,
-                "S3 listing skipped {} object(s) whose names are not keys (written by another \
+                "{} listing skipped {} object(s) whose names are not keys (written by another \
                  client, or directory markers); the first: `{first}`",
+                self.service,
                 self.count,
             );
         }
@@ -254,6 +269,7 @@ mod tests {
             name: name.to_owned(),
             size: 1,
             e_tag: Some("\"e\"".into()),
+            version: None,
             last_modified: SystemTime::UNIX_EPOCH,
         })
     }
@@ -264,7 +280,7 @@ mod tests {
             objects.boxed(),
             "pfx/".into(),
             options,
-            Arc::new(Bucket::new("b")),
+            Arc::new(Bucket::new("b", &crate::cloud::S3_PROFILE)),
         );
         futures::executor::block_on(listed.map_ok(|m| m.key.to_string()).try_collect()).unwrap()
     }
@@ -319,7 +335,7 @@ mod tests {
                 objects.boxed(),
                 "pfx/".into(),
                 ListOptions::default(),
-                Arc::new(Bucket::new("b")),
+                Arc::new(Bucket::new("b", &crate::cloud::S3_PROFILE)),
             )
             .collect(),
         );

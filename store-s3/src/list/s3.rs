@@ -298,6 +298,7 @@ fn parse_page(body: &[u8]) -> object_store::Result<Page> {
                 name,
                 size: c.size,
                 e_tag: c.e_tag,
+                version: None,
                 last_modified,
             })
         })
