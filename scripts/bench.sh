@@ -32,13 +32,17 @@ s3_server_install
 # The PostgreSQL and Redis benches need their servers (throwaway ones, as for the tests).
 source scripts/postgres-server.sh
 source scripts/redis-server.sh
-servers_stop() { pg_server_stop; redis_server_stop; }
+servers_stop() { s3_server_stop; pg_server_stop; redis_server_stop; }
 trap servers_stop EXIT
 pg_server_start
 redis_server_start
+# moto for the DynamoDB bench and the GC bench's S3 half (the S3 bench starts its own).
+s3_server_start
+export STRATA_DYNAMODB_ENDPOINT="$STRATA_S3_ENDPOINT"
+export STRATA_DYNAMODB_ACCESS_KEY_ID="$STRATA_S3_ACCESS_KEY_ID" STRATA_DYNAMODB_SECRET_ACCESS_KEY="$STRATA_S3_SECRET_ACCESS_KEY"
 
 benches=("$@")
-[ ${#benches[@]} -gt 0 ] || benches=(stats tiered redb file s3 vector postgres redis)
+[ ${#benches[@]} -gt 0 ] || benches=(stats tiered redb file s3 vector postgres redis dynamodb layers gc)
 for bench in "${benches[@]}"; do
   printf '\n==> cargo bench -p strata-tests --bench %s\n' "$bench"
   cargo bench -p strata-tests --bench "$bench"
