@@ -1,7 +1,6 @@
 //! The S3 store's settings: from a config map or an `s3://` URI, with region and
 //! endpoint falling back to the standard AWS environment variables.
 
-use std::fmt;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -23,7 +22,8 @@ pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
 ///
 /// Every field but `bucket` is optional. `Debug` never shows the secret key or the
 /// session token.
-#[derive(Clone, Deserialize)]
+// Debug derived: secrets are `Secret`, whose Debug prints `<redacted>`.
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct S3Config {
     /// The bucket.
@@ -168,27 +168,6 @@ impl S3Config {
                 .as_deref()
                 .is_some_and(|e| e.starts_with("http://"))
         })
-    }
-}
-
-impl fmt::Debug for S3Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("S3Config")
-            .field("bucket", &self.bucket)
-            .field("prefix", &self.prefix)
-            .field("region", &self.region)
-            .field("endpoint", &self.endpoint)
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &self.secret_access_key)
-            .field("session_token", &self.session_token)
-            .field("allow_http", &self.allow_http)
-            .field("virtual_hosted_style", &self.virtual_hosted_style)
-            .field("max_retries", &self.max_retries)
-            .field("retry_timeout", &self.retry_timeout)
-            .field("request_timeout", &self.request_timeout)
-            .field("concurrency", &self.concurrency)
-            .field("multipart_threshold", &self.multipart_threshold)
-            .finish()
     }
 }
 

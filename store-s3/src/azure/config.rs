@@ -1,6 +1,5 @@
 //! Azure Blob Storage settings: from a config map or an `az://container/prefix` URI.
 
-use std::fmt;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -19,7 +18,8 @@ use crate::store::Settings;
 /// `AZURE_STORAGE_ACCOUNT_KEY`, client secret, workload identity, managed identity,
 /// Azure CLI); explicit ones always win. `Debug` never shows the access key or the SAS
 /// token.
-#[derive(Clone, Deserialize)]
+// Debug derived: secrets are `Secret`, whose Debug prints `<redacted>`.
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AzureConfig {
     /// The container.
@@ -126,25 +126,6 @@ impl AzureConfig {
             multipart_threshold: self.multipart_threshold,
             endpoint: self.endpoint.as_deref(),
         }
-    }
-}
-
-impl fmt::Debug for AzureConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AzureConfig")
-            .field("container", &self.container)
-            .field("prefix", &self.prefix)
-            .field("account", &self.account)
-            .field("access_key", &self.access_key)
-            .field("sas_token", &self.sas_token)
-            .field("endpoint", &self.endpoint)
-            .field("allow_http", &self.allow_http)
-            .field("max_retries", &self.max_retries)
-            .field("retry_timeout", &self.retry_timeout)
-            .field("request_timeout", &self.request_timeout)
-            .field("concurrency", &self.concurrency)
-            .field("multipart_threshold", &self.multipart_threshold)
-            .finish()
     }
 }
 

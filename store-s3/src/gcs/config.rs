@@ -1,6 +1,5 @@
 //! Google Cloud Storage settings: from a config map or a `gs://bucket/prefix` URI.
 
-use std::fmt;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -18,7 +17,8 @@ use crate::store::Settings;
 /// credentials come from the environment as object_store reads it
 /// (`GOOGLE_SERVICE_ACCOUNT*`, `GOOGLE_APPLICATION_CREDENTIALS`, else the instance
 /// metadata server). `Debug` never shows the key.
-#[derive(Clone, Deserialize)]
+// Debug derived: secrets are `Secret`, whose Debug prints `<redacted>`.
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GcsConfig {
     /// The bucket.
@@ -122,24 +122,6 @@ impl GcsConfig {
             multipart_threshold: self.multipart_threshold,
             endpoint: self.endpoint.as_deref(),
         }
-    }
-}
-
-impl fmt::Debug for GcsConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GcsConfig")
-            .field("bucket", &self.bucket)
-            .field("prefix", &self.prefix)
-            .field("service_account_key", &self.service_account_key)
-            .field("service_account_path", &self.service_account_path)
-            .field("endpoint", &self.endpoint)
-            .field("allow_http", &self.allow_http)
-            .field("max_retries", &self.max_retries)
-            .field("retry_timeout", &self.retry_timeout)
-            .field("request_timeout", &self.request_timeout)
-            .field("concurrency", &self.concurrency)
-            .field("multipart_threshold", &self.multipart_threshold)
-            .finish()
     }
 }
 
