@@ -46,6 +46,7 @@
 
 mod cpu;
 mod nested;
+mod transform;
 
 pub mod compress;
 pub mod encrypt;

@@ -14,20 +14,16 @@
 pub mod codec;
 mod factory;
 
-use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
-use store_core::{
-    Capabilities, Entry, Error, Key, Layer, ListOptions, Meta, PutMode, PutOp, Result, Store,
-    async_trait, clamp_range, slice_entry,
-};
+use store_core::{Error, Key, Layer, ListOptions, Meta, Result, Store};
 
 pub use codec::{Codec, HEADER_LEN, Header, Stored};
 pub use factory::CompressFactory;
 
-use crate::cpu::cpu;
+use crate::transform::{Transformed, ValueTransform};
 
 /// zstd's own default level, used unless another is configured.
 pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
@@ -48,7 +44,12 @@ pub struct Sizes {
 /// A store that compresses values on their way into `inner` and decodes them on the way out.
 #[derive(Debug, Clone)]
 pub struct Compressed {
-    inner: Arc<dyn Store>,
+    base: Transformed<Compression>,
+}
+
+/// The codec and level new values are written with.
+#[derive(Debug, Clone, Copy)]
+struct Compression {
     codec: Codec,
     level: i32,
 }
@@ -56,82 +57,85 @@ pub struct Compressed {
 impl Compressed {
     /// Write with `codec` (zstd at [`DEFAULT_ZSTD_LEVEL`]) into `inner`.
     pub fn new(inner: Arc<dyn Store>, codec: Codec) -> Self {
-        Compressed {
-            inner,
+        let compression = Compression {
             codec,
             level: DEFAULT_ZSTD_LEVEL,
+        };
+        Compressed {
+            base: Transformed::new(inner, compression),
         }
     }
 
     /// Use zstd level `level` (zstd's range; negative levels are its fast modes).
     pub fn with_level(mut self, level: i32) -> Result<Self> {
         check_level(level)?;
-        self.level = level;
+        self.base.transform.level = level;
         Ok(self)
     }
 
     /// The codec new values are written with.
     pub fn codec(&self) -> Codec {
-        self.codec
+        self.base.transform.codec
     }
 
     /// The sizes of `key`'s value (`None`: absent), from one ranged read of its header.
     pub async fn sizes(&self, key: &Key) -> Result<Option<Sizes>> {
-        sizes_of(&*self.inner, key).await
+        sizes_of(&*self.base.inner, key).await
     }
 
     /// `list` with each value's stored size and codec as well.
     pub fn list_sizes(&self, options: ListOptions) -> BoxStream<'static, Result<Sizes>> {
-        let inner = self.inner.clone();
-        self.inner
-            .list(options)
-            .map(move |listed| {
-                let inner = inner.clone();
-                async move {
-                    match listed {
-                        Ok(meta) => sizes_of(&*inner, &meta.key).await,
-                        Err(e) => Err(e),
-                    }
+        list_sizes(&self.base.inner, options)
+    }
+}
+
+/// `list` over `inner` with each value's sizes, up to [`HEADER_READS`] header reads at once.
+fn list_sizes(inner: &Arc<dyn Store>, options: ListOptions) -> BoxStream<'static, Result<Sizes>> {
+    let reader = inner.clone();
+    inner
+        .list(options)
+        .map(move |listed| {
+            let inner = reader.clone();
+            async move {
+                match listed {
+                    Ok(meta) => sizes_of(&*inner, &meta.key).await,
+                    Err(e) => Err(e),
                 }
-            })
-            .buffered(HEADER_READS)
-            // A key deleted between the listing and its header read is not listed.
-            .filter_map(|sized| futures::future::ready(sized.transpose()))
+            }
+        })
+        .buffered(HEADER_READS)
+        // A key deleted between the listing and its header read is not listed.
+        .filter_map(|sized| futures::future::ready(sized.transpose()))
+        .boxed()
+}
+
+impl ValueTransform for Compression {
+    /// A value that does not shrink is stored raw behind its one-byte tag.
+    fn overhead(&self) -> u64 {
+        1
+    }
+
+    fn encode(&self, _key: &Key, value: &[u8]) -> Result<Bytes> {
+        codec::encode(value, self.codec, self.level)
+    }
+
+    fn decode(&self, key: &Key, stored: Bytes, max: u64) -> Result<Bytes> {
+        codec::decode(key, stored, max)
+    }
+
+    /// The logical size lives in the value's header: one ranged read.
+    async fn head(&self, inner: &Arc<dyn Store>, key: &Key) -> Result<Option<Meta>> {
+        Ok(sizes_of(&**inner, key).await?.map(|s| s.meta))
+    }
+
+    fn list(
+        &self,
+        inner: &Arc<dyn Store>,
+        options: ListOptions,
+    ) -> BoxStream<'static, Result<Meta>> {
+        list_sizes(inner, options)
+            .map(|sized| sized.map(|s| s.meta))
             .boxed()
-    }
-
-    /// The largest logical value: one byte under the inner store's limit (a value that
-    /// does not shrink is stored raw behind its tag).
-    fn max_logical(&self) -> Option<u64> {
-        self.inner
-            .capabilities()
-            .max_value_size
-            .map(|m| m.saturating_sub(1))
-    }
-
-    async fn encode(&self, value: Bytes) -> Result<Bytes> {
-        let (codec, level) = (self.codec, self.level);
-        cpu(value.len(), move || codec::encode(&value, codec, level)).await
-    }
-
-    async fn decode_entry(&self, key: &Key, entry: Entry) -> Result<Entry> {
-        let max = self.max_logical().unwrap_or(u64::MAX);
-        let owned = key.clone();
-        let stored = entry.value;
-        let value = cpu(stored.len(), move || codec::decode(&owned, stored, max)).await?;
-        let mut meta = entry.meta;
-        meta.size = value.len() as u64;
-        Ok(Entry { value, meta })
-    }
-
-    fn check_size(&self, key: &Key, len: usize) -> Result<()> {
-        match self.max_logical() {
-            Some(max) if len as u64 > max => Err(Error::invalid_input(format!(
-                "a value of {len} bytes is over this store's limit of {max}"
-            ))
-            .with_key(key)),
-            _ => Ok(()),
-        }
     }
 }
 
@@ -167,79 +171,8 @@ async fn sizes_of(inner: &dyn Store, key: &Key) -> Result<Option<Sizes>> {
     }))
 }
 
-#[async_trait]
 impl Layer for Compressed {
     fn inner(&self) -> &dyn Store {
-        &*self.inner
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            max_value_size: self.max_logical(),
-            ..self.inner.capabilities()
-        }
-    }
-
-    async fn get(&self, key: &Key) -> Result<Option<Entry>> {
-        match self.inner.get(key).await? {
-            Some(entry) => Ok(Some(self.decode_entry(key, entry).await?)),
-            None => Ok(None),
-        }
-    }
-
-    /// A compressed value is decoded whole, then sliced.
-    async fn get_range(&self, key: &Key, range: Range<u64>) -> Result<Option<(Bytes, Meta)>> {
-        clamp_range(&range, u64::MAX)?;
-        match Layer::get(self, key).await? {
-            Some(entry) => Ok(Some(slice_entry(entry, &range)?)),
-            None => Ok(None),
-        }
-    }
-
-    async fn head(&self, key: &Key) -> Result<Option<Meta>> {
-        Ok(self.sizes(key).await?.map(|s| s.meta))
-    }
-
-    async fn put(&self, key: &Key, value: Bytes, mode: PutMode) -> Result<Meta> {
-        self.check_size(key, value.len())?;
-        let size = value.len() as u64;
-        let stored = self.encode(value).await?;
-        let mut meta = self.inner.put(key, stored, mode).await?;
-        meta.size = size;
-        Ok(meta)
-    }
-
-    fn list(&self, options: ListOptions) -> BoxStream<'static, Result<Meta>> {
-        self.list_sizes(options)
-            .map(|sized| sized.map(|s| s.meta))
-            .boxed()
-    }
-
-    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
-        let entries = self.inner.get_many(keys).await?;
-        let mut out = Vec::with_capacity(entries.len());
-        for (key, entry) in keys.iter().zip(entries) {
-            out.push(match entry {
-                Some(entry) => Some(self.decode_entry(key, entry).await?),
-                None => None,
-            });
-        }
-        Ok(out)
-    }
-
-    async fn put_many(&self, ops: Vec<PutOp>) -> Result<Vec<Meta>> {
-        let mut sizes = Vec::with_capacity(ops.len());
-        let mut encoded = Vec::with_capacity(ops.len());
-        for op in ops {
-            self.check_size(&op.key, op.value.len())?;
-            sizes.push(op.value.len() as u64);
-            let value = self.encode(op.value).await?;
-            encoded.push(PutOp::new(op.key, value, op.mode));
-        }
-        let mut metas = self.inner.put_many(encoded).await?;
-        for (meta, size) in metas.iter_mut().zip(sizes) {
-            meta.size = size;
-        }
-        Ok(metas)
+        &self.base
     }
 }

@@ -17,83 +17,58 @@ mod factory;
 mod keyring;
 mod rotate;
 
-use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
-use store_core::{
-    Capabilities, Entry, Error, Key, Layer, ListOptions, Meta, PutMode, PutOp, Result, Store,
-    async_trait, clamp_range, slice_entry,
-};
+use store_core::{Entry, Key, Layer, ListOptions, Meta, Result, Store};
 
 pub use envelope::OVERHEAD;
 pub use factory::EncryptFactory;
 pub use keyring::{KEY_LEN, KeyId, KeySource, Keyring};
 pub use rotate::{RotationReport, reencrypt};
 
-use crate::cpu::cpu;
+use crate::transform::{Transformed, ValueTransform};
 
 /// A store that seals values on their way into `inner` and opens them on the way out.
 #[derive(Debug, Clone)]
 pub struct Encrypted {
-    inner: Arc<dyn Store>,
+    base: Transformed<Sealing>,
+}
+
+/// The keyring values are sealed and opened with.
+#[derive(Debug, Clone)]
+struct Sealing {
     keyring: Arc<Keyring>,
 }
 
 impl Encrypted {
     /// Seal values for `inner` with `keyring`.
     pub fn new(inner: Arc<dyn Store>, keyring: Keyring) -> Self {
-        Encrypted {
-            inner,
+        let sealing = Sealing {
             keyring: Arc::new(keyring),
+        };
+        Encrypted {
+            base: Transformed::new(inner, sealing),
         }
     }
 
     /// The keyring in use.
     pub fn keyring(&self) -> &Keyring {
-        &self.keyring
+        &self.base.transform.keyring
     }
 
     /// The store the sealed values live in.
     pub fn inner_store(&self) -> &Arc<dyn Store> {
-        &self.inner
+        &self.base.inner
     }
 
     async fn seal(&self, key: &Key, value: Bytes) -> Result<Bytes> {
-        let (keyring, owned) = (self.keyring.clone(), key.clone());
-        cpu(value.len(), move || {
-            envelope::seal(&keyring, &owned, &value)
-        })
-        .await
+        self.base.encode(key, value).await
     }
 
     async fn open_entry(&self, key: &Key, entry: Entry) -> Result<Entry> {
-        let (keyring, owned, stored) = (self.keyring.clone(), key.clone(), entry.value);
-        let value = cpu(stored.len(), move || {
-            envelope::open(&keyring, &owned, &stored)
-        })
-        .await?;
-        let mut meta = entry.meta;
-        meta.size = value.len() as u64;
-        Ok(Entry { value, meta })
-    }
-
-    fn check_size(&self, key: &Key, len: usize) -> Result<()> {
-        match self.max_logical() {
-            Some(max) if len as u64 > max => Err(Error::invalid_input(format!(
-                "a value of {len} bytes is over this store's limit of {max}"
-            ))
-            .with_key(key)),
-            _ => Ok(()),
-        }
-    }
-
-    fn max_logical(&self) -> Option<u64> {
-        self.inner
-            .capabilities()
-            .max_value_size
-            .map(|m| m.saturating_sub(OVERHEAD as u64))
+        self.base.decode(key, entry).await
     }
 }
 
@@ -103,80 +78,39 @@ fn logical(mut meta: Meta) -> Result<Meta> {
     Ok(meta)
 }
 
-#[async_trait]
-impl Layer for Encrypted {
-    fn inner(&self) -> &dyn Store {
-        &*self.inner
+impl ValueTransform for Sealing {
+    fn overhead(&self) -> u64 {
+        OVERHEAD as u64
     }
 
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            max_value_size: self.max_logical(),
-            ..self.inner.capabilities()
-        }
+    fn encode(&self, key: &Key, value: &[u8]) -> Result<Bytes> {
+        envelope::seal(&self.keyring, key, value)
     }
 
-    async fn get(&self, key: &Key) -> Result<Option<Entry>> {
-        match self.inner.get(key).await? {
-            Some(entry) => Ok(Some(self.open_entry(key, entry).await?)),
-            None => Ok(None),
-        }
+    /// The envelope's size is fixed, so `max` needs no check: opening cannot expand.
+    fn decode(&self, key: &Key, stored: Bytes, _max: u64) -> Result<Bytes> {
+        envelope::open(&self.keyring, key, &stored)
     }
 
-    /// A sealed value is authenticated whole, so a range is opened whole, then sliced.
-    async fn get_range(&self, key: &Key, range: Range<u64>) -> Result<Option<(Bytes, Meta)>> {
-        clamp_range(&range, u64::MAX)?;
-        match Layer::get(self, key).await? {
-            Some(entry) => Ok(Some(slice_entry(entry, &range)?)),
-            None => Ok(None),
-        }
+    /// The overhead is fixed, so the logical size is the inner size less it: no read.
+    async fn head(&self, inner: &Arc<dyn Store>, key: &Key) -> Result<Option<Meta>> {
+        inner.head(key).await?.map(logical).transpose()
     }
 
-    async fn head(&self, key: &Key) -> Result<Option<Meta>> {
-        self.inner.head(key).await?.map(logical).transpose()
-    }
-
-    async fn put(&self, key: &Key, value: Bytes, mode: PutMode) -> Result<Meta> {
-        self.check_size(key, value.len())?;
-        let size = value.len() as u64;
-        let sealed = self.seal(key, value).await?;
-        let mut meta = self.inner.put(key, sealed, mode).await?;
-        meta.size = size;
-        Ok(meta)
-    }
-
-    fn list(&self, options: ListOptions) -> BoxStream<'static, Result<Meta>> {
-        self.inner
+    fn list(
+        &self,
+        inner: &Arc<dyn Store>,
+        options: ListOptions,
+    ) -> BoxStream<'static, Result<Meta>> {
+        inner
             .list(options)
             .map(|listed| listed.and_then(logical))
             .boxed()
     }
+}
 
-    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Entry>>> {
-        let entries = self.inner.get_many(keys).await?;
-        let mut out = Vec::with_capacity(entries.len());
-        for (key, entry) in keys.iter().zip(entries) {
-            out.push(match entry {
-                Some(entry) => Some(self.open_entry(key, entry).await?),
-                None => None,
-            });
-        }
-        Ok(out)
-    }
-
-    async fn put_many(&self, ops: Vec<PutOp>) -> Result<Vec<Meta>> {
-        let mut sizes = Vec::with_capacity(ops.len());
-        let mut sealed = Vec::with_capacity(ops.len());
-        for op in ops {
-            self.check_size(&op.key, op.value.len())?;
-            sizes.push(op.value.len() as u64);
-            let value = self.seal(&op.key, op.value).await?;
-            sealed.push(PutOp::new(op.key, value, op.mode));
-        }
-        let mut metas = self.inner.put_many(sealed).await?;
-        for (meta, size) in metas.iter_mut().zip(sizes) {
-            meta.size = size;
-        }
-        Ok(metas)
+impl Layer for Encrypted {
+    fn inner(&self) -> &dyn Store {
+        &self.base
     }
 }
