@@ -5,7 +5,9 @@
 //!    (the codec's CPU cost alone), against the bare store;
 //! 3. encrypted put/get over redb against plain redb, 4 KiB values, durability `none`
 //!    (no fsync, so the cipher's cost is not hidden behind the disk; target ≥ 0.9×);
-//!    and the gets again with redb's value cache off (both sides reading pages);
+//!    and the gets again with redb's value cache off (both sides reading pages), with two
+//!    controls: the sealed values read without opening, and plain gets each followed by
+//!    the same cipher work outside any layer;
 //! 4. the cipher alone (seal and open of 1 MiB values) on one core, in GB/s.
 //!
 //! `cargo bench -p strata-tests --bench layers` (`STRATA_BENCH_ROUNDS=3` for a short run).
@@ -183,12 +185,30 @@ async fn encrypted_redb_uncached() {
     let values: Vec<Bytes> = (0..50).map(|_| noise()).collect();
     puts(&*plain, &keys, &values).await;
     puts(&sealed, &keys, &values).await;
-    let (plain, sealed, keys) = (&*plain, &sealed, &keys);
+    // Controls that split the gap: the sealed (larger) values read without opening them,
+    // and plain gets each followed by the same cipher work with no layer in between.
+    let (ring, envelope) = (
+        keyring(),
+        envelope::seal(&keyring(), &keys[0], &values[0]).unwrap(),
+    );
+    let sealed_inner = sealed.inner_store().clone();
+    let (plain, sealed, sealed_inner, keys) = (&*plain, &sealed, &*sealed_inner, &keys);
+    let (ring, envelope) = (&ring, &envelope);
     let report = Bench::new(format!(
         "3. get of {SIZE}-byte values over redb without its value cache, ops/s"
     ))
     .system("redb", || gets(plain, keys))
     .system("encrypt over redb", || gets(sealed, keys))
+    .system("redb holding sealed values, not opened", || {
+        gets(sealed_inner, keys)
+    })
+    .system("redb, then open a sealed value", || async move {
+        for key in keys {
+            black_box(plain.get(key).await.unwrap().unwrap());
+            black_box(envelope::open(ring, &keys[0], envelope).unwrap());
+        }
+        keys.len() as u64
+    })
     .run()
     .await;
     report.print();
