@@ -128,8 +128,8 @@ pub trait StoreExt: Store {
     }
 
     /// Copy every key under `prefix` from this store into `to`, overwriting, in batches
-    /// of [`COPY_BATCH`] (fewer if `to` accepts fewer per batch). Keys deleted during the copy are skipped. Versions in `to` are
-    /// `to`'s own.
+    /// of [`COPY_BATCH`], or of `to`'s `max_batch_writes` if that is smaller. Keys deleted
+    /// during the copy are skipped. Versions in `to` are `to`'s own.
     async fn copy_all(&self, to: &dyn Store, prefix: &Prefix) -> Result<CopyReport> {
         let mut report = CopyReport::default();
         let mut listing = self
