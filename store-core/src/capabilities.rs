@@ -36,6 +36,12 @@ pub struct Capabilities {
     pub max_value_size: Option<u64>,
     /// Whether entries may disappear without a delete (caches).
     pub may_evict: bool,
+    /// The most ops one `put_many` or `delete_many` call accepts (`None`: no limit). Above
+    /// it the store fails with `InvalidInput` before writing anything, so callers moving
+    /// many keys (`copy_all`, `migrate`) send batches of at most this many. `get_many` has
+    /// no such limit: a store whose service caps reads splits them itself, which is safe
+    /// because reads need no atomicity.
+    pub max_batch_writes: Option<usize>,
 }
 
 impl Default for Capabilities {
@@ -47,6 +53,7 @@ impl Default for Capabilities {
             conditional_puts: ConditionalPuts::Unsupported,
             max_value_size: None,
             may_evict: false,
+            max_batch_writes: None,
         }
     }
 }
@@ -55,5 +62,13 @@ impl Capabilities {
     /// Whether `Create` and `Update` puts are available at all.
     pub fn supports_conditional_puts(&self) -> bool {
         self.conditional_puts != ConditionalPuts::Unsupported
+    }
+
+    /// How many ops to send per `put_many`/`delete_many`: `wanted`, capped at
+    /// [`max_batch_writes`](Self::max_batch_writes), and never 0.
+    pub fn write_batch(&self, wanted: usize) -> usize {
+        self.max_batch_writes
+            .map_or(wanted, |max| wanted.min(max))
+            .max(1)
     }
 }

@@ -17,9 +17,9 @@ use crate::store::Store;
 /// How many times [`StoreExt::update`] retries after losing a compare-and-swap race.
 pub const UPDATE_MAX_ATTEMPTS: u32 = 200;
 
-/// How many keys [`StoreExt::copy_all`] moves per batch: 100, the most one DynamoDB
-/// transaction (and so one of its atomic `put_many`s) holds.
-pub const COPY_BATCH: usize = 100;
+/// How many keys [`StoreExt::copy_all`] moves per batch, unless the destination declares
+/// a smaller [`Capabilities::max_batch_writes`](crate::Capabilities::max_batch_writes).
+pub const COPY_BATCH: usize = 256;
 
 /// What [`StoreExt::copy_all`] did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -128,13 +128,13 @@ pub trait StoreExt: Store {
     }
 
     /// Copy every key under `prefix` from this store into `to`, overwriting, in batches
-    /// of [`COPY_BATCH`]. Keys deleted during the copy are skipped. Versions in `to` are
-    /// `to`'s own.
+    /// of [`COPY_BATCH`], or of `to`'s `max_batch_writes` if that is smaller. Keys deleted
+    /// during the copy are skipped. Versions in `to` are `to`'s own.
     async fn copy_all(&self, to: &dyn Store, prefix: &Prefix) -> Result<CopyReport> {
         let mut report = CopyReport::default();
         let mut listing = self
             .list(ListOptions::prefix(prefix.clone()))
-            .try_chunks(COPY_BATCH);
+            .try_chunks(to.capabilities().write_batch(COPY_BATCH));
         while let Some(chunk) = listing.try_next().await.map_err(|e| e.1)? {
             let keys: Vec<Key> = chunk.into_iter().map(|m| m.key).collect();
             let entries = self.get_many(&keys).await?;

@@ -64,7 +64,8 @@
 //! two writes in two services, neither atomic nor conditional together; put a tiered or
 //! routing store in front for large values instead. A batch holds at most
 //! [`MAX_TRANSACTION_ITEMS`] (100) writes and 4 MB; larger ones fail with `InvalidInput`
-//! instead of being split, which would quietly make them non-atomic. `get_many` is
+//! instead of being split, which would quietly make them non-atomic. The store declares
+//! the 100 as `Capabilities::max_batch_writes`, so `copy_all` and `migrate` send no more. `get_many` is
 //! `BatchGetItem` in requests of 100 keys (four in flight), re-asking for the keys the
 //! service left unprocessed.
 //!

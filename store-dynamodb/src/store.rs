@@ -89,6 +89,8 @@ impl Store for DynamoStore {
             conditional_puts: ConditionalPuts::Native,
             max_value_size: Some(self.inner.max_value_size),
             may_evict: false,
+            // One TransactWriteItems per batch; get_many is chunked, so reads have no limit.
+            max_batch_writes: Some(crate::MAX_TRANSACTION_ITEMS),
         }
     }
 

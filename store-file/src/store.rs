@@ -150,6 +150,7 @@ impl Store for FileStore {
             conditional_puts: ConditionalPuts::InProcess,
             max_value_size: None,
             may_evict: false,
+            max_batch_writes: None,
         }
     }
 

@@ -178,6 +178,7 @@ impl Store for RedbStore {
             conditional_puts: ConditionalPuts::Native,
             max_value_size: Some(MAX_VALUE_SIZE),
             may_evict: false,
+            max_batch_writes: None,
         }
     }
 

@@ -251,6 +251,7 @@ impl Store for CacheStore {
             conditional_puts: ConditionalPuts::Native,
             max_value_size: None,
             may_evict: true,
+            max_batch_writes: None,
         }
     }
 

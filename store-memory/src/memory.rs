@@ -111,6 +111,7 @@ impl Store for MemoryStore {
             conditional_puts: ConditionalPuts::Native,
             max_value_size: None,
             may_evict: false,
+            max_batch_writes: None,
         }
     }
 

@@ -115,6 +115,7 @@ impl PostgresStore {
                     conditional_puts: ConditionalPuts::Native,
                     max_value_size: Some(MAX_VALUE_SIZE),
                     may_evict: false,
+                    max_batch_writes: None,
                 },
                 op_timeout: config.op_timeout,
             }),

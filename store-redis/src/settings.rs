@@ -70,6 +70,7 @@ impl ServerSettings {
             conditional_puts: ConditionalPuts::Native,
             max_value_size: Some(max),
             may_evict: self.may_evict(),
+            max_batch_writes: None,
         }
     }
 }

@@ -266,6 +266,7 @@ impl<C: 'static> Store for ObjectStoreBackend<C> {
             conditional_puts: ConditionalPuts::Native,
             max_value_size: Some(MAX_OBJECT_SIZE),
             may_evict: false,
+            max_batch_writes: None,
         }
     }
 

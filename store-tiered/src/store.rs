@@ -280,6 +280,9 @@ impl Store for TieredStore {
             conditional_puts,
             max_value_size,
             may_evict,
+            // Batches are not forwarded as batches: `put_many`/`delete_many` are the
+            // default loops of single-key ops, so no tier's batch limit applies.
+            max_batch_writes: None,
         }
     }
 

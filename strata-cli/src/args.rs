@@ -169,8 +169,8 @@ pub struct MigrateArgs {
     /// Checkpoint file (default: derived from --from, --to and --prefix, in the current directory).
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
-    /// Keys per batch (100: the most one atomic DynamoDB put_many holds).
-    #[arg(long, default_value_t = 100, value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_BATCH))]
+    /// Keys per batch (fewer if the destination accepts fewer in one put_many).
+    #[arg(long, default_value_t = 256, value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_BATCH))]
     pub batch: usize,
     /// Batches in flight at once.
     #[arg(long, default_value_t = 4, value_parser = RangedU64ValueParser::<usize>::new().range(1..=MAX_CONCURRENCY as u64))]

@@ -45,8 +45,8 @@ pub struct MigrateOptions {
     pub checkpoint: Option<PathBuf>,
     /// Continue after the key recorded in `checkpoint` instead of starting over.
     pub resume: bool,
-    /// Keys per batch (one `get_many` + one `put_many`); 100 by default, the most one
-    /// DynamoDB transaction holds.
+    /// Keys per batch (one `get_many` + one `put_many`); 256 by default. Copies send at
+    /// most the destination's `Capabilities::max_batch_writes` per batch whatever this says.
     pub batch: usize,
     /// Batches in flight at once.
     pub concurrency: usize,
@@ -63,7 +63,7 @@ impl Default for MigrateOptions {
             verify: false,
             checkpoint: None,
             resume: false,
-            batch: 100,
+            batch: 256,
             concurrency: 4,
             checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
             skip_corrupt: false,
@@ -179,8 +179,10 @@ pub async fn migrate(
         start_after,
         limit: None,
     });
+    // Each batch is one `put_many` into `to`: no more than it accepts in one call.
+    let per_batch = to.capabilities().write_batch(options.batch);
     let mut batches = batch::listing_without_damaged(listing, options.skip_corrupt, &damaged)
-        .try_chunks(options.batch.max(1))
+        .try_chunks(per_batch)
         .map_err(|e| e.1)
         .map_ok(|keys| {
             batch::copy(

@@ -20,6 +20,7 @@
 #![deny(missing_docs)]
 
 pub mod azureenv;
+pub mod batchlimit;
 pub mod bench;
 pub mod cases;
 pub mod crash;

@@ -10,8 +10,10 @@ use futures::TryStreamExt;
 use store_memory::MemoryStore;
 use strata::migrate::{MigrateOptions, migrate};
 use strata::{
-    Error, ErrorKind, Key, ListOptions, Meta, Prefix, PutMode, PutOp, Result, Store, async_trait,
+    Error, ErrorKind, Key, ListOptions, Meta, Prefix, PutMode, PutOp, Result, Store, StoreExt,
+    async_trait,
 };
+use strata_tests::batchlimit::BatchLimit;
 use strata_tests::harness::runtime;
 use strata_tests::probe::ProbeStore;
 
@@ -178,6 +180,40 @@ fn copies_the_prefix_and_verifies() {
             contents(from.as_ref(), "src/").await
         );
         assert_eq!(from.len(), 1001, "nothing is deleted from the source");
+    });
+}
+
+/// At default options, into a store that takes 10 writes per batch (as DynamoDB takes
+/// 100): batches are capped at the destination's `max_batch_writes`, not refused.
+#[test]
+fn default_batches_fit_a_destination_with_a_small_max_batch_writes() {
+    runtime().block_on(async {
+        let from = Arc::new(MemoryStore::new());
+        fill(from.as_ref(), 300).await;
+        let to: Arc<dyn Store> = Arc::new(BatchLimit::new(Arc::new(MemoryStore::new()), 10));
+        let options = MigrateOptions {
+            verify: true,
+            ..Default::default()
+        };
+        let report = migrate(from.clone(), to.clone(), &options, &|_, _| {})
+            .await
+            .unwrap();
+        assert_eq!((report.copied, report.verified), (301, 301));
+        assert_eq!(
+            contents(to.as_ref(), "").await,
+            contents(from.as_ref(), "").await
+        );
+
+        let copied: Arc<dyn Store> = Arc::new(BatchLimit::new(Arc::new(MemoryStore::new()), 10));
+        let copy = from
+            .copy_all(copied.as_ref(), &Prefix::empty())
+            .await
+            .unwrap();
+        assert_eq!(copy.keys, 301);
+        assert_eq!(
+            contents(copied.as_ref(), "").await,
+            contents(from.as_ref(), "").await
+        );
     });
 }
 

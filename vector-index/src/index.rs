@@ -445,7 +445,12 @@ impl VectorIndex {
             ));
         }
         let written: Vec<Key> = ops.iter().map(|op| op.key.clone()).collect();
-        self.store.put_many(ops).await?;
+        // Pages need not land together (no manifest names them yet), so a store's batch
+        // limit is met by sending them in several batches.
+        let per_batch = self.store.capabilities().write_batch(ops.len());
+        for chunk in ops.chunks(per_batch) {
+            self.store.put_many(chunk.to_vec()).await?;
+        }
         // On stores that acknowledge before writes are durable, the pages must be durable
         // before a manifest that references them can be.
         self.store.flush().await?;
@@ -470,7 +475,9 @@ impl VectorIndex {
                     ErrorKind::VersionMismatch | ErrorKind::AlreadyExists
                 );
                 if conflict {
-                    let _ = self.store.delete_many(&written).await;
+                    for chunk in written.chunks(per_batch) {
+                        let _ = self.store.delete_many(chunk).await;
+                    }
                 }
                 return Err(match e.kind() {
                     ErrorKind::VersionMismatch | ErrorKind::AlreadyExists => Error::new(
@@ -502,8 +509,8 @@ impl VectorIndex {
         // `flush` returning means the new manifest is as durable as the store promises, and
         // the superseded pages may only go once no durable manifest can reference them.
         self.store.flush().await?;
-        if !stale.is_empty() {
-            let _ = self.store.delete_many(&stale).await;
+        for chunk in stale.chunks(self.store.capabilities().write_batch(stale.len())) {
+            let _ = self.store.delete_many(chunk).await;
         }
         Ok(report)
     }

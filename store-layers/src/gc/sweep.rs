@@ -19,7 +19,7 @@ pub type Progress = Arc<dyn Fn(&Report) + Send + Sync>;
 pub struct SweepOptions {
     /// Report what would be deleted, delete nothing and write nothing (no lease either).
     pub dry_run: bool,
-    /// Keys per `delete_many`.
+    /// Keys per `delete_many` (fewer if the store's `max_batch_writes` is smaller).
     pub batch: usize,
     /// How long the lease lasts without renewal; a collector that dies holding it blocks
     /// others for at most this long.
@@ -163,7 +163,9 @@ async fn run(
         safe_point,
         dry_run: options.dry_run,
     };
-    let mut batch: Vec<Meta> = Vec::with_capacity(options.batch);
+    // Each batch is one `delete_many`: no more keys than the store takes in one call.
+    let per_batch = store.capabilities().write_batch(options.batch);
+    let mut batch: Vec<Meta> = Vec::with_capacity(per_batch);
     let mut listing = store.list(ListOptions::default());
     while let Some(item) = listing.next().await {
         let meta = match item {
@@ -184,7 +186,7 @@ async fn run(
             report.kept_recent += 1;
         } else {
             batch.push(meta);
-            if batch.len() >= options.batch {
+            if batch.len() >= per_batch {
                 delete_batch(store, &mut batch, &mut report, lease.as_deref_mut()).await?;
                 notify(options, &report);
             }
@@ -192,7 +194,9 @@ async fn run(
     }
     delete_batch(store, &mut batch, &mut report, lease).await?;
     if !options.dry_run && !abandoned.is_empty() {
-        store.delete_many(&abandoned).await?;
+        for chunk in abandoned.chunks(per_batch) {
+            store.delete_many(chunk).await?;
+        }
     }
     report.abandoned = abandoned.len() as u64;
     notify(options, &report);

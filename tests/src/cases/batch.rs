@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use store_core::{Capabilities, ErrorKind, PutMode, PutOp, Store};
+use store_core::{Capabilities, ErrorKind, ListOptions, Prefix, PutMode, PutOp, Store};
 
 use super::util::{key, list_keys, must_get, pattern, val};
-use crate::harness::{Outcome, require};
+use crate::harness::{Outcome, Skip, require};
 
 /// `get_many` answers in request order, with `None` for missing keys and repeats allowed.
 pub async fn get_many_with_missing_keys(store: Arc<dyn Store>) -> Outcome {
@@ -112,4 +112,62 @@ pub async fn delete_many_removes_all(store: Arc<dyn Store>) -> Outcome {
     );
     store.delete_many(&[]).await.unwrap();
     Ok(())
+}
+
+/// A store declaring `max_batch_writes` takes a batch of exactly that many ops, and
+/// refuses one more with `InvalidInput` before writing (or deleting) anything.
+pub async fn batch_writes_up_to_max_batch_writes(store: Arc<dyn Store>) -> Outcome {
+    let max = store.capabilities().max_batch_writes;
+    let Some(max) = max else {
+        return Err(Skip("no max_batch_writes".into()));
+    };
+    // Past this the case would be a load test, not a check of the declared limit.
+    require(max <= 10_000, "max_batch_writes above 10,000")?;
+    let ops = |at: &str, n: usize| -> Vec<PutOp> {
+        (0..n)
+            .map(|i| PutOp::overwrite(key(&format!("mb/{at}/{i:05}")), pattern(i, i as u8)))
+            .collect()
+    };
+    let full = ops("full", max);
+    let metas = store.put_many(full.clone()).await.unwrap();
+    assert_eq!(metas.len(), max);
+    assert_eq!(list_keys(&store, under("mb/full/")).await.len(), max);
+
+    let err = store
+        .put_many(ops("over", max + 1))
+        .await
+        .expect_err("put_many above max_batch_writes");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(
+        list_keys(&store, under("mb/over/")).await.is_empty(),
+        "a refused put_many wrote keys"
+    );
+
+    // One more key than allowed, all of them present: none may disappear.
+    let mut doomed: Vec<_> = full.iter().map(|op| op.key.clone()).collect();
+    doomed.push(key("mb/full/extra"));
+    store
+        .put(&key("mb/full/extra"), val("x"), PutMode::Overwrite)
+        .await
+        .unwrap();
+    let err = store
+        .delete_many(&doomed)
+        .await
+        .expect_err("delete_many above max_batch_writes");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert_eq!(
+        list_keys(&store, under("mb/full/")).await.len(),
+        max + 1,
+        "a refused delete_many deleted keys"
+    );
+    store.delete_many(&doomed[..max]).await.unwrap();
+    assert_eq!(
+        list_keys(&store, under("mb/full/")).await,
+        ["mb/full/extra"]
+    );
+    Ok(())
+}
+
+fn under(prefix: &str) -> ListOptions {
+    ListOptions::prefix(Prefix::new(prefix).expect("a valid prefix"))
 }
