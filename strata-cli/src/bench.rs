@@ -176,9 +176,13 @@ pub async fn written(store: &dyn Store, options: &BenchOptions) -> Result<(Vec<K
     Ok((keys, bytes))
 }
 
+/// Keys per prefill or clean-up batch, capped at the store's `max_batch_writes`
+/// (DynamoDB: 100).
+const BATCH: usize = 512;
+
 /// Delete `keys` (what [`written`] found), in batches, and flush the deletes.
 pub async fn delete(store: &dyn Store, keys: &[Key]) -> Result<()> {
-    for batch in keys.chunks(512) {
+    for batch in keys.chunks(store.capabilities().write_batch(BATCH)) {
         store.delete_many(batch).await?;
     }
     store.flush().await
@@ -188,9 +192,10 @@ pub async fn delete(store: &dyn Store, keys: &[Key]) -> Result<()> {
 pub async fn prefill(store: &dyn Store, options: &BenchOptions) -> Result<()> {
     options.validate()?;
     let value = value_of(options.value_size, 0x5a)?;
+    let batch = store.capabilities().write_batch(BATCH) as u64;
     let mut i = 0;
     while i < options.keys {
-        let end = (i + 512).min(options.keys);
+        let end = (i + batch).min(options.keys);
         let ops = (i..end)
             .map(|n| PutOp::overwrite(bench_key(n), value.clone()))
             .collect();

@@ -218,7 +218,9 @@ pub async fn run(target: &Target, args: DemoArgs) -> anyhow::Result<u8> {
         .try_collect()
         .await?;
     if !old.is_empty() {
-        store.delete_many(&old).await?;
+        for batch in old.chunks(store.capabilities().write_batch(old.len())) {
+            store.delete_many(batch).await?;
+        }
         step(
             &format!("removed the previous run's index ({} keys)", old.len()),
             t,
