@@ -5,8 +5,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt, stream};
-use store_core::{Entry, Key, Layer, Meta, PutMode, PutOp, Result, Store, async_trait};
+use store_core::{
+    Capabilities, Entry, Key, Layer, Meta, PutMode, PutOp, Result, Store, async_trait,
+};
 use store_memory::MemoryStore;
+use strata_tests::batchlimit::BatchLimit;
 use strata_tests::cases::layer;
 use strata_tests::harness::{Fixture, Outcome, Verdict, run_case, run_suite, runtime};
 use strata_tests::probe::ProbeStore;
@@ -144,7 +147,46 @@ fn suite_passes_the_reference_store() {
         "only {} cases ran",
         report.passed().len()
     );
-    assert!(report.skipped().is_empty());
+    assert_eq!(report.skipped(), ONLY_FOR_LIMITED_BATCHES);
+}
+
+/// The one case the memory store cannot run: it takes batches of any size, so it declares
+/// no `max_batch_writes` to check. [`BatchLimit`] over it runs that case too.
+const ONLY_FOR_LIMITED_BATCHES: [&str; 1] = ["batch_writes_up_to_max_batch_writes"];
+
+/// With a declared batch limit the reference store runs every case, none skipped.
+#[test]
+fn suite_passes_the_reference_store_with_a_batch_limit() {
+    let report = runtime().block_on(run_suite(|| async {
+        Fixture::new(Arc::new(BatchLimit::new(Arc::new(MemoryStore::new()), 16)))
+    }));
+    assert!(report.failed().is_empty(), "{:?}", report.failed());
+    assert!(report.skipped().is_empty(), "{:?}", report.skipped());
+}
+
+/// A store that declares a batch limit but takes larger batches anyway.
+#[derive(Debug)]
+struct ClaimsABatchLimit(MemoryStore);
+
+#[async_trait]
+impl Layer for ClaimsABatchLimit {
+    fn inner(&self) -> &dyn Store {
+        &self.0
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            max_batch_writes: Some(8),
+            ..self.0.capabilities()
+        }
+    }
+}
+
+#[test]
+fn suite_fails_a_store_that_does_not_enforce_its_batch_limit() {
+    let report = runtime().block_on(run_suite(|| async {
+        Fixture::new(Arc::new(ClaimsABatchLimit(MemoryStore::new())))
+    }));
+    assert_eq!(report.failed(), ONLY_FOR_LIMITED_BATCHES);
 }
 
 #[test]
@@ -165,5 +207,5 @@ fn the_probe_passes_the_suite_over_the_reference_store() {
         Fixture::new(ProbeStore::new(Arc::new(MemoryStore::new())))
     }));
     assert!(report.failed().is_empty(), "{:?}", report.failed());
-    assert!(report.skipped().is_empty(), "{:?}", report.skipped());
+    assert_eq!(report.skipped(), ONLY_FOR_LIMITED_BATCHES);
 }

@@ -100,8 +100,8 @@ pub async fn list_limit(store: Arc<dyn Store>) -> Outcome {
 /// Paging with `start_after` + `limit` visits 2,500 keys once each, in order.
 pub async fn list_pages_through_2500_keys(store: Arc<dyn Store>) -> Outcome {
     let all: Vec<Key> = (0..2500).map(|i| key(&format!("page/{i:05}"))).collect();
-    // Batches of 100: the most an atomic DynamoDB put_many holds.
-    for chunk in all.chunks(100) {
+    // Batches of 100, or fewer where the store declares a smaller max_batch_writes.
+    for chunk in all.chunks(store.capabilities().write_batch(100)) {
         let ops = chunk
             .iter()
             .map(|k| PutOp::overwrite(k.clone(), val(k.as_str())))
