@@ -163,11 +163,7 @@ impl S3Config {
 
     /// Whether plain HTTP is allowed: as configured, else when the endpoint is `http://`.
     pub fn http_allowed(&self) -> bool {
-        self.allow_http.unwrap_or_else(|| {
-            self.endpoint
-                .as_deref()
-                .is_some_and(|e| e.starts_with("http://"))
-        })
+        settings::http_allowed(self.allow_http, self.endpoint.as_deref())
     }
 }
 

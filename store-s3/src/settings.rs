@@ -25,6 +25,12 @@ pub(crate) fn default_multipart_threshold() -> usize {
     crate::DEFAULT_MULTIPART_THRESHOLD
 }
 
+/// Whether plain HTTP is allowed: as configured, else exactly when the endpoint is
+/// `http://` (an emulator or a private endpoint).
+pub(crate) fn http_allowed(allow_http: Option<bool>, endpoint: Option<&str>) -> bool {
+    allow_http.unwrap_or_else(|| endpoint.is_some_and(|e| e.starts_with("http://")))
+}
+
 /// A duration as a number of seconds or a string with a unit (`ms`, `s`, `m`).
 pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Duration, D::Error> {
     #[derive(Deserialize)]
