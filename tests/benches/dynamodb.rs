@@ -95,17 +95,7 @@ async fn compare(env: &DynamoEnv, endpoint: &str) {
     summary(&put);
 
     let get = Bench::new(format!("get: {N} keys (gets/s)"))
-        .system(SEQ, || async move {
-            for k in keys {
-                assert!(store.get(k).await.unwrap().is_some());
-            }
-            N as u64
-        })
-        .system(BATCH, || async move {
-            let got = store.get_many(keys).await.unwrap();
-            assert!(got.iter().all(Option::is_some));
-            N as u64
-        })
+        .gets((SEQ, BATCH), store, keys, keys)
         .run()
         .await;
     summary(&get);

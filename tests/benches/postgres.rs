@@ -168,17 +168,7 @@ async fn run(url: String) {
             assert_eq!(decoded.len(), N);
             N as u64
         })
-        .system(OURS_SEQ, || async move {
-            for k in ours {
-                assert!(store.get(k).await.unwrap().is_some());
-            }
-            N as u64
-        })
-        .system(OURS_BATCH, || async move {
-            let got = store.get_many(ours).await.unwrap();
-            assert!(got.iter().all(Option::is_some));
-            N as u64
-        })
+        .gets((OURS_SEQ, OURS_BATCH), store, ours, ours)
         .run()
         .await;
     summary(&gets);

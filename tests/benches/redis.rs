@@ -177,17 +177,7 @@ async fn compare(url: &str) {
             assert!(rows.iter().all(|r| r.0.is_some()));
             N as u64
         })
-        .system(OURS_SEQ, || async move {
-            for k in keys {
-                assert!(store.get(k).await.unwrap().is_some());
-            }
-            N as u64
-        })
-        .system(OURS_BATCH, || async move {
-            let got = store.get_many(keys).await.unwrap();
-            assert!(got.iter().all(Option::is_some));
-            N as u64
-        })
+        .gets((OURS_SEQ, OURS_BATCH), store, keys, keys)
         .run()
         .await;
     summary(&get);

@@ -179,17 +179,7 @@ async fn compare(client: Arc<dyn ObjectStore>, config: &S3Config, sequential: us
             .unwrap();
         N as u64
     })
-    .system(OURS_SEQ, || async move {
-        for k in seq_keys {
-            assert!(store.get(k).await.unwrap().is_some());
-        }
-        sequential as u64
-    })
-    .system(OURS_BATCH, || async move {
-        let got = store.get_many(keys).await.unwrap();
-        assert!(got.iter().all(Option::is_some));
-        N as u64
-    })
+    .gets((OURS_SEQ, OURS_BATCH), store, seq_keys, keys)
     .run()
     .await;
     summary(&get);

@@ -37,6 +37,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use futures::future::LocalBoxFuture;
+use store_core::{Key, Store};
 
 /// Rounds per comparison unless `STRATA_BENCH_ROUNDS` says otherwise.
 pub const DEFAULT_ROUNDS: usize = 7;
@@ -102,6 +103,29 @@ impl<'a> Bench<'a> {
                 let ops = work.await;
                 (ops, start.elapsed())
             }
+        })
+    }
+
+    /// Add the two read systems every backend's batch bench compares: `seq` reads
+    /// `seq_keys` with one `get` each, `batch` reads `keys` with one `get_many`. Each round
+    /// checks that every key is there and counts the keys it read.
+    pub fn gets<S: Store + ?Sized>(
+        self,
+        (seq, batch): (&str, &str),
+        store: &'a S,
+        seq_keys: &'a [Key],
+        keys: &'a [Key],
+    ) -> Self {
+        self.system(seq, move || async move {
+            for k in seq_keys {
+                assert!(store.get(k).await.unwrap().is_some(), "{k} is missing");
+            }
+            seq_keys.len() as u64
+        })
+        .system(batch, move || async move {
+            let got = store.get_many(keys).await.unwrap();
+            assert!(got.iter().all(Option::is_some), "a key is missing");
+            keys.len() as u64
         })
     }
 

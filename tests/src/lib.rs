@@ -32,5 +32,6 @@ pub mod latency;
 pub mod pgenv;
 pub mod probe;
 pub mod redisenv;
+pub mod roundtrip;
 pub mod s3env;
 pub mod vectors;

@@ -79,48 +79,11 @@ mod conformance_from_uri {
 /// listing page and several batches at the default size.
 #[test]
 fn migrates_in_and_out_verified() {
-    use futures::TryStreamExt;
-    use store_core::{Key, ListOptions, PutOp, Store};
-    use store_memory::MemoryStore;
-    use strata::migrate::{MigrateOptions, migrate};
-
     strata_tests::harness::runtime().block_on(async {
         let Some(dynamo) = store().await else {
             return;
         };
-        let dynamo: Arc<dyn Store> = Arc::new(dynamo);
-        let source: Arc<dyn Store> = Arc::new(MemoryStore::new());
-        let ops = (0..1200)
-            .map(|i| PutOp::overwrite(Key::new(format!("m/{i:05}")).unwrap(), format!("v{i}")))
-            .collect();
-        source.put_many(ops).await.unwrap();
-        let options = MigrateOptions {
-            verify: true,
-            ..MigrateOptions::default()
-        };
-        let into = migrate(source.clone(), dynamo.clone(), &options, &|_, _| {})
-            .await
-            .expect("migrate into DynamoDB");
-        assert_eq!((into.copied, into.verified), (1200, 1200));
-        assert!(into.failures.is_empty(), "{:?}", into.failures);
-        let back: Arc<dyn Store> = Arc::new(MemoryStore::new());
-        let out = migrate(dynamo.clone(), back.clone(), &options, &|_, _| {})
-            .await
-            .expect("migrate out of DynamoDB");
-        assert_eq!((out.copied, out.verified), (1200, 1200));
-        let listed: Vec<_> = back
-            .list(ListOptions::default())
-            .try_collect()
-            .await
-            .unwrap();
-        assert_eq!(listed.len(), 1200);
-        let value = back
-            .get(&Key::new("m/00777").unwrap())
-            .await
-            .unwrap()
-            .unwrap()
-            .value;
-        assert_eq!(value, "v777");
+        strata_tests::roundtrip::migrate_in_and_out(Arc::new(dynamo), "DynamoDB").await;
     });
 }
 

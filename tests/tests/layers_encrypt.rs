@@ -6,39 +6,13 @@ mod layers_support;
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use layers_support::{
-    KEY_A, KEY_B, compressed, encrypted, json_like, key, keyring_a, keyring_b, memory,
+    KEY_A, KEY_B, assert_corrupted, compressed, encrypted, json_like, key, keyring_a, keyring_b,
+    memory, put_raw, raw, rt,
 };
-use store_core::{ErrorKind, Key, Prefix, PutMode, Store};
+use store_core::{ErrorKind, Prefix, PutMode, Store};
 use store_layers::compress::Codec;
 use store_layers::encrypt::{Encrypted, Keyring, OVERHEAD, reencrypt};
-
-fn rt() -> tokio::runtime::Runtime {
-    strata_tests::harness::runtime()
-}
-
-/// Put `value` under `k` straight into the inner store (bypassing the layer).
-async fn put_raw(inner: &Arc<dyn Store>, k: &Key, value: impl Into<Bytes>) {
-    inner
-        .put(k, value.into(), PutMode::Overwrite)
-        .await
-        .unwrap();
-}
-
-async fn raw(inner: &Arc<dyn Store>, k: &Key) -> Vec<u8> {
-    inner.get(k).await.unwrap().expect("stored").value.to_vec()
-}
-
-/// `get` through `store` fails with `Corrupted` naming `k`.
-async fn assert_corrupted(store: &dyn Store, k: &Key) {
-    let err = store
-        .get(k)
-        .await
-        .expect_err("tampered value must not read");
-    assert_eq!(err.kind(), ErrorKind::Corrupted, "{k}: {err}");
-    assert_eq!(err.key(), Some(k.as_str()), "{err}");
-}
 
 #[test]
 fn tampered_ciphertext_is_corrupted_with_the_key() {

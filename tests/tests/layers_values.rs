@@ -7,36 +7,13 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
-use layers_support::{compressed, encrypted, json_like, key, keyring_a, memory, noise};
+use layers_support::{
+    assert_corrupted, compressed, encrypted, json_like, key, keyring_a, memory, noise, put_raw,
+    raw, rt,
+};
 use store_core::{Capabilities, ErrorKind, Key, ListOptions, Prefix, PutMode, Store};
 use store_layers::compress::{Codec, Compressed, HEADER_LEN, Stored};
 use store_layers::encrypt::{Encrypted, OVERHEAD};
-
-fn rt() -> tokio::runtime::Runtime {
-    strata_tests::harness::runtime()
-}
-
-/// Put `value` under `k` straight into the inner store (bypassing the layer).
-async fn put_raw(inner: &Arc<dyn Store>, k: &Key, value: impl Into<Bytes>) {
-    inner
-        .put(k, value.into(), PutMode::Overwrite)
-        .await
-        .unwrap();
-}
-
-async fn raw(inner: &Arc<dyn Store>, k: &Key) -> Vec<u8> {
-    inner.get(k).await.unwrap().expect("stored").value.to_vec()
-}
-
-/// `get` through `store` fails with `Corrupted` naming `k`.
-async fn assert_corrupted(store: &dyn Store, k: &Key) {
-    let err = store
-        .get(k)
-        .await
-        .expect_err("tampered value must not read");
-    assert_eq!(err.kind(), ErrorKind::Corrupted, "{k}: {err}");
-    assert_eq!(err.key(), Some(k.as_str()), "{err}");
-}
 
 #[test]
 fn compressed_sizes_are_logical_in_meta_and_stored_in_sizes() {

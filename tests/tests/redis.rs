@@ -77,46 +77,10 @@ mod cache_over_redis_over_memory {
 /// the index and several batches.
 #[test]
 fn migrates_in_and_out_verified() {
-    use futures::TryStreamExt;
-    use store_core::{Key, ListOptions, PutOp, Store};
-    use strata::migrate::{MigrateOptions, migrate};
-
     strata_tests::harness::runtime().block_on(async {
         let Some(redis) = store().await else {
             return;
         };
-        let redis: Arc<dyn Store> = Arc::new(redis);
-        let source: Arc<dyn Store> = Arc::new(MemoryStore::new());
-        let ops = (0..1200)
-            .map(|i| PutOp::overwrite(Key::new(format!("m/{i:05}")).unwrap(), format!("v{i}")))
-            .collect();
-        source.put_many(ops).await.unwrap();
-        let options = MigrateOptions {
-            verify: true,
-            ..MigrateOptions::default()
-        };
-        let into = migrate(source.clone(), redis.clone(), &options, &|_, _| {})
-            .await
-            .expect("migrate into Redis");
-        assert_eq!((into.copied, into.verified), (1200, 1200));
-        assert!(into.failures.is_empty(), "{:?}", into.failures);
-        let back: Arc<dyn Store> = Arc::new(MemoryStore::new());
-        let out = migrate(redis.clone(), back.clone(), &options, &|_, _| {})
-            .await
-            .expect("migrate out of Redis");
-        assert_eq!((out.copied, out.verified), (1200, 1200));
-        let listed: Vec<_> = back
-            .list(ListOptions::default())
-            .try_collect()
-            .await
-            .unwrap();
-        assert_eq!(listed.len(), 1200);
-        let value = back
-            .get(&Key::new("m/00777").unwrap())
-            .await
-            .unwrap()
-            .unwrap()
-            .value;
-        assert_eq!(value, "v777");
+        strata_tests::roundtrip::migrate_in_and_out(Arc::new(redis), "Redis").await;
     });
 }

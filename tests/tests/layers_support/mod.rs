@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use store_core::{Key, Store};
+use store_core::{ErrorKind, Key, PutMode, Store};
 use store_layers::compress::{Codec, Compressed};
 use store_layers::encrypt::{Encrypted, Keyring};
 use store_memory::MemoryStore;
@@ -59,4 +59,31 @@ pub fn noise(n: usize) -> Bytes {
     let mut out = vec![0u8; n];
     rand::Rng::fill(&mut rand::rng(), &mut out[..]);
     Bytes::from(out)
+}
+
+/// The runtime the layer tests run on.
+pub fn rt() -> tokio::runtime::Runtime {
+    strata_tests::harness::runtime()
+}
+
+/// Put `value` under `k` straight into the inner store (bypassing the layer).
+pub async fn put_raw(inner: &Arc<dyn Store>, k: &Key, value: impl Into<Bytes>) {
+    inner
+        .put(k, value.into(), PutMode::Overwrite)
+        .await
+        .unwrap();
+}
+
+pub async fn raw(inner: &Arc<dyn Store>, k: &Key) -> Vec<u8> {
+    inner.get(k).await.unwrap().expect("stored").value.to_vec()
+}
+
+/// `get` through `store` fails with `Corrupted` naming `k`.
+pub async fn assert_corrupted(store: &dyn Store, k: &Key) {
+    let err = store
+        .get(k)
+        .await
+        .expect_err("tampered value must not read");
+    assert_eq!(err.kind(), ErrorKind::Corrupted, "{k}: {err}");
+    assert_eq!(err.key(), Some(k.as_str()), "{err}");
 }
