@@ -18,13 +18,14 @@ mod config;
 
 use std::sync::Arc;
 
+use object_store::ObjectStore;
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
-use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 use store_core::{ConfigMap, Error, ErrorKind, Registry, Result, Store, StoreFactory, async_trait};
 
 pub use config::{AzureConfig, config_from_uri};
 
 use crate::cloud::{AZURE_PROFILE, Azure};
+use crate::http;
 use crate::list::Lister;
 use crate::store::ObjectStoreBackend;
 
@@ -67,18 +68,11 @@ impl AzureStore {
 /// `base` (from the environment in `connect`) with `config` on top: explicit settings
 /// win, and a configured key or SAS token is the only credential used.
 fn builder(base: MicrosoftAzureBuilder, config: &AzureConfig) -> MicrosoftAzureBuilder {
-    let client_options = ClientOptions::new()
-        .with_allow_http(config.http_allowed())
-        .with_timeout(config.request_timeout)
-        .with_connect_timeout(config.request_timeout);
+    let client_options = http::client_options(config.http_allowed(), config.request_timeout);
     let mut builder = base
         .with_container_name(&config.container)
         .with_allow_http(config.http_allowed())
-        .with_retry(RetryConfig {
-            backoff: BackoffConfig::default(),
-            max_retries: config.max_retries,
-            retry_timeout: config.retry_timeout,
-        })
+        .with_retry(http::retry(config.max_retries, config.retry_timeout))
         .with_client_options(client_options);
     if let Some(account) = &config.account {
         builder = builder.with_account(account);

@@ -11,9 +11,10 @@
 use std::sync::Arc;
 
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, AwsCredential, S3ConditionalPut};
-use object_store::{BackoffConfig, ClientOptions, RetryConfig, StaticCredentialProvider};
+use object_store::{ClientOptions, StaticCredentialProvider};
 
 use crate::config::S3Config;
+use crate::http;
 
 /// `base` (in [`S3Store::connect`](crate::S3Store::connect), `AmazonS3Builder::from_env()`)
 /// with `config` on top. `config` must be [validated](S3Config::validate): credentials come
@@ -36,11 +37,7 @@ pub(crate) fn builder(
         // signed with the client's credentials: the client must address and sign the same.
         .with_s3_express(false)
         .with_skip_signature(false)
-        .with_retry(RetryConfig {
-            backoff: BackoffConfig::default(),
-            max_retries: config.max_retries,
-            retry_timeout: config.retry_timeout,
-        })
+        .with_retry(http::retry(config.max_retries, config.retry_timeout))
         .with_client_options(client_options);
     if let Some(endpoint) = &config.endpoint {
         // `AWS_ENDPOINT_URL_S3` fills object_store's S3-specific endpoint, which takes

@@ -12,13 +12,14 @@ mod config;
 
 use std::sync::Arc;
 
+use object_store::ObjectStore;
 use object_store::gcp::GoogleCloudStorageBuilder;
-use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
 use store_core::{ConfigMap, Error, ErrorKind, Registry, Result, Store, StoreFactory, async_trait};
 
 pub use config::{GcsConfig, config_from_uri};
 
 use crate::cloud::{GCS_PROFILE, Gcs};
+use crate::http;
 use crate::list::Lister;
 use crate::store::ObjectStoreBackend;
 
@@ -58,17 +59,10 @@ impl GcsStore {
 
 /// `base` (from the environment in `connect`) with `config` on top.
 fn builder(base: GoogleCloudStorageBuilder, config: &GcsConfig) -> GoogleCloudStorageBuilder {
-    let client_options = ClientOptions::new()
-        .with_allow_http(config.http_allowed())
-        .with_timeout(config.request_timeout)
-        .with_connect_timeout(config.request_timeout);
+    let client_options = http::client_options(config.http_allowed(), config.request_timeout);
     let mut builder = base
         .with_bucket_name(&config.bucket)
-        .with_retry(RetryConfig {
-            backoff: BackoffConfig::default(),
-            max_retries: config.max_retries,
-            retry_timeout: config.retry_timeout,
-        })
+        .with_retry(http::retry(config.max_retries, config.retry_timeout))
         .with_client_options(client_options);
     if let Some(endpoint) = &config.endpoint {
         builder = builder.with_base_url(endpoint);

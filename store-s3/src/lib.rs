@@ -163,6 +163,7 @@ mod error;
 mod factory;
 #[cfg(feature = "gcs")]
 mod gcs;
+mod http;
 mod list;
 mod put;
 mod range;

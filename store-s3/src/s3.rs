@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
+use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
-use object_store::{ClientOptions, ObjectStore};
 use store_core::{Error, ErrorKind, Result};
 
 use crate::client;
 use crate::cloud::S3_PROFILE;
 use crate::config::S3Config;
+use crate::http;
 use crate::list::{Lister, S3Lister};
 use crate::store::{S3Store, Settings};
 
@@ -34,10 +35,7 @@ impl S3Store {
         let config = config.with_env_fallback(|name| std::env::var(name).ok());
         config.validate()?;
         let region = config.region.as_deref().unwrap_or("us-east-1");
-        let client_options = ClientOptions::new()
-            .with_allow_http(config.http_allowed())
-            .with_timeout(config.request_timeout)
-            .with_connect_timeout(config.request_timeout);
+        let client_options = http::client_options(config.http_allowed(), config.request_timeout);
         let builder = client::builder(
             AmazonS3Builder::from_env(),
             &config,
