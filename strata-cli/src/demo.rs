@@ -246,7 +246,7 @@ pub async fn run(target: &Target, args: DemoArgs) -> anyhow::Result<u8> {
         .collect();
     let building = index.clone();
     // Building is CPU work on every core: keep it off the async runtime.
-    tokio::task::spawn_blocking(move || building.upsert_many(items)).await??;
+    tokio::task::spawn_blocking(move || building.upsert_many(items, 0)).await??;
     step(
         &format!("built an HNSW index of {} vectors (dim {DIM})", index.len()),
         t,

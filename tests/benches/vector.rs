@@ -385,7 +385,7 @@ async fn run(base: &Vectors, queries: &Vectors, truth: &[Vec<usize>]) {
                     .expect("create");
             let (t, cpu) = (Instant::now(), process_cpu());
             batch
-                .upsert_many((0..n).map(|i| (i as u64, base.row(i), Metadata::new())))
+                .upsert_many((0..n).map(|i| (i as u64, base.row(i), Metadata::new())), 0)
                 .expect("upsert_many");
             let took = t.elapsed();
             batch_cpu_s.set((process_cpu() - cpu).as_secs_f64());

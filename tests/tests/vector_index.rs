@@ -49,7 +49,10 @@ async fn build(store: Arc<dyn Store>, name: &str, base: &Vectors, metric: Metric
     let config = IndexConfig::new(base.dim, metric).nodes_per_page(128);
     let index = VectorIndex::create(store, name, config).await.unwrap();
     index
-        .upsert_many((0..base.len()).map(|i| (i as u64, base.row(i), bucket_meta(i))))
+        .upsert_many(
+            (0..base.len()).map(|i| (i as u64, base.row(i), bucket_meta(i))),
+            0,
+        )
         .unwrap();
     assert_eq!(index.len(), base.len());
     index
@@ -705,10 +708,13 @@ async fn upsert_many_validates_first_and_keeps_the_last_duplicate() {
     // One bad vector anywhere: an error, and nothing changed.
     let bad = [f32::NAN; 8];
     let err = index
-        .upsert_many([
-            (9_000u64, base.row(1), Metadata::new()),
-            (9_001, &bad[..], Metadata::new()),
-        ])
+        .upsert_many(
+            [
+                (9_000u64, base.row(1), Metadata::new()),
+                (9_001, &bad[..], Metadata::new()),
+            ],
+            0,
+        )
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(index.get(9_000).is_none());
@@ -717,11 +723,14 @@ async fn upsert_many_validates_first_and_keeps_the_last_duplicate() {
     let mut tagged = Metadata::new();
     tagged.insert("v".into(), Value::Int(2));
     index
-        .upsert_many([
-            (5u64, base.row(6), Metadata::new()),
-            (5, base.row(7), tagged.clone()),
-            (9_000, base.row(8), Metadata::new()),
-        ])
+        .upsert_many(
+            [
+                (5u64, base.row(6), Metadata::new()),
+                (5, base.row(7), tagged.clone()),
+                (9_000, base.row(8), Metadata::new()),
+            ],
+            0,
+        )
         .unwrap();
     assert_eq!(index.len(), 3_001);
     let five = index.get(5).unwrap();

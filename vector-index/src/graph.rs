@@ -141,6 +141,28 @@ impl Graph {
         }
     }
 
+    /// A copy of this graph for an index with `config` (the same but for, perhaps,
+    /// `nodes_per_page`), with every page to be written.
+    pub fn copy_for(&self, config: IndexConfig) -> Graph {
+        let pages = self.slots().div_ceil(config.nodes_per_page) as u32;
+        Graph {
+            config,
+            m0: self.m0,
+            kernels: self.kernels,
+            vectors: self.vectors.clone(),
+            links0: self.links0.clone(),
+            upper: self.upper.clone(),
+            levels: self.levels.clone(),
+            deleted: self.deleted.clone(),
+            ids: self.ids.clone(),
+            metadata: self.metadata.clone(),
+            slot_of: self.slot_of.clone(),
+            entry: self.entry,
+            max_level: self.max_level,
+            dirty: (0..pages).collect(),
+        }
+    }
+
     /// Number of slots, live or deleted.
     pub fn slots(&self) -> usize {
         self.ids.len()

@@ -56,7 +56,9 @@ pub struct FlushReport {
 
 /// What this handle last committed (or loaded).
 struct Committed {
-    version: Version,
+    /// The manifest's version; `None` before an exported copy's first commit, which
+    /// creates the manifest.
+    version: Option<Version>,
     pages: Vec<PageRef>,
 }
 
@@ -124,49 +126,54 @@ impl VectorIndex {
     ) -> Result<Self> {
         config.validate()?;
         let key = manifest_key(name)?;
-        let caps = store.capabilities();
-        if !caps.supports_conditional_puts() {
-            return Err(Error::unsupported(
-                "a vector index needs a store with conditional puts: its manifest is \
-                 committed with PutMode::Update",
-            ));
-        }
-        if caps.may_evict {
-            return Err(Error::unsupported(
-                "a vector index cannot live in a store that may evict entries: it would \
-                 lose pages",
-            ));
-        }
-        if let Some(max) = caps.max_value_size {
-            // id, flags, level, vector, layer-0 links, metadata length, and ~64 bytes of
-            // metadata; upper layers add m links to one node in m on average.
-            let node = 14 + 4 * config.dim + 2 + 4 * 2 * config.m + 4 + 64 + 4;
-            let fit = (max as usize / 2 / node).max(1);
-            config.nodes_per_page = config.nodes_per_page.min(fit);
-        }
+        fit_to_store(&*store, &mut config)?;
         let manifest = Manifest::empty(config.clone());
         let bytes = manifest.encode(&key)?;
         let meta = store
             .put(&key, bytes, PutMode::Create)
             .await
-            .map_err(|e| match e.kind() {
-                ErrorKind::AlreadyExists => Error::new(
-                    ErrorKind::AlreadyExists,
-                    format!("a vector index named `{name}` already exists"),
-                )
-                .with_key(&key),
-                _ => e,
-            })?;
+            .map_err(|e| exists_error(e, name, &key))?;
         Ok(VectorIndex {
             store,
             name: name.to_owned(),
             manifest_key: key,
             graph: RwLock::new(Graph::new(config)),
             committed: tokio::sync::Mutex::new(Committed {
-                version: meta.version,
+                version: Some(meta.version),
                 pages: Vec::new(),
             }),
         })
+    }
+
+    /// Copy this index as it is in memory (changes not yet flushed included) into `store`
+    /// as a new index called `name`, and return a handle to the copy, which answers every
+    /// search as this one does. The copy's pages are written first and its manifest last,
+    /// with `PutMode::Create`: until `export_to` returns, no index of that name is visible
+    /// there, and after a failure at most unreferenced pages are (removed where the
+    /// failure was a definite refusal). `store` may be this index's own store.
+    ///
+    /// Holds a second copy of the graph in memory, and this index's read lock while taking
+    /// it (writers wait for that copy, searches do not).
+    ///
+    /// Fails with `AlreadyExists` if `store` has an index called `name`, and as
+    /// [`create`](Self::create) does for a store that cannot hold an index.
+    pub async fn export_to(&self, store: Arc<dyn Store>, name: &str) -> Result<VectorIndex> {
+        let key = manifest_key(name)?;
+        let mut config = self.config();
+        fit_to_store(&*store, &mut config)?;
+        let graph = self.read().copy_for(config);
+        let copy = VectorIndex {
+            store,
+            name: name.to_owned(),
+            manifest_key: key,
+            graph: RwLock::new(graph),
+            committed: tokio::sync::Mutex::new(Committed {
+                version: None,
+                pages: Vec::new(),
+            }),
+        };
+        copy.flush().await?;
+        Ok(copy)
     }
 
     /// Open the index called `name`: one read of the manifest and one `get_many` of its
@@ -221,7 +228,7 @@ impl VectorIndex {
                 manifest_key: key,
                 graph: RwLock::new(graph),
                 committed: tokio::sync::Mutex::new(Committed {
-                    version: entry.meta.version,
+                    version: Some(entry.meta.version),
                     pages: manifest.pages,
                 }),
             });
@@ -278,8 +285,10 @@ impl VectorIndex {
         Ok(())
     }
 
-    /// Add or replace many vectors at once, finding their neighbours on every core (the
-    /// fast way to build an index; the graph is as good as with one `upsert` per item).
+    /// Add or replace many vectors at once, finding their neighbours on `threads` threads
+    /// (`0`: one per core), the fast way to build an index; the graph is as good as with
+    /// one `upsert` per item. The calling thread is one of them, so call this from
+    /// `spawn_blocking` (or a thread of your own) in async code.
     ///
     /// Every item is validated first, so on an error nothing has changed. A later item
     /// replaces an earlier one with the same id. The index is locked for the whole batch:
@@ -287,6 +296,7 @@ impl VectorIndex {
     pub fn upsert_many<V: AsRef<[f32]>>(
         &self,
         items: impl IntoIterator<Item = (u64, V, Metadata)>,
+        threads: usize,
     ) -> Result<()> {
         let mut prepared: Vec<Item> = Vec::new();
         for (id, vector, metadata) in items {
@@ -304,7 +314,10 @@ impl VectorIndex {
             .filter(|(i, item)| last.get(&item.0) == Some(i))
             .map(|(_, item)| item)
             .collect();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
         let mut g = self.write();
         for item in &prepared {
             g.delete(item.0);
@@ -383,7 +396,8 @@ impl VectorIndex {
         let (dirty, encoded, manifest) = {
             let mut g = self.write();
             let dirty = std::mem::take(&mut g.dirty);
-            if dirty.is_empty() {
+            // An exported copy commits its manifest even when it holds nothing.
+            if dirty.is_empty() && committed.version.is_some() {
                 return Ok(FlushReport::default());
             }
             let per = g.config.nodes_per_page as u32;
@@ -456,14 +470,12 @@ impl VectorIndex {
         self.store.flush().await?;
         manifest.pages = pages;
         let bytes = manifest.encode(&self.manifest_key)?;
-        let put = self
-            .store
-            .put(
-                &self.manifest_key,
-                bytes,
-                PutMode::Update(committed.version.clone()),
-            )
-            .await;
+        let mode = match &committed.version {
+            Some(version) => PutMode::Update(version.clone()),
+            None => PutMode::Create,
+        };
+        let creating = mode == PutMode::Create;
+        let put = self.store.put(&self.manifest_key, bytes, mode).await;
         let meta = match put {
             Ok(meta) => meta,
             Err(e) => {
@@ -480,6 +492,7 @@ impl VectorIndex {
                     }
                 }
                 return Err(match e.kind() {
+                    _ if creating => exists_error(e, &self.name, &self.manifest_key),
                     ErrorKind::VersionMismatch | ErrorKind::AlreadyExists => Error::new(
                         ErrorKind::VersionMismatch,
                         format!(
@@ -503,7 +516,7 @@ impl VectorIndex {
                 .filter_map(|p| Key::new(&p.key).ok())
                 .collect()
         };
-        committed.version = meta.version;
+        committed.version = Some(meta.version);
         committed.pages = manifest.pages;
         report.committed = true;
         // `flush` returning means the new manifest is as durable as the store promises, and
@@ -578,6 +591,45 @@ impl VectorIndex {
 
     fn write(&self) -> RwLockWriteGuard<'_, Graph> {
         self.graph.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Check that `store` can hold an index, and lower `config.nodes_per_page` so a page
+/// fits the store's value size limit with room to spare.
+fn fit_to_store(store: &dyn Store, config: &mut IndexConfig) -> Result<()> {
+    let caps = store.capabilities();
+    if !caps.supports_conditional_puts() {
+        return Err(Error::unsupported(
+            "a vector index needs a store with conditional puts: its manifest is \
+             committed with PutMode::Update",
+        ));
+    }
+    if caps.may_evict {
+        return Err(Error::unsupported(
+            "a vector index cannot live in a store that may evict entries: it would \
+             lose pages",
+        ));
+    }
+    if let Some(max) = caps.max_value_size {
+        // id, flags, level, vector, layer-0 links, metadata length, and ~64 bytes of
+        // metadata; upper layers add m links to one node in m on average.
+        let node = 14 + 4 * config.dim + 2 + 4 * 2 * config.m + 4 + 64 + 4;
+        let fit = (max as usize / 2 / node).max(1);
+        config.nodes_per_page = config.nodes_per_page.min(fit);
+    }
+    Ok(())
+}
+
+/// `AlreadyExists` naming the index, for a refused create of its manifest; any other
+/// error as it is.
+fn exists_error(e: Error, name: &str, key: &Key) -> Error {
+    match e.kind() {
+        ErrorKind::AlreadyExists => Error::new(
+            ErrorKind::AlreadyExists,
+            format!("a vector index named `{name}` already exists"),
+        )
+        .with_key(key),
+        _ => e,
     }
 }
 

@@ -11,7 +11,11 @@
 //!   [`Filter`]s (equality, ranges, `in`, and/or/not) are applied *during* the graph walk,
 //!   and very selective filters switch to an exact scan of the matches.
 //! - **Building**: [`VectorIndex::insert`] / [`VectorIndex::upsert`] one at a time, or
-//!   [`VectorIndex::upsert_many`], which finds the new nodes' neighbours on every core.
+//!   [`VectorIndex::upsert_many`], which finds the new nodes' neighbours on as many
+//!   threads as you give it (`0`: every core).
+//! - **Copying**: [`VectorIndex::export_to`] writes the index as it is in memory into
+//!   another store (or under another name), repaged for that store's value size limit,
+//!   manifest last, and returns the copy's handle.
 //! - **Searching** takes a read lock only: any number of threads search at once, each with
 //!   its own reusable scratch space; distances use AVX2/FMA when the CPU has them.
 //! - **Deletes and updates** tombstone the old node (never returned again) and relink its
