@@ -128,7 +128,9 @@ pub trait StoreExt: Store {
     }
 
     /// Copy every key under `prefix` from this store into `to`, overwriting, in batches
-    /// of [`COPY_BATCH`], or of `to`'s `max_batch_writes` if that is smaller. Keys deleted
+    /// of [`COPY_BATCH`], or of `to`'s `max_batch_writes` if that is smaller, each cut
+    /// further to `to`'s `max_batch_bytes`
+    /// ([`Capabilities::put_batches`](crate::Capabilities::put_batches)). Keys deleted
     /// during the copy are skipped. Versions in `to` are `to`'s own.
     async fn copy_all(&self, to: &dyn Store, prefix: &Prefix) -> Result<CopyReport> {
         let mut report = CopyReport::default();
@@ -145,7 +147,10 @@ pub trait StoreExt: Store {
                 .collect();
             report.keys += ops.len() as u64;
             report.bytes += ops.iter().map(|op| op.value.len() as u64).sum::<u64>();
-            to.put_many(ops).await?;
+            let count = ops.len();
+            for batch in to.capabilities().put_batches(ops, count) {
+                to.put_many(batch).await?;
+            }
         }
         Ok(report)
     }

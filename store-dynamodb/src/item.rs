@@ -16,6 +16,12 @@ use store_core::{Entry, Error, Key, MAX_KEY_LEN, Meta, Result, Version, crc32c};
 /// DynamoDB's item size limit: 400 KB, attribute names and values together.
 pub const ITEM_LIMIT: u64 = 400 * 1024;
 
+/// What an item holds besides its key and value bytes, at most, with a namespace of
+/// `ns_len` bytes: [`overhead`] without the key.
+pub(crate) fn overhead_without_key(ns_len: usize) -> u64 {
+    overhead(ns_len) - MAX_KEY_LEN as u64
+}
+
 /// What an item holds besides the value's bytes, at most, with a namespace of `ns_len`
 /// bytes: the attribute names, the two keys, the version token and three numbers.
 pub(crate) fn overhead(ns_len: usize) -> u64 {

@@ -63,9 +63,12 @@
 //! `InvalidInput`. They are refused rather than spilled to S3: a spill would make a put
 //! two writes in two services, neither atomic nor conditional together; put a tiered or
 //! routing store in front for large values instead. A batch holds at most
-//! [`MAX_TRANSACTION_ITEMS`] (100) writes and 4 MB; larger ones fail with `InvalidInput`
-//! instead of being split, which would quietly make them non-atomic. The store declares
-//! the 100 as `Capabilities::max_batch_writes`, so `copy_all` and `migrate` send no more. `get_many` is
+//! [`MAX_TRANSACTION_ITEMS`] (100) writes and [`MAX_TRANSACTION_BYTES`] (4 MB) of items;
+//! larger ones fail with `InvalidInput` before anything is sent, instead of being split,
+//! which would quietly make them non-atomic. The store declares both, as
+//! `Capabilities::max_batch_writes` and `max_batch_bytes` (the 4 MB less each item's
+//! overhead, counted as key and value bytes), so `copy_all`, `migrate` and vector-index
+//! flushes send no more. `get_many` is
 //! `BatchGetItem` in requests of 100 keys (four in flight), re-asking for the keys the
 //! service left unprocessed.
 //!
@@ -111,4 +114,4 @@ pub use factory::DynamoFactory;
 pub use item::ITEM_LIMIT;
 pub use list::LIST_PAGE;
 pub use store::DynamoStore;
-pub use writes::MAX_TRANSACTION_ITEMS;
+pub use writes::{MAX_TRANSACTION_BYTES, MAX_TRANSACTION_ITEMS};

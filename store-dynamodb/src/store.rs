@@ -91,6 +91,8 @@ impl Store for DynamoStore {
             may_evict: false,
             // One TransactWriteItems per batch; get_many is chunked, so reads have no limit.
             max_batch_writes: Some(crate::MAX_TRANSACTION_ITEMS),
+            // ... of at most 4 MB of items.
+            max_batch_bytes: Some(crate::writes::max_batch_bytes(self.inner.namespace.len())),
         }
     }
 

@@ -17,6 +17,16 @@ use crate::store::Inner;
 /// which would quietly make them non-atomic.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
 
+/// DynamoDB's limit on the aggregate size of one transaction's items: 4 MB (counted here
+/// as 4,000,000 bytes, the smaller reading).
+pub const MAX_TRANSACTION_BYTES: u64 = 4_000_000;
+
+/// The most key and value bytes one `put_many` takes (`Capabilities::max_batch_bytes`):
+/// the transaction limit less the most every item adds besides its key and value.
+pub(crate) fn max_batch_bytes(ns_len: usize) -> u64 {
+    MAX_TRANSACTION_BYTES - MAX_TRANSACTION_ITEMS as u64 * item::overhead_without_key(ns_len)
+}
+
 /// The condition of `mode` as (expression, values), or `None` for `Overwrite`.
 fn condition(mode: &PutMode) -> Option<(&'static str, Value)> {
     match mode {
@@ -119,6 +129,19 @@ fn check_batch<'a>(what: &str, keys: impl ExactSizeIterator<Item = &'a Key>) -> 
 
 pub(crate) async fn put_many(inner: &Inner, ops: Vec<PutOp>) -> Result<Vec<Meta>> {
     check_batch("put_many", ops.iter().map(|op| &op.key))?;
+    let bytes: u64 = ops
+        .iter()
+        .map(|op| (op.key.as_str().len() + op.value.len()) as u64)
+        .sum();
+    let most = max_batch_bytes(inner.namespace.len());
+    if bytes > most {
+        return Err(Error::invalid_input(format!(
+            "put_many of {bytes} bytes of keys and values: a DynamoDB transaction holds at \
+             most 4 MB of items, {most} bytes of keys and values in this store, and \
+             splitting it would not be atomic; send smaller batches \
+             (Capabilities::put_batches cuts them)"
+        )));
+    }
     let mut seen = HashSet::new();
     for op in &ops {
         check_size(inner, &op.key, op.value.len())?;

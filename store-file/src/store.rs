@@ -151,6 +151,7 @@ impl Store for FileStore {
             max_value_size: None,
             may_evict: false,
             max_batch_writes: None,
+            max_batch_bytes: None,
         }
     }
 

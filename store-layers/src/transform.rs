@@ -106,9 +106,19 @@ impl<T: ValueTransform> Layer for Transformed<T> {
     }
 
     fn capabilities(&self) -> Capabilities {
+        let inner = self.inner.capabilities();
+        // Every op of a batch grows by the encoding's overhead; with no declared op limit
+        // that growth has no bound, so a byte limit leaves room for none (each op is then
+        // its own batch).
+        let overhead = self.transform.overhead();
+        let max_batch_bytes = inner.max_batch_bytes.map(|bytes| {
+            let ops = inner.max_batch_writes.map_or(u64::MAX, |n| n as u64);
+            bytes.saturating_sub(ops.saturating_mul(overhead))
+        });
         Capabilities {
             max_value_size: self.max_logical(),
-            ..self.inner.capabilities()
+            max_batch_bytes,
+            ..inner
         }
     }
 
@@ -157,6 +167,20 @@ impl<T: ValueTransform> Layer for Transformed<T> {
     }
 
     async fn put_many(&self, ops: Vec<PutOp>) -> Result<Vec<Meta>> {
+        // The declared byte limit is what this layer promises, whatever the inner store
+        // would take once the values are encoded.
+        if let Some(max) = Layer::capabilities(self).max_batch_bytes {
+            let bytes: u64 = ops
+                .iter()
+                .map(|op| (op.key.as_str().len() + op.value.len()) as u64)
+                .sum();
+            if bytes > max {
+                return Err(Error::invalid_input(format!(
+                    "put_many of {bytes} bytes of keys and values: this store takes at most \
+                     {max} (the inner store's limit less the encoding's overhead per op)"
+                )));
+            }
+        }
         let mut sizes = Vec::with_capacity(ops.len());
         let mut encoded = Vec::with_capacity(ops.len());
         for op in ops {

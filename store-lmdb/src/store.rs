@@ -179,6 +179,7 @@ impl Store for RedbStore {
             max_value_size: Some(MAX_VALUE_SIZE),
             may_evict: false,
             max_batch_writes: None,
+            max_batch_bytes: None,
         }
     }
 

@@ -252,6 +252,7 @@ impl Store for CacheStore {
             max_value_size: None,
             may_evict: true,
             max_batch_writes: None,
+            max_batch_bytes: None,
         }
     }
 

@@ -112,6 +112,7 @@ impl Store for MemoryStore {
             max_value_size: None,
             may_evict: false,
             max_batch_writes: None,
+            max_batch_bytes: None,
         }
     }
 

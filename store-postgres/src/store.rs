@@ -116,6 +116,7 @@ impl PostgresStore {
                     max_value_size: Some(MAX_VALUE_SIZE),
                     may_evict: false,
                     max_batch_writes: None,
+                    max_batch_bytes: None,
                 },
                 op_timeout: config.op_timeout,
             }),

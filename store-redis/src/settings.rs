@@ -71,6 +71,7 @@ impl ServerSettings {
             max_value_size: Some(max),
             may_evict: self.may_evict(),
             max_batch_writes: None,
+            max_batch_bytes: None,
         }
     }
 }

@@ -267,6 +267,7 @@ impl<C: 'static> Store for ObjectStoreBackend<C> {
             max_value_size: Some(MAX_OBJECT_SIZE),
             may_evict: false,
             max_batch_writes: None,
+            max_batch_bytes: None,
         }
     }
 

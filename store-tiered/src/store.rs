@@ -283,6 +283,7 @@ impl Store for TieredStore {
             // Batches are not forwarded as batches: `put_many`/`delete_many` are the
             // default loops of single-key ops, so no tier's batch limit applies.
             max_batch_writes: None,
+            max_batch_bytes: None,
         }
     }
 

@@ -177,7 +177,7 @@ pub async fn written(store: &dyn Store, options: &BenchOptions) -> Result<(Vec<K
 }
 
 /// Keys per prefill or clean-up batch, capped at the store's `max_batch_writes`
-/// (DynamoDB: 100).
+/// (DynamoDB: 100); prefill batches are also cut to its `max_batch_bytes`.
 const BATCH: usize = 512;
 
 /// Delete `keys` (what [`written`] found), in batches, and flush the deletes.
@@ -199,7 +199,9 @@ pub async fn prefill(store: &dyn Store, options: &BenchOptions) -> Result<()> {
         let ops = (i..end)
             .map(|n| PutOp::overwrite(bench_key(n), value.clone()))
             .collect();
-        store.put_many(ops).await?;
+        for ops in store.capabilities().put_batches(ops, batch as usize) {
+            store.put_many(ops).await?;
+        }
         i = end;
     }
     store.flush().await

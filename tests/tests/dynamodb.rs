@@ -87,6 +87,47 @@ fn migrates_in_and_out_verified() {
     });
 }
 
+/// Values of 100 KB: 100 of them are 10 MB, more than one 4 MB transaction holds, so
+/// `migrate` and `copy_all` cut their batches by bytes as well as by count.
+#[test]
+fn large_values_migrate_in_batches_under_4_mb() {
+    use store_core::{Key, Prefix, PutMode, Store, StoreExt};
+    use store_memory::MemoryStore;
+    use strata::migrate::{MigrateOptions, migrate};
+
+    strata_tests::harness::runtime().block_on(async {
+        let Some(dynamo) = store().await else {
+            return;
+        };
+        let dynamo: Arc<dyn Store> = Arc::new(dynamo);
+        let source: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        for i in 0..120usize {
+            let key = Key::new(format!("big/{i:04}")).unwrap();
+            let value = vec![i as u8; 100_000];
+            source
+                .put(&key, value.into(), PutMode::Overwrite)
+                .await
+                .unwrap();
+        }
+        let options = MigrateOptions {
+            verify: true,
+            ..MigrateOptions::default()
+        };
+        let report = migrate(source.clone(), dynamo.clone(), &options, &|_, _| {})
+            .await
+            .expect("migrate 12 MB into DynamoDB");
+        assert_eq!((report.copied, report.verified), (120, 120));
+        let back: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let copy = dynamo
+            .copy_all(back.as_ref(), &Prefix::empty())
+            .await
+            .unwrap();
+        assert_eq!(copy.keys, 120);
+        let got = back.get(&Key::new("big/0077").unwrap()).await.unwrap();
+        assert_eq!(got.unwrap().value, vec![77u8; 100_000]);
+    });
+}
+
 /// A memory cache in front of DynamoDB: DynamoDB as a tiered backend.
 mod cache_over_dynamodb {
     use super::*;

@@ -46,6 +46,17 @@ mod encrypt {
     strata_tests::conformance_tests!(|| async { Fixture::new(Arc::new(encrypted(memory()))) });
 }
 
+/// Encryption over a store with batch limits (as DynamoDB's): the layer's declared byte
+/// limit leaves room for its overhead on every op, so the byte-limit case passes through it.
+mod encrypt_over_batch_limits {
+    use super::*;
+    use strata_tests::batchlimit::BatchLimit;
+    strata_tests::conformance_tests!(|| async {
+        let limited: Arc<dyn Store> = Arc::new(BatchLimit::new(memory(), 50).bytes(32 * 1024));
+        Fixture::new(Arc::new(encrypted(limited)))
+    });
+}
+
 mod retry {
     use super::*;
     strata_tests::conformance_tests!(|| async {

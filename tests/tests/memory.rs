@@ -17,6 +17,7 @@ mod batch_limited {
     use strata_tests::harness::Fixture;
 
     strata_tests::conformance_tests!(|| async {
-        Fixture::new(Arc::new(BatchLimit::new(Arc::new(MemoryStore::new()), 100)))
+        let limited = BatchLimit::new(Arc::new(MemoryStore::new()), 100).bytes(64 * 1024);
+        Fixture::new(Arc::new(limited))
     });
 }

@@ -150,21 +150,26 @@ fn suite_passes_the_reference_store() {
     assert_eq!(report.skipped(), ONLY_FOR_LIMITED_BATCHES);
 }
 
-/// The one case the memory store cannot run: it takes batches of any size, so it declares
-/// no `max_batch_writes` to check. [`BatchLimit`] over it runs that case too.
-const ONLY_FOR_LIMITED_BATCHES: [&str; 1] = ["batch_writes_up_to_max_batch_writes"];
+/// The cases the memory store cannot run: it takes batches of any size, so it declares
+/// no `max_batch_writes` or `max_batch_bytes` to check. [`BatchLimit`] over it runs them.
+const ONLY_FOR_LIMITED_BATCHES: [&str; 2] = [
+    "batch_writes_up_to_max_batch_writes",
+    "put_many_up_to_max_batch_bytes",
+];
 
 /// With a declared batch limit the reference store runs every case, none skipped.
 #[test]
 fn suite_passes_the_reference_store_with_a_batch_limit() {
     let report = runtime().block_on(run_suite(|| async {
-        Fixture::new(Arc::new(BatchLimit::new(Arc::new(MemoryStore::new()), 16)))
+        // 1,000 bytes: less than 16 of the suite's larger ops, so both limits cut batches.
+        let limited = BatchLimit::new(Arc::new(MemoryStore::new()), 16).bytes(1_000);
+        Fixture::new(Arc::new(limited))
     }));
     assert!(report.failed().is_empty(), "{:?}", report.failed());
     assert!(report.skipped().is_empty(), "{:?}", report.skipped());
 }
 
-/// A store that declares a batch limit but takes larger batches anyway.
+/// A store that declares batch limits but takes larger batches anyway.
 #[derive(Debug)]
 struct ClaimsABatchLimit(MemoryStore);
 
@@ -176,6 +181,7 @@ impl Layer for ClaimsABatchLimit {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             max_batch_writes: Some(8),
+            max_batch_bytes: Some(1_000),
             ..self.0.capabilities()
         }
     }

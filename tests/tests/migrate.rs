@@ -217,6 +217,49 @@ fn default_batches_fit_a_destination_with_a_small_max_batch_writes() {
     });
 }
 
+/// Into a store that takes 8 KiB of keys and values per batch (as DynamoDB takes 4 MB of
+/// items), values of 1 KiB and more: batches are cut by bytes too, not refused.
+#[test]
+fn default_batches_fit_a_destination_with_a_small_max_batch_bytes() {
+    runtime().block_on(async {
+        let from = Arc::new(MemoryStore::new());
+        for i in 0..120usize {
+            let key = Key::new(format!("big/{i:04}")).unwrap();
+            let value = vec![i as u8; 1024 + i * 20];
+            from.put(&key, value.into(), PutMode::Overwrite)
+                .await
+                .unwrap();
+        }
+        let limited = || -> Arc<dyn Store> {
+            Arc::new(BatchLimit::new(Arc::new(MemoryStore::new()), 100).bytes(8 * 1024))
+        };
+        let to = limited();
+        let options = MigrateOptions {
+            verify: true,
+            ..Default::default()
+        };
+        let report = migrate(from.clone(), to.clone(), &options, &|_, _| {})
+            .await
+            .unwrap();
+        assert_eq!((report.copied, report.verified), (120, 120));
+        assert_eq!(
+            contents(to.as_ref(), "").await,
+            contents(from.as_ref(), "").await
+        );
+
+        let copied = limited();
+        let copy = from
+            .copy_all(copied.as_ref(), &Prefix::empty())
+            .await
+            .unwrap();
+        assert_eq!(copy.keys, 120);
+        assert_eq!(
+            contents(copied.as_ref(), "").await,
+            contents(from.as_ref(), "").await
+        );
+    });
+}
+
 #[test]
 fn interrupted_run_resumes_from_its_checkpoint() {
     runtime().block_on(async {

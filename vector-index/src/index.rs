@@ -460,10 +460,11 @@ impl VectorIndex {
         }
         let written: Vec<Key> = ops.iter().map(|op| op.key.clone()).collect();
         // Pages need not land together (no manifest names them yet), so a store's batch
-        // limit is met by sending them in several batches.
-        let per_batch = self.store.capabilities().write_batch(ops.len());
-        for chunk in ops.chunks(per_batch) {
-            self.store.put_many(chunk.to_vec()).await?;
+        // limits (ops and bytes) are met by sending them in several batches.
+        let caps = self.store.capabilities();
+        let per_batch = caps.write_batch(ops.len());
+        for batch in caps.put_batches(ops, per_batch) {
+            self.store.put_many(batch).await?;
         }
         // On stores that acknowledge before writes are durable, the pages must be durable
         // before a manifest that references them can be.

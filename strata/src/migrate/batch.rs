@@ -97,8 +97,8 @@ fn started(keys: &[Key]) -> BatchDone {
     }
 }
 
-/// Copy `keys` from `from` to `to` (one `get_many`, one `put_many`), then compare if
-/// `verify`.
+/// Copy `keys` from `from` to `to` (one `get_many`, then one `put_many`, or several where
+/// their bytes exceed `to`'s `max_batch_bytes`), then compare if `verify`.
 pub(super) async fn copy(
     from: Arc<dyn Store>,
     to: Arc<dyn Store>,
@@ -119,7 +119,10 @@ pub(super) async fn copy(
     } else {
         Vec::new()
     };
-    to.put_many(ops).await?;
+    let count = ops.len();
+    for batch in to.capabilities().put_batches(ops, count) {
+        to.put_many(batch).await?;
+    }
     if verify {
         compare(to.as_ref(), expected, &mut done).await?;
     }

@@ -40,11 +40,12 @@ pub async fn put_many_roundtrip(store: Arc<dyn Store>) -> Outcome {
     let ops: Vec<PutOp> = (0..100)
         .map(|i| PutOp::overwrite(key(&format!("pm/{i:03}")), pattern(i, i as u8)))
         .collect();
-    // In batches the store takes (DynamoDB: 100; a store may declare fewer).
+    // In batches the store takes (DynamoDB: 100; a store may declare fewer ops or bytes).
     let mut metas = Vec::new();
-    for chunk in ops.chunks(store.capabilities().write_batch(100)) {
-        let written = store.put_many(chunk.to_vec()).await.unwrap();
-        assert_eq!(written.len(), chunk.len());
+    for batch in store.capabilities().put_batches(ops.clone(), 100) {
+        let len = batch.len();
+        let written = store.put_many(batch).await.unwrap();
+        assert_eq!(written.len(), len);
         metas.extend(written);
     }
     assert_eq!(metas.len(), 100);
@@ -170,6 +171,59 @@ pub async fn batch_writes_up_to_max_batch_writes(store: Arc<dyn Store>) -> Outco
     assert_eq!(
         list_keys(&store, under("mb/full/")).await,
         ["mb/full/extra"]
+    );
+    Ok(())
+}
+
+/// A store declaring `max_batch_bytes` takes a `put_many` of exactly that many bytes of
+/// keys and values, and refuses one byte more with `InvalidInput`, writing nothing.
+pub async fn put_many_up_to_max_batch_bytes(store: Arc<dyn Store>) -> Outcome {
+    let caps = store.capabilities();
+    let Some(max) = caps.max_batch_bytes else {
+        return Err(Skip("no max_batch_bytes".into()));
+    };
+    // Past this the case would be a load test, not a check of the declared limit.
+    require(max <= 16 << 20, "max_batch_bytes above 16 MiB")?;
+    // As few ops as values the store takes allow, each value below its size limit.
+    let per_value = caps.max_value_size.unwrap_or(u64::MAX).min(1 << 20) - 1;
+    let name = |at: &str, i: usize| key(&format!("mbb/{at}/{i:03}"));
+    let key_len = name("full", 0).as_str().len() as u64;
+    let count = max.div_ceil(per_value + key_len).max(1) as usize;
+    require(
+        count <= caps.write_batch(count),
+        "max_batch_bytes needs more ops than max_batch_writes allows",
+    )?;
+    require(
+        max > count as u64 * key_len,
+        "max_batch_bytes smaller than the keys",
+    )?;
+    let ops = |at: &str, extra: u64| -> Vec<PutOp> {
+        let values = max - count as u64 * key_len + extra;
+        (0..count)
+            .map(|i| {
+                let share = values / count as u64 + u64::from((i as u64) < values % count as u64);
+                PutOp::overwrite(name(at, i), pattern(share as usize, i as u8))
+            })
+            .collect()
+    };
+    let full = ops("full", 0);
+    let bytes: u64 = full
+        .iter()
+        .map(|op| (op.key.as_str().len() + op.value.len()) as u64)
+        .sum();
+    assert_eq!(bytes, max, "the case's own arithmetic");
+    let metas = store.put_many(full).await.unwrap();
+    assert_eq!(metas.len(), count);
+    assert_eq!(list_keys(&store, under("mbb/full/")).await.len(), count);
+
+    let err = store
+        .put_many(ops("over", 1))
+        .await
+        .expect_err("put_many above max_batch_bytes");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(
+        list_keys(&store, under("mbb/over/")).await.is_empty(),
+        "a refused put_many wrote keys"
     );
     Ok(())
 }

@@ -100,13 +100,13 @@ pub async fn list_limit(store: Arc<dyn Store>) -> Outcome {
 /// Paging with `start_after` + `limit` visits 2,500 keys once each, in order.
 pub async fn list_pages_through_2500_keys(store: Arc<dyn Store>) -> Outcome {
     let all: Vec<Key> = (0..2500).map(|i| key(&format!("page/{i:05}"))).collect();
-    // Batches of 100, or fewer where the store declares a smaller max_batch_writes.
-    for chunk in all.chunks(store.capabilities().write_batch(100)) {
-        let ops = chunk
-            .iter()
-            .map(|k| PutOp::overwrite(k.clone(), val(k.as_str())))
-            .collect();
-        store.put_many(ops).await.unwrap();
+    // Batches of 100, or smaller where the store declares smaller batch limits.
+    let ops: Vec<PutOp> = all
+        .iter()
+        .map(|k| PutOp::overwrite(k.clone(), val(k.as_str())))
+        .collect();
+    for batch in store.capabilities().put_batches(ops, 100) {
+        store.put_many(batch).await.unwrap();
     }
     let mut seen: Vec<Key> = Vec::new();
     let mut pages = 0;

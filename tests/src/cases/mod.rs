@@ -61,6 +61,7 @@ macro_rules! __for_each_case {
             batch::put_many_atomic_on_conflict,
             batch::delete_many_removes_all,
             batch::batch_writes_up_to_max_batch_writes,
+            batch::put_many_up_to_max_batch_bytes,
             layer::layer_keeps_capabilities,
             layer::layer_forwards_batches,
             layer::layer_keeps_atomic_put_many,
