@@ -32,8 +32,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use redb::Database;
 use store_core::{Error, ErrorKind, Result};
 
-use crate::errors::redb_error;
-use crate::schema::initialise;
+use super::errors::redb_error;
+use super::schema::initialise;
 
 /// redb's magic number, the first bytes of every initialised database file.
 const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
@@ -90,7 +90,7 @@ pub(crate) fn resolve(path: &Path, create: bool) -> Result<PathBuf> {
 }
 
 /// Create `dir` and its missing ancestors, fsyncing each new entry into its parent.
-fn create_dirs(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_dirs(dir: &Path) -> io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
