@@ -335,3 +335,49 @@ impl std::fmt::Debug for EmbeddedStore {
             .finish()
     }
 }
+
+/// What every engine's public handle (a struct with an `inner: EmbeddedStore` field and a
+/// `config()` method) shares: `path`, `hold_writes`, `queued`, `stats`, the [`Store`]
+/// methods (forwarded, as a `store_core::Layer`) and `Debug`. `$what` names the path
+/// ("database file", "environment directory").
+macro_rules! embedded_handle {
+    ($handle:ident, $what:literal) => {
+        impl $handle {
+            #[doc = concat!("The canonical path of the ", $what, ".")]
+            pub fn path(&self) -> &std::path::Path {
+                self.inner.path()
+            }
+
+            /// Stop the writer between groups until the returned guard is dropped.
+            pub async fn hold_writes(&self) -> store_core::Result<$crate::WriteHold> {
+                self.inner.hold_writes().await
+            }
+
+            /// How many writes are waiting for the writer.
+            pub fn queued(&self) -> usize {
+                self.inner.queued()
+            }
+
+            #[doc = concat!("Counters of group commit since the ", $what, " was opened in this process.")]
+            pub fn stats(&self) -> $crate::WriterStats {
+                self.inner.stats()
+            }
+        }
+
+        impl store_core::Layer for $handle {
+            fn inner(&self) -> &dyn store_core::Store {
+                &self.inner
+            }
+        }
+
+        impl std::fmt::Debug for $handle {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($handle))
+                    .field("path", &self.path())
+                    .field("durability", &self.config().durability)
+                    .finish()
+            }
+        }
+    };
+}
+pub(crate) use embedded_handle;

@@ -5,8 +5,9 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use serde_json::json;
-use store_core::{ConfigMap, ErrorKind};
+use store_core::{ConfigMap, ErrorKind, Key, PutMode, Store};
 use store_lmdb::{LmdbConfig, LmdbDurability, LmdbStore};
 use strata_tests::harness::{Fixture, runtime};
 
@@ -49,6 +50,50 @@ fn crash_lmdb() {
     let config = config_map(&dir.join("env"), "immediate");
     strata_tests::crash::run("crash_lmdb", config, strata_tests::crash::cycles(50));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// 64 writers queued while the writer is held share one commit (one fsync), and each
+/// conditional put is judged in arrival order inside it: the first `Create` of a shared
+/// key wins, the others fail alone.
+#[test]
+fn writers_share_one_group_commit() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LmdbStore::open(LmdbConfig::new(dir.path().join("env")))
+            .await
+            .expect("open");
+        let before = store.stats();
+        let hold = store.hold_writes().await.expect("hold the writer");
+        let mut tasks = Vec::new();
+        for i in 0..64usize {
+            let s = store.clone();
+            let key = if i % 2 == 0 {
+                Key::new("shared").expect("key")
+            } else {
+                Key::new(format!("own/{i}")).expect("key")
+            };
+            tasks.push(tokio::spawn(async move {
+                s.put(&key, Bytes::from(i.to_string()), PutMode::Create)
+                    .await
+            }));
+            while store.queued() < i + 1 {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        }
+        drop(hold);
+        let mut won = Vec::new();
+        for (i, task) in tasks.into_iter().enumerate() {
+            match task.await.expect("task") {
+                Ok(_) => won.push(i),
+                Err(e) => assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{i}: {e}"),
+            }
+        }
+        let expected: Vec<usize> = (0..64).filter(|i| *i == 0 || i % 2 == 1).collect();
+        assert_eq!(won, expected);
+        let after = store.stats();
+        assert_eq!(after.commits - before.commits, 1, "one group, one commit");
+        assert_eq!(after.writes - before.writes, 33);
+    });
 }
 
 /// `type = "lmdb"` used to be an alias of redb: it must open an LMDB environment now, from

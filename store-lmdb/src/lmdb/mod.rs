@@ -152,7 +152,10 @@ fn open_engine(config: &LmdbConfig, path: PathBuf) -> Result<(Box<dyn Engine>, u
     let mut options = EnvOpenOptions::new().read_txn_without_tls();
     options
         .map_size(usize::try_from(map_size).unwrap_or(usize::MAX))
-        .max_dbs(3);
+        .max_dbs(3)
+        // A reader slot per concurrent read transaction: above tokio's blocking pool
+        // (512 threads by default), so reads never fail for want of a slot.
+        .max_readers(1024);
     let err = |context: &str, e| lmdb_error(context, &path, map_size, e);
     if config.durability == RedbDurability::None {
         // SAFETY: MDB_NOSYNC only skips the fsync at commit; LMDB stays consistent for

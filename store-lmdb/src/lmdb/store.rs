@@ -1,18 +1,18 @@
 //! `LmdbStore`: the LMDB engine's public handle.
 
-use store_core::{Layer, Result, Store};
+use store_core::Result;
 
 use super::{LmdbConfig, open_blocking};
 use crate::open::Settings;
-use crate::store::{EmbeddedStore, WriteHold, WriterStats};
+use crate::store::{EmbeddedStore, embedded_handle};
 
 /// A Strata store in one LMDB environment (a directory). See the [crate docs](crate).
 ///
 /// Clones (and other opens of the same directory in this process) share one environment,
 /// one writer thread and one value cache. The environment is closed when the last handle
 /// (or `list` stream) is dropped; that drop waits for the writer to finish the writes
-/// already queued. Every [`Store`] method is the shared embedded store's (this type
-/// forwards, as a [`Layer`] does).
+/// already queued. Every [`Store`](store_core::Store) method is the shared embedded
+/// store's (this type forwards, as a [`Layer`](store_core::Layer) does).
 #[derive(Clone)]
 pub struct LmdbStore {
     inner: EmbeddedStore,
@@ -29,11 +29,6 @@ impl LmdbStore {
         Ok(LmdbStore { inner })
     }
 
-    /// The canonical path of the environment directory.
-    pub fn path(&self) -> &std::path::Path {
-        self.inner.path()
-    }
-
     /// The settings this database was opened with (path made canonical).
     pub fn config(&self) -> &LmdbConfig {
         match &self.inner.shared.settings {
@@ -42,38 +37,10 @@ impl LmdbStore {
         }
     }
 
-    /// Stop the writer between groups until the returned guard is dropped.
-    pub async fn hold_writes(&self) -> Result<WriteHold> {
-        self.inner.hold_writes().await
-    }
-
-    /// How many writes are waiting for the writer.
-    pub fn queued(&self) -> usize {
-        self.inner.queued()
-    }
-
-    /// Counters of group commit since the environment was opened in this process.
-    pub fn stats(&self) -> WriterStats {
-        self.inner.stats()
-    }
-
     /// Whether this process has the directory `path` open as an LMDB store.
     pub fn is_open(path: impl AsRef<std::path::Path>) -> bool {
         super::is_open(path.as_ref())
     }
 }
 
-impl Layer for LmdbStore {
-    fn inner(&self) -> &dyn Store {
-        &self.inner
-    }
-}
-
-impl std::fmt::Debug for LmdbStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LmdbStore")
-            .field("path", &self.path())
-            .field("durability", &self.config().durability)
-            .finish()
-    }
-}
+embedded_handle!(LmdbStore, "environment directory");

@@ -1,18 +1,18 @@
 //! `RedbStore`: the redb engine's public handle.
 
-use store_core::{Layer, Result, Store};
+use store_core::Result;
 
 use super::{RedbConfig, open_blocking};
 use crate::open::Settings;
-use crate::store::{EmbeddedStore, WriteHold, WriterStats};
+use crate::store::{EmbeddedStore, embedded_handle};
 
 /// A Strata store in one redb database file. See the [crate docs](crate) for the design.
 ///
 /// Clones (and other opens of the same file in this process) share one database, one writer
 /// thread and one value cache. The file is closed when the last handle (or `list` stream)
 /// is dropped; that drop waits for the writer to finish the writes already queued. Every
-/// [`Store`] method is the shared embedded store's (this type forwards, as a
-/// [`Layer`] does).
+/// [`Store`](store_core::Store) method is the shared embedded store's (this type
+/// forwards, as a [`Layer`](store_core::Layer) does).
 #[derive(Clone)]
 pub struct RedbStore {
     inner: EmbeddedStore,
@@ -27,11 +27,6 @@ impl RedbStore {
         let inner =
             EmbeddedStore::open("open the redb store", move || open_blocking(config)).await?;
         Ok(RedbStore { inner })
-    }
-
-    /// The canonical path of the database file.
-    pub fn path(&self) -> &std::path::Path {
-        self.inner.path()
     }
 
     /// The settings this database was opened with (path made canonical).
@@ -49,38 +44,10 @@ impl RedbStore {
         self.inner.compact().await
     }
 
-    /// Stop the writer between groups until the returned guard is dropped.
-    pub async fn hold_writes(&self) -> Result<WriteHold> {
-        self.inner.hold_writes().await
-    }
-
-    /// How many writes are waiting for the writer.
-    pub fn queued(&self) -> usize {
-        self.inner.queued()
-    }
-
-    /// Counters of group commit since the file was opened in this process.
-    pub fn stats(&self) -> WriterStats {
-        self.inner.stats()
-    }
-
     /// Whether this process has `path` open as a redb store.
     pub fn is_open(path: impl AsRef<std::path::Path>) -> bool {
         super::is_open(path.as_ref())
     }
 }
 
-impl Layer for RedbStore {
-    fn inner(&self) -> &dyn Store {
-        &self.inner
-    }
-}
-
-impl std::fmt::Debug for RedbStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedbStore")
-            .field("path", &self.path())
-            .field("durability", &self.config().durability)
-            .finish()
-    }
-}
+embedded_handle!(RedbStore, "database file");
