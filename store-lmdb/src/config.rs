@@ -29,3 +29,35 @@ pub(crate) fn local_path_config(
     config.insert("path".into(), path.to_string_lossy().into_owned().into());
     Ok(config)
 }
+
+/// The builder methods every engine's config shares (`create`, `durability`,
+/// `value_cache_size`) and `creates()`; `$what` names what may be created.
+macro_rules! embedded_config {
+    ($config:ident, $what:literal) => {
+        impl $config {
+            #[doc = concat!("Allow (`true`) or forbid (`false`) creating the ", $what, " if it is missing.")]
+            pub fn create(mut self, create: bool) -> Self {
+                self.create = Some(create);
+                self
+            }
+
+            #[doc = concat!("Whether a missing ", $what, " may be created (unset means yes).")]
+            pub(crate) fn creates(&self) -> bool {
+                self.create.unwrap_or(true)
+            }
+
+            /// Set the durability.
+            pub fn durability(mut self, durability: $crate::RedbDurability) -> Self {
+                self.durability = durability;
+                self
+            }
+
+            /// Set the value cache size in bytes (0 disables it).
+            pub fn value_cache_size(mut self, bytes: u64) -> Self {
+                self.value_cache_size = Some(bytes);
+                self
+            }
+        }
+    };
+}
+pub(crate) use embedded_config;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use store_core::{ConfigMap, Result, StoreUri};
 
-use crate::config::local_path_config;
+use crate::config::{embedded_config, local_path_config};
 use crate::redb::RedbDurability;
 
 /// What an acknowledged LMDB write survives: the same two settings as redb's.
@@ -57,32 +57,9 @@ impl LmdbConfig {
         }
     }
 
-    /// Allow (`true`) or forbid (`false`) creating the environment if it is missing.
-    pub fn create(mut self, create: bool) -> Self {
-        self.create = Some(create);
-        self
-    }
-
-    /// Whether a missing environment may be created (unset means yes).
-    pub(crate) fn creates(&self) -> bool {
-        self.create.unwrap_or(true)
-    }
-
-    /// Set the durability.
-    pub fn durability(mut self, durability: LmdbDurability) -> Self {
-        self.durability = durability;
-        self
-    }
-
     /// Set the memory map's size in bytes.
     pub fn map_size(mut self, bytes: u64) -> Self {
         self.map_size = Some(bytes);
-        self
-    }
-
-    /// Set the value cache size in bytes (0 disables it).
-    pub fn value_cache_size(mut self, bytes: u64) -> Self {
-        self.value_cache_size = Some(bytes);
         self
     }
 
@@ -102,6 +79,8 @@ impl LmdbConfig {
         )
     }
 }
+
+embedded_config!(LmdbConfig, "environment");
 
 /// The config map of `lmdb:///abs/dir[?durability=none&map_size=N&value_cache_size=N&create=false]`.
 pub(crate) fn config_from_uri(uri: &StoreUri<'_>) -> Result<ConfigMap> {

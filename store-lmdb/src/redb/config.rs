@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use store_core::{ConfigMap, Result, StoreUri};
 
-use crate::config::local_path_config;
+use crate::config::{embedded_config, local_path_config};
 
 /// The default size of the value cache (see [`RedbConfig::value_cache_size`]): 64 MiB.
 pub const DEFAULT_VALUE_CACHE_SIZE: u64 = 64 * 1024 * 1024;
@@ -68,29 +68,6 @@ impl RedbConfig {
         }
     }
 
-    /// Allow (`true`) or forbid (`false`) creating the database if it is missing.
-    pub fn create(mut self, create: bool) -> Self {
-        self.create = Some(create);
-        self
-    }
-
-    /// Whether a missing database may be created (unset means yes).
-    pub(crate) fn creates(&self) -> bool {
-        self.create.unwrap_or(true)
-    }
-
-    /// Set the durability.
-    pub fn durability(mut self, durability: RedbDurability) -> Self {
-        self.durability = durability;
-        self
-    }
-
-    /// Set the value cache size in bytes (0 disables it).
-    pub fn value_cache_size(mut self, bytes: u64) -> Self {
-        self.value_cache_size = Some(bytes);
-        self
-    }
-
     /// Set redb's page cache size in bytes.
     pub fn cache_size(mut self, bytes: u64) -> Self {
         self.cache_size = Some(bytes);
@@ -109,6 +86,8 @@ impl RedbConfig {
         )
     }
 }
+
+embedded_config!(RedbConfig, "database");
 
 /// The config map of `redb:///abs/path/file.redb[?durability=none&cache_size=N&value_cache_size=N&create=false]`:
 /// the path from the URI, every query parameter (and option) read into [`RedbConfig`].
