@@ -1,6 +1,33 @@
-//! Config parsing every engine shares: the base config map of a local-path URI.
+//! Config every engine shares: durability, the value cache's default size, the builder
+//! methods, and the base config map of a local-path URI.
 
+use serde::Deserialize;
 use store_core::{ConfigMap, Error, Result, StoreUri};
+
+/// The default size of the value cache (see [`RedbConfig::value_cache_size`](crate::RedbConfig::value_cache_size)): 64 MiB.
+pub const DEFAULT_VALUE_CACHE_SIZE: u64 = 64 * 1024 * 1024;
+
+/// What an acknowledged write survives, for either engine (named for redb, which had it
+/// first; [`LmdbDurability`](crate::LmdbDurability) is the same type).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RedbDurability {
+    /// Every commit is fsynced before its writes are acknowledged: they survive power loss.
+    #[default]
+    Immediate,
+    /// Commits are not fsynced and survive neither a crash nor power loss until
+    /// [`flush`](store_core::Store::flush) forces a durable commit. For cache tiers.
+    None,
+}
+
+impl RedbDurability {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            RedbDurability::Immediate => "immediate",
+            RedbDurability::None => "none",
+        }
+    }
+}
 
 /// The base config map of `SCHEME:///abs/path?…`: `type` (the scheme) and `path` from the
 /// URI; the caller reads the query into its config with `uri.config::<Config>(base)`.

@@ -7,10 +7,10 @@ use std::sync::atomic::AtomicU64;
 use store_core::{Error, ErrorKind, Result};
 
 use crate::cache::ValueCache;
+use crate::config::RedbDurability;
 use crate::engine::{self, Engine, ReadRows};
 use crate::errors::no_panic;
 use crate::reads::MissQueue;
-use crate::redb::RedbDurability;
 
 /// The database, the value cache and the counters of one open store.
 pub(crate) struct Core {

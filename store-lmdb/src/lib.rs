@@ -192,18 +192,24 @@ mod cache;
 mod codec;
 mod config;
 mod core;
+mod dirs;
 mod engine;
 mod errors;
+#[cfg(feature = "lmdb")]
 mod lmdb;
 mod lookup;
 mod open;
 mod reads;
+#[cfg(feature = "redb")]
 mod redb;
 mod store;
 mod writer;
 
+pub use config::{DEFAULT_VALUE_CACHE_SIZE, RedbDurability};
+#[cfg(feature = "lmdb")]
 pub use lmdb::{DEFAULT_MAP_SIZE, LmdbConfig, LmdbDurability, LmdbFactory, LmdbStore};
-pub use redb::{DEFAULT_VALUE_CACHE_SIZE, RedbConfig, RedbDurability, RedbFactory, RedbStore};
+#[cfg(feature = "redb")]
+pub use redb::{RedbConfig, RedbFactory, RedbStore};
 
 /// The row decoders and encoders, for the cargo-fuzz target `fuzz/fuzz_targets/redb_row.rs`
 /// (feature `fuzzing`, off by default; not an API for applications).

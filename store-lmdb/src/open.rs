@@ -18,12 +18,15 @@ use store_core::{Error, ErrorKind, Result};
 use tokio::sync::mpsc;
 
 use crate::cache::ValueCache;
+use crate::config::{DEFAULT_VALUE_CACHE_SIZE, RedbDurability};
 use crate::core::Core;
 use crate::engine::Engine;
 use crate::errors::no_panic;
+#[cfg(feature = "lmdb")]
 use crate::lmdb::LmdbConfig;
 use crate::reads::MissQueue;
-use crate::redb::{DEFAULT_VALUE_CACHE_SIZE, RedbConfig, RedbDurability};
+#[cfg(feature = "redb")]
+use crate::redb::RedbConfig;
 use crate::writer::{CHANNEL_CAPACITY, Request, Writer};
 
 static OPEN: LazyLock<Mutex<HashMap<PathBuf, Weak<Shared>>>> = LazyLock::new(Mutex::default);
@@ -31,7 +34,9 @@ static OPEN: LazyLock<Mutex<HashMap<PathBuf, Weak<Shared>>>> = LazyLock::new(Mut
 /// The settings a database was opened with (path made canonical), per engine.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Settings {
+    #[cfg(feature = "redb")]
     Redb(RedbConfig),
+    #[cfg(feature = "lmdb")]
     Lmdb(LmdbConfig),
 }
 
@@ -41,10 +46,12 @@ impl Settings {
     fn shareable(&self) -> Settings {
         let mut s = self.clone();
         match &mut s {
+            #[cfg(feature = "redb")]
             Settings::Redb(c) => {
                 c.path = PathBuf::new();
                 c.create = None;
             }
+            #[cfg(feature = "lmdb")]
             Settings::Lmdb(c) => {
                 c.path = PathBuf::new();
                 c.create = None;
@@ -55,7 +62,9 @@ impl Settings {
 
     fn describe(&self) -> String {
         match self {
+            #[cfg(feature = "redb")]
             Settings::Redb(c) => format!("redb: {}", c.describe()),
+            #[cfg(feature = "lmdb")]
             Settings::Lmdb(c) => format!("lmdb: {}", c.describe()),
         }
     }

@@ -31,10 +31,10 @@ use crate::codec::{
     RowMeta, VALUE_HEADER_LEN, decode_meta, encode_counter, encode_meta, encode_value_into,
     to_meta, to_nanos,
 };
+use crate::config::RedbDurability;
 use crate::core::Core;
 use crate::engine::{Table, VERSION_COUNTER, WriteRows, get_with};
 use crate::errors::no_panic;
-use crate::redb::RedbDurability;
 
 /// At most this many writes (puts and deletes) go into one transaction.
 pub const MAX_GROUP_OPS: usize = 4096;
@@ -59,6 +59,7 @@ pub(crate) enum Request {
     /// Commit durably (a no-op barrier when every commit already is).
     Flush { reply: oneshot::Sender<Result<()>> },
     /// Reclaim free space.
+    #[cfg_attr(not(feature = "redb"), allow(dead_code))]
     Compact {
         reply: oneshot::Sender<Result<bool>>,
     },

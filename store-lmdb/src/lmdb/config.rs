@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use store_core::{ConfigMap, Result, StoreUri};
 
+use crate::config::RedbDurability;
 use crate::config::{embedded_config, local_path_config};
-use crate::redb::RedbDurability;
 
 /// What an acknowledged LMDB write survives: the same two settings as redb's.
 pub type LmdbDurability = RedbDurability;
@@ -71,8 +71,8 @@ impl LmdbConfig {
     /// The settings, as shown when a second open of the same directory disagrees.
     pub(crate) fn describe(&self) -> String {
         format!(
-            "durability = {:?}, map_size = {}, value_cache_size = {}",
-            self.durability,
+            "durability = {}, map_size = {}, value_cache_size = {}",
+            self.durability.as_str(),
             self.map_bytes(),
             self.value_cache_size
                 .map_or_else(|| "default".to_owned(), |n| n.to_string()),

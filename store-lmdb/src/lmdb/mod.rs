@@ -38,10 +38,10 @@ pub use factory::LmdbFactory;
 pub use store::LmdbStore;
 
 use crate::codec::{FORMAT_VERSION, decode_counter, encode_counter};
+use crate::config::RedbDurability;
+use crate::dirs::create_dirs;
 use crate::engine::{Engine, FORMAT_ROW, ReadRows, Rows, Table, VERSION_COUNTER, WriteRows};
 use crate::open::{Settings, Shared, open_shared};
-use crate::redb::RedbDurability;
-use crate::redb::create::create_dirs;
 use errors::lmdb_error;
 
 /// The lock file that keeps a second process out.

@@ -33,6 +33,7 @@ impl LmdbStore {
     pub fn config(&self) -> &LmdbConfig {
         match &self.inner.shared.settings {
             Settings::Lmdb(config) => config,
+            #[cfg(feature = "redb")]
             Settings::Redb(_) => unreachable!("an LmdbStore holds an LMDB environment"),
         }
     }

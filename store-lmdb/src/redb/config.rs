@@ -5,31 +5,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use store_core::{ConfigMap, Result, StoreUri};
 
-use crate::config::{embedded_config, local_path_config};
-
-/// The default size of the value cache (see [`RedbConfig::value_cache_size`]): 64 MiB.
-pub const DEFAULT_VALUE_CACHE_SIZE: u64 = 64 * 1024 * 1024;
-
-/// What an acknowledged write survives.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RedbDurability {
-    /// Every commit is fsynced before its writes are acknowledged: they survive power loss.
-    #[default]
-    Immediate,
-    /// Commits are not fsynced and survive neither a crash nor power loss until
-    /// [`flush`](store_core::Store::flush) forces a durable commit. For cache tiers.
-    None,
-}
-
-impl RedbDurability {
-    fn as_str(self) -> &'static str {
-        match self {
-            RedbDurability::Immediate => "immediate",
-            RedbDurability::None => "none",
-        }
-    }
-}
+use crate::config::{RedbDurability, embedded_config, local_path_config};
 
 /// `{"type": "redb", "path": "...", "durability": "immediate", "cache_size": ..., "value_cache_size": ..., "create": true}`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -45,7 +21,7 @@ pub struct RedbConfig {
     #[serde(default)]
     pub cache_size: Option<u64>,
     /// The value cache that serves hot reads inline, in bytes
-    /// ([`DEFAULT_VALUE_CACHE_SIZE`] if unset; 0 disables it).
+    /// ([`DEFAULT_VALUE_CACHE_SIZE`](crate::DEFAULT_VALUE_CACHE_SIZE) if unset; 0 disables it).
     #[serde(default)]
     pub value_cache_size: Option<u64>,
     /// Whether a missing database file (and its directories) may be created. Unset, a

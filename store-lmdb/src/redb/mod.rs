@@ -21,7 +21,9 @@ use redb::{
 };
 use store_core::{Error, Result};
 
-pub use config::{DEFAULT_VALUE_CACHE_SIZE, RedbConfig, RedbDurability};
+pub use config::RedbConfig;
+
+use crate::config::RedbDurability;
 
 use crate::engine::{Engine, ReadRows, Rows, Table, WriteRows};
 use crate::open::{Settings, Shared, open_shared};

@@ -33,6 +33,7 @@ impl RedbStore {
     pub fn config(&self) -> &RedbConfig {
         match &self.inner.shared.settings {
             Settings::Redb(config) => config,
+            #[cfg(feature = "lmdb")]
             Settings::Lmdb(_) => unreachable!("a RedbStore holds a redb database"),
         }
     }
