@@ -18,7 +18,7 @@
 //! serde_json = "1"                # only for `strata::open` with a JSON config
 //! ```
 //!
-//! Open a store from a URI (`memory:`, `file:///abs/dir`, `redb:///abs/file.redb`,
+//! Open a store from a URI (`memory:`, `file:///abs/dir`, `redb:///abs/file.redb`, `lmdb:///abs/dir`,
 //! `s3://bucket/prefix?region=...`), write and read a value, list keys a page at a time,
 //! and `flush` before relying on the writes being durable:
 //!
