@@ -19,7 +19,7 @@ pub trait StoreFactory: Send + Sync + 'static {
     /// The `type` value this factory answers to, e.g. `"file"`.
     fn type_name(&self) -> &'static str;
 
-    /// Other accepted `type` values (e.g. `"lmdb"` for `"redb"`).
+    /// Other accepted `type` values (alternative spellings of the type name).
     fn aliases(&self) -> &'static [&'static str] {
         &[]
     }

@@ -143,6 +143,7 @@ pub(crate) fn decode_value<'a>(key: &str, row: &'a [u8]) -> Result<(RowMeta, &'a
 
 /// A value row of format 0: a 16-byte header (version, mtime, big-endian), then the value.
 /// No checksum: the upgrade takes these bytes as they are.
+#[cfg(any(feature = "redb", feature = "fuzzing"))]
 pub(crate) fn decode_value_v0(row: &[u8]) -> Result<(RowMeta, &[u8]), String> {
     if row.len() < 16 {
         return Err(format!(

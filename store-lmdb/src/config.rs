@@ -1,14 +1,14 @@
-//! The store's configuration, from a config map or a `redb:` URI.
-
-use std::path::PathBuf;
+//! Config every engine shares: durability, the value cache's default size, the builder
+//! methods, and the base config map of a local-path URI.
 
 use serde::Deserialize;
 use store_core::{ConfigMap, Error, Result, StoreUri};
 
-/// The default size of the value cache (see [`RedbConfig::value_cache_size`]): 64 MiB.
+/// The default size of the value cache (see [`RedbConfig::value_cache_size`](crate::RedbConfig::value_cache_size)): 64 MiB.
 pub const DEFAULT_VALUE_CACHE_SIZE: u64 = 64 * 1024 * 1024;
 
-/// What an acknowledged write survives.
+/// What an acknowledged write survives, for either engine (named for redb, which had it
+/// first; [`LmdbDurability`](crate::LmdbDurability) is the same type).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RedbDurability {
@@ -21,7 +21,7 @@ pub enum RedbDurability {
 }
 
 impl RedbDurability {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RedbDurability::Immediate => "immediate",
             RedbDurability::None => "none",
@@ -29,149 +29,62 @@ impl RedbDurability {
     }
 }
 
-/// `{"type": "redb", "path": "...", "durability": "immediate", "cache_size": ..., "value_cache_size": ..., "create": true}`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RedbConfig {
-    /// The database file. If it is missing and [`create`](Self::create) allows, it is
-    /// created, with its parent directories.
-    pub path: PathBuf,
-    /// `"immediate"` (the default) or `"none"`.
-    #[serde(default)]
-    pub durability: RedbDurability,
-    /// redb's page cache in bytes (redb's default, 1 GiB, if unset; it fills lazily).
-    #[serde(default)]
-    pub cache_size: Option<u64>,
-    /// The value cache that serves hot reads inline, in bytes
-    /// ([`DEFAULT_VALUE_CACHE_SIZE`] if unset; 0 disables it).
-    #[serde(default)]
-    pub value_cache_size: Option<u64>,
-    /// Whether a missing database file (and its directories) may be created. Unset, a
-    /// direct [`RedbStore::open`](crate::RedbStore::open) creates, and the registry follows
-    /// [`Registry::creates_missing`](store_core::Registry::creates_missing). With `false`, a
-    /// missing file fails with `NotFound` naming the path, and nothing is created.
-    #[serde(default)]
-    pub create: Option<bool>,
-}
-
-impl RedbConfig {
-    /// A config with default settings for the file at `path`.
-    pub fn new(path: impl Into<PathBuf>) -> Self {
-        RedbConfig {
-            path: path.into(),
-            durability: RedbDurability::default(),
-            cache_size: None,
-            value_cache_size: None,
-            create: None,
-        }
-    }
-
-    /// Allow (`true`) or forbid (`false`) creating the database if it is missing.
-    pub fn create(mut self, create: bool) -> Self {
-        self.create = Some(create);
-        self
-    }
-
-    /// Whether a missing database may be created (unset means yes).
-    pub(crate) fn creates(&self) -> bool {
-        self.create.unwrap_or(true)
-    }
-
-    /// Set the durability.
-    pub fn durability(mut self, durability: RedbDurability) -> Self {
-        self.durability = durability;
-        self
-    }
-
-    /// Set the value cache size in bytes (0 disables it).
-    pub fn value_cache_size(mut self, bytes: u64) -> Self {
-        self.value_cache_size = Some(bytes);
-        self
-    }
-
-    /// Set redb's page cache size in bytes.
-    pub fn cache_size(mut self, bytes: u64) -> Self {
-        self.cache_size = Some(bytes);
-        self
-    }
-
-    /// The settings, as shown when a second open of the same file disagrees with the first.
-    pub(crate) fn describe(&self) -> String {
-        format!(
-            "durability = {}, cache_size = {}, value_cache_size = {}",
-            self.durability.as_str(),
-            self.cache_size
-                .map_or_else(|| "default".to_owned(), |n| n.to_string()),
-            self.value_cache_size
-                .map_or_else(|| "default".to_owned(), |n| n.to_string()),
-        )
-    }
-}
-
-/// The config map of `redb:///abs/path/file.redb[?durability=none&cache_size=N&value_cache_size=N&create=false]`:
-/// the path from the URI, every query parameter (and option) read into [`RedbConfig`].
-pub(crate) fn config_from_uri(uri: &StoreUri<'_>) -> Result<ConfigMap> {
+/// The base config map of `SCHEME:///abs/path?…`: `type` (the scheme) and `path` from the
+/// URI; the caller reads the query into its config with `uri.config::<Config>(base)`.
+/// `what` names the path ("database file", "environment directory"), `example` shows a URI.
+pub(crate) fn local_path_config(
+    uri: &StoreUri<'_>,
+    what: &str,
+    example: &str,
+) -> Result<ConfigMap> {
     let url = uri.url();
-    let bad = |why: &str| Error::invalid_config("uri", why);
+    let scheme = url.scheme();
+    let bad = |why: String| Error::invalid_config("uri", why);
     if url.host_str().is_some_and(|h| !h.is_empty()) {
-        return Err(bad(
-            "a redb URI names a local file: use `redb:///absolute/path/file.redb`",
-        ));
+        return Err(bad(format!(
+            "a {scheme} URI names a local {what}: use `{example}`"
+        )));
     }
     if url.path().is_empty() || url.path() == "/" {
-        return Err(bad(
-            "missing the database file path, as in `redb:///absolute/path/file.redb`",
-        ));
+        return Err(bad(format!("missing the {what} path, as in `{example}`")));
     }
     let path = url
         .to_file_path()
-        .map_err(|()| bad("the path is not an absolute local file path"))?;
+        .map_err(|()| bad("the path is not an absolute local path".into()))?;
     let mut config = ConfigMap::new();
-    config.insert("type".into(), "redb".into());
+    config.insert("type".into(), scheme.into());
     config.insert("path".into(), path.to_string_lossy().into_owned().into());
-    uri.config::<RedbConfig>(config)
+    Ok(config)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use store_core::{ErrorKind, parse_config};
+/// The builder methods every engine's config shares (`create`, `durability`,
+/// `value_cache_size`) and `creates()`; `$what` names what may be created.
+macro_rules! embedded_config {
+    ($config:ident, $what:literal) => {
+        impl $config {
+            #[doc = concat!("Allow (`true`) or forbid (`false`) creating the ", $what, " if it is missing.")]
+            pub fn create(mut self, create: bool) -> Self {
+                self.create = Some(create);
+                self
+            }
 
-    fn uri(s: &str) -> Result<ConfigMap> {
-        config_from_uri(&StoreUri::new(&url::Url::parse(s).unwrap(), &[]))
-    }
+            #[doc = concat!("Whether a missing ", $what, " may be created (unset means yes).")]
+            pub(crate) fn creates(&self) -> bool {
+                self.create.unwrap_or(true)
+            }
 
-    #[test]
-    fn uri_becomes_config() {
-        let map = uri("redb:///data/my%20db/x.redb?durability=none&cache_size=1024").unwrap();
-        let config: RedbConfig = parse_config(&map).unwrap();
-        assert_eq!(config.path, PathBuf::from("/data/my db/x.redb"));
-        assert_eq!(config.durability, RedbDurability::None);
-        assert_eq!(config.cache_size, Some(1024));
-        assert_eq!(config.value_cache_size, None);
-        assert_eq!(config.create, None);
-        let map = uri("redb:///x.redb?create=false").unwrap();
-        let config: RedbConfig = parse_config(&map).unwrap();
-        assert_eq!(config.create, Some(false));
-    }
+            /// Set the durability.
+            pub fn durability(mut self, durability: $crate::RedbDurability) -> Self {
+                self.durability = durability;
+                self
+            }
 
-    #[test]
-    fn bad_uris_are_named() {
-        for (s, needle) in [
-            ("redb://host/x.redb", "local file"),
-            ("redb:///", "missing the database file path"),
-            ("redb:///x.redb?colour=red", "field `colour`"),
-            ("redb:///x.redb?cache_size=lots", "field `cache_size`"),
-            ("redb:///x.redb?create=maybe", "field `create`"),
-            ("redb:///x.redb?durability=sometimes", "field `durability`"),
-            (
-                "redb:///x.redb?path=/y.redb",
-                "field `path`: is given twice",
-            ),
-        ] {
-            let err = uri(s).unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::InvalidConfig);
-            assert!(err.to_string().contains(needle), "{s}: {err}");
+            /// Set the value cache size in bytes (0 disables it).
+            pub fn value_cache_size(mut self, bytes: u64) -> Self {
+                self.value_cache_size = Some(bytes);
+                self
+            }
         }
-    }
+    };
 }
+pub(crate) use embedded_config;

@@ -1,9 +1,18 @@
-//! # store-lmdb: Strata's embedded B-tree backend, on redb, with group commit
+//! # store-lmdb: Strata's embedded B-tree backends, redb and LMDB, with group commit
 //!
-//! [`RedbStore`] keeps a Strata store in one [redb](https://docs.rs/redb) database file
-//! (pure Rust, ACID, copy-on-write B-tree). It is the fast single-machine backend: writes
-//! from many tasks share fsyncs through group commit, and hot reads finish without leaving
-//! the calling task.
+//! Two engines behind one store implementation:
+//!
+//! - [`RedbStore`] keeps a Strata store in one [redb](https://docs.rs/redb) database file
+//!   (pure Rust, ACID, copy-on-write B-tree): the embedded default (`type = "redb"`).
+//! - [`LmdbStore`] keeps it in one [LMDB](http://www.lmdb.tech/doc/) environment directory,
+//!   through [heed](https://docs.rs/heed) (LMDB is compiled from its vendored C source; no
+//!   system library): memory-mapped, zero-copy reads (`type = "lmdb"`).
+//!
+//! Both are the fast single-machine backends: writes from many tasks share fsyncs through
+//! group commit, and hot reads finish without leaving the calling task. Everything but the
+//! engine's transactions is shared (`engine.rs` is the seam; `redb/` and `lmdb/` hold each
+//! engine's part): the checksummed row format, group commit, conditions, the value cache,
+//! coalesced misses, lookups and chunked listing.
 //!
 //! ```
 //! use store_core::{Key, PutMode, Store, StoreExt};
@@ -20,12 +29,33 @@
 //! # Ok(()) }
 //! ```
 //!
+//! The same with LMDB (the path is a directory):
+//!
+//! ```
+//! use store_core::{Key, PutMode, Store, StoreExt};
+//! use store_lmdb::{LmdbConfig, LmdbStore};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> store_core::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! let store = LmdbStore::open(LmdbConfig::new(dir.path().join("app-env"))).await?;
+//! let key = Key::new("users/42/name")?;
+//! let meta = store.put_typed(&key, "Ada", PutMode::Create).await?;
+//! store.put_typed(&key, "Ada L.", PutMode::Update(meta.version)).await?;
+//! assert_eq!(store.get_typed::<String>(&key).await?.as_deref(), Some("Ada L."));
+//! # Ok(()) }
+//! ```
+//!
 //! ## Configuration
 //!
 //! `{"type": "redb", "path": "/var/lib/app/data.redb", "durability": "immediate",
-//! "cache_size": 1073741824, "value_cache_size": 67108864, "create": true}` — the type may
-//! also be spelled `"lmdb"` — or the URI `redb:///var/lib/app/data.redb?durability=none`.
-//! Unknown fields are rejected by name. See [`RedbConfig`].
+//! "cache_size": 1073741824, "value_cache_size": 67108864, "create": true}` or the URI
+//! `redb:///var/lib/app/data.redb?durability=none`; see [`RedbConfig`].
+//! `{"type": "lmdb", "path": "/var/lib/app/env", "durability": "immediate", "map_size":
+//! 1099511627776, "value_cache_size": 67108864, "create": true}` or the URI
+//! `lmdb:///var/lib/app/env?durability=none`; see [`LmdbConfig`] (`map_size` is the most
+//! the environment can hold, 1 TiB of address space by default; a write past it fails with
+//! `Unsupported` naming `map_size`). Unknown fields are rejected by name.
 //!
 //! A missing file (and its directories) is created unless `create` is `false`; unset, the
 //! registry's [`creates_missing`](store_core::Registry::creates_missing) decides, so tools
@@ -41,7 +71,18 @@
 //!
 //! With `"none"`, a crash (of the process, the OS or the machine) loses the writes since the
 //! last durable commit, never part of one: redb falls back to its last durable commit, which
-//! is always consistent.
+//! is always consistent. LMDB's `"none"` is `MDB_NOSYNC`: a killed process loses nothing
+//! acknowledged (commits are in the OS's page cache), but an OS crash or power loss before
+//! the next `flush` can lose recent commits, and LMDB does not promise the file stays
+//! consistent then; use `"immediate"` where that matters.
+//!
+//! ## One process, one database
+//!
+//! A second open of the same file (redb) or directory (LMDB) in this process shares the
+//! first one's database (different settings fail with `Locked`); another process gets a
+//! `Locked` error saying the database is already open (redb's file lock; for LMDB, which
+//! would let processes share an environment, an exclusive lock on `strata.lock` in the
+//! directory, because the writer keeps the version counter in memory).
 //!
 //! ## Creation
 //!
@@ -56,10 +97,16 @@
 //! untouched. Temporary files of killed creators are deleted by the next creation. A kill
 //! loop (`crash_redb_creation` in `strata-tests`, 200 cycles) proves it.
 //!
+//! An LMDB environment is created by LMDB in its directory (`data.mdb`, `lock.mdb`), its
+//! databases and format rows in one transaction, synced before first use; a kill -9 loop
+//! of writers (`crash_lmdb` in `strata-tests`, 50 cycles) checks that every acknowledged
+//! write survives.
+//!
 //! ## Corruption
 //!
 //! Every row carries a CRC32C over its key and bytes (format 1; the layout is in
-//! `codec.rs`), computed once by the writer and checked on every read from the file:
+//! `codec.rs`, the same for both engines), computed once by the writer and checked on
+//! every read from the file:
 //! `get`, `get_many`, `head`, `list`, the version checks of conditional puts, and the
 //! store's own format and counter rows. So:
 //!
@@ -72,6 +119,15 @@
 //! | a write that trips on such a page | `Corrupted`; the handle then refuses writes (reads go on), since redb's state is not trusted to commit |
 //! | the format or counter row | the open fails with `Corrupted` naming the file |
 //!
+//! **LMDB is less robust to damaged pages than redb.** Its rows are checked the same way
+//! (damaged row bytes are `Corrupted` naming the key), and its own damage errors map to
+//! `Corrupted`; but LMDB follows page numbers through its memory map unchecked, so a page
+//! whose *structure* is damaged can crash the process (`SIGBUS` reading past the file's
+//! end) instead of returning an error, which no Rust code can catch. In a trial of random
+//! bit flips (4 per round in a 300-key environment), 56 rounds returned no wrong value and
+//! reported 124 damaged keys, and the 57th crashed. Prefer redb where files may be damaged
+//! outside the store (or verify copies, e.g. `strata migrate --verify`).
+//!
 //! An overwrite replaces a damaged key (it needs no current version); a delete removes it.
 //! What the value cache serves was verified when it was read, or written by this process.
 //!
@@ -83,12 +139,13 @@
 //!
 //! ## Design
 //!
-//! - **Layout.** Three tables (see `schema.rs`): metadata (key → checksummed version, mtime,
+//! - **Layout.** Three tables (redb: `redb/schema.rs`; LMDB: three named databases,
+//!   `lmdb/mod.rs`): metadata (key → checksummed version, mtime,
 //!   size), values (key → checksummed version, mtime + the value) and the format table
 //!   (format version and version counter). `head` and `list` read only the metadata table;
 //!   `get` reads only the value table (one lookup). Versions come from the counter, so they
 //!   strictly increase, also across reopens. The row codec (`codec.rs`) knows nothing of
-//!   redb, so another engine can store the same rows.
+//!   either engine: both store the same rows.
 //! - **Group commit.** All writes go through a channel to one writer thread. It drains what
 //!   is queued (at most [`MAX_GROUP_OPS`] writes and [`MAX_GROUP_BYTES`] of values) into one
 //!   write transaction, checks each request's condition inside it in arrival order (a failed
@@ -97,8 +154,8 @@
 //!   Writes that arrive while a commit is fsyncing form the next group, so the fsync cost is
 //!   shared by every concurrent writer. The writer owns queued work: dropping a caller's
 //!   future only stops the wait, it never leaves half a unit applied.
-//! - **Reads.** redb reads go through its page cache and `pread`, so an uncached read
-//!   may block on the disk. Reads therefore take one of two paths:
+//! - **Reads.** redb reads go through its page cache and `pread`, and LMDB's through its
+//!   memory map (a page fault on a cold page), so an uncached read may block on the disk. Reads therefore take one of two paths:
 //!   1. *inline*: a value cache ([`RedbConfig::value_cache_size`], 64 MiB by default) holds
 //!      recent values; a hit returns at once on the calling task, with no thread hop and no
 //!      I/O. This is what makes point gets as fast as raw redb: a `spawn_blocking` per get
@@ -120,32 +177,39 @@
 //!   which on a busy machine is tens of microseconds against a ~1 µs B-tree lookup. Hot
 //!   point gets and `get_many` run several times faster than raw redb with a read
 //!   transaction per get; reads spread over far more data than the value cache holds run
-//!   at a fraction of raw redb's speed (figures in `BENCHMARKS.md`, section `store-lmdb`).
-//!   Size [`RedbConfig::value_cache_size`] to the hot set.
+//!   at a fraction of raw redb's speed (figures in `BENCHMARKS.md`, section `store-lmdb`;
+//!   LMDB's are not measured yet). Size [`RedbConfig::value_cache_size`] to the hot set.
 //! - **Listing.** `list` streams [`LIST_CHUNK`] entries at a time, each chunk in its own
 //!   read transaction on the blocking pool, so a long, slowly consumed listing never pins
-//!   an old snapshot (which would stop redb from reusing pages).
-//! - **One database per file.** A second open of the same file in this process shares the
-//!   first one's database (different settings fail with `Locked`); another process gets a
-//!   `Locked` error saying the file is already open. The last handle to go closes the file.
-//! - **Maintenance.** [`RedbStore::compact`] reclaims free space; [`RedbStore::stats`]
-//!   counts commits and writes (writes ÷ commits is the mean group size).
+//!   an old snapshot (which would stop redb, or LMDB, from reusing pages).
+//! - **One database per path** (see above). The last handle to go closes it.
+//! - **Maintenance.** [`RedbStore::compact`] reclaims free space (LMDB reuses freed pages
+//!   and has no in-place compaction); `stats` on either store counts commits and writes
+//!   (writes ÷ commits is the mean group size).
 #![deny(missing_docs)]
 
 mod cache;
 mod codec;
 mod config;
-mod create;
+mod core;
+mod dirs;
+mod engine;
 mod errors;
-mod factory;
+#[cfg(feature = "lmdb")]
+mod lmdb;
 mod lookup;
 mod open;
 mod reads;
-mod schema;
+#[cfg(feature = "redb")]
+mod redb;
 mod store;
 mod writer;
 
-pub use config::{DEFAULT_VALUE_CACHE_SIZE, RedbConfig, RedbDurability};
+pub use config::{DEFAULT_VALUE_CACHE_SIZE, RedbDurability};
+#[cfg(feature = "lmdb")]
+pub use lmdb::{DEFAULT_MAP_SIZE, LmdbConfig, LmdbDurability, LmdbFactory, LmdbStore};
+#[cfg(feature = "redb")]
+pub use redb::{RedbConfig, RedbFactory, RedbStore};
 
 /// The row decoders and encoders, for the cargo-fuzz target `fuzz/fuzz_targets/redb_row.rs`
 /// (feature `fuzzing`, off by default; not an API for applications).
@@ -195,6 +259,5 @@ pub mod fuzzing {
         codec::decode_value_v0(row).map(|(m, v)| (m.version, m.mtime, v.to_vec()))
     }
 }
-pub use factory::RedbFactory;
-pub use store::{LIST_CHUNK, RedbStore, WriteHold, WriterStats};
+pub use store::{LIST_CHUNK, WriteHold, WriterStats};
 pub use writer::{MAX_GROUP_BYTES, MAX_GROUP_OPS};

@@ -1,10 +1,10 @@
-//! Reading rows back, on the blocking pool: point reads and `list` steps.
+//! Reading rows back, in any engine: point reads and `list` steps.
 //!
 //! Three rules, on every read path (`get`, `get_range`, `get_many`, `head`, `list`):
 //! - every row is decoded through its checksum (`codec.rs`): damaged bytes are `Corrupted`
 //!   naming the key, never a wrong value or wrong metadata;
-//! - every call into redb runs under [`no_panic`]: a panic on a damaged page is `Corrupted`
-//!   naming the key being read (or the file, for a listing);
+//! - every call into the engine runs under [`no_panic`]: a panic on a damaged page is
+//!   `Corrupted` naming the key being read (or the database, for a listing);
 //! - a key with only one of its two rows is damaged, not missing: a point read that finds
 //!   no row looks in the other table before it answers "no value", so a row that a damaged
 //!   page lost (or moved under another key) is reported instead of vanishing silently.
@@ -12,136 +12,84 @@
 use std::ops::{Bound, Range};
 
 use bytes::Bytes;
-
-use redb::{ReadOnlyTable, ReadTransaction, TableDefinition};
 use store_core::{Entry, Error, Key, ListOptions, Meta, Result};
 
 use crate::codec::{entry_from_row, meta_from_row, range_from_row};
-use crate::errors::{damaged, no_panic, panicked_at_key, redb_error};
-use crate::schema::{META, VALUES};
-use crate::writer::Core;
+use crate::core::Core;
+use crate::engine::{ReadRows, Table, get_with};
+use crate::errors::no_panic;
 
-type Rows = ReadOnlyTable<&'static str, &'static [u8]>;
-
-/// Point reads in one read transaction; each table is opened when first needed.
-pub(crate) struct Reader<'c> {
-    core: &'c Core,
-    txn: ReadTransaction,
-    values: Option<Rows>,
-    meta: Option<Rows>,
+/// Point reads in one read transaction.
+pub(crate) struct Reader<'a> {
+    core: &'a Core,
+    rows: &'a dyn ReadRows,
 }
 
-/// The table in `slot`, opened on first use.
-fn open<'s>(
-    core: &Core,
-    txn: &ReadTransaction,
-    slot: &'s mut Option<Rows>,
-    table: Table,
-) -> Result<&'s Rows> {
-    if slot.is_none() {
-        let opened = no_panic(
-            || {
-                txn.open_table(table)
-                    .map_err(|e| redb_error("open a table", e))
-            },
-            |panic| damaged(&core.path, "opening a table", panic),
-        )?;
-        *slot = Some(opened);
-    }
-    slot.as_ref().ok_or_else(|| core.closed())
-}
+const VALUE_LOST: &str = "its metadata row exists but its value row is missing";
+const META_LOST: &str = "its value row exists but its metadata row is missing";
 
-/// Whether `table` has a row at `key` (for telling a damaged key from a missing one).
-fn has_row(table: &Rows, key: &Key) -> Result<bool> {
-    Ok(table
-        .get(key.as_str())
-        .map_err(|e| redb_error("read a row", e).with_key(key))?
-        .is_some())
-}
-
-impl<'c> Reader<'c> {
-    /// A fresh read transaction: it sees every write acknowledged before this call.
-    pub(crate) fn begin(core: &'c Core) -> Result<Self> {
-        let txn = no_panic(
-            || core.begin_read(),
-            |panic| damaged(&core.path, "beginning a read", panic),
-        )?;
-        Ok(Reader {
-            core,
-            txn,
-            values: None,
-            meta: None,
-        })
-    }
-
-    /// What [`lookup`] needs: the transaction and both table slots.
-    fn parts(&mut self) -> (Context<'_>, &mut Option<Rows>, &mut Option<Rows>) {
-        ((self.core, &self.txn), &mut self.values, &mut self.meta)
+impl<'a> Reader<'a> {
+    /// Point reads of `core` in the transaction `rows`.
+    pub(crate) fn new(core: &'a Core, rows: &'a dyn ReadRows) -> Self {
+        Reader { core, rows }
     }
 
     /// The entry at `key`, verified.
-    pub(crate) fn entry(&mut self, key: &Key) -> Result<Option<Entry>> {
-        let (cx, values, meta) = self.parts();
-        let lost = "its metadata row exists but its value row is missing";
-        lookup(
-            cx,
-            (values, VALUES),
-            (meta, META),
-            key,
-            entry_from_row,
-            lost,
-        )
+    pub(crate) fn entry(&self, key: &Key) -> Result<Option<Entry>> {
+        self.lookup(Table::Values, key, entry_from_row, VALUE_LOST)
     }
 
     /// The bytes of `range` in the value at `key` (cut at its end), and its metadata; the
     /// row's checksum is verified, and only the range is copied out of it.
-    pub(crate) fn range(&mut self, key: &Key, range: Range<u64>) -> Result<Option<(Bytes, Meta)>> {
-        let (cx, values, meta) = self.parts();
-        let lost = "its metadata row exists but its value row is missing";
+    pub(crate) fn range(&self, key: &Key, range: Range<u64>) -> Result<Option<(Bytes, Meta)>> {
         let decode = |key: Key, row: &[u8]| range_from_row(key, row, &range);
-        lookup(cx, (values, VALUES), (meta, META), key, decode, lost)
+        self.lookup(Table::Values, key, decode, VALUE_LOST)
     }
 
     /// The metadata at `key`, verified.
-    pub(crate) fn meta(&mut self, key: &Key) -> Result<Option<Meta>> {
-        let (cx, values, meta) = self.parts();
-        let lost = "its value row exists but its metadata row is missing";
-        lookup(cx, (meta, META), (values, VALUES), key, meta_from_row, lost)
+    pub(crate) fn meta(&self, key: &Key) -> Result<Option<Meta>> {
+        self.lookup(Table::Meta, key, meta_from_row, META_LOST)
     }
-}
 
-type Context<'a> = (&'a Core, &'a ReadTransaction);
-type Table = TableDefinition<'static, &'static str, &'static [u8]>;
-
-/// Read `key`'s row in the `primary` table and decode it; if there is none, a row in the
-/// `other` table means the key is damaged (`lost`), not missing.
-fn lookup<T>(
-    (core, txn): Context<'_>,
-    (primary, primary_def): (&mut Option<Rows>, Table),
-    (other, other_def): (&mut Option<Rows>, Table),
-    key: &Key,
-    decode: impl FnOnce(Key, &[u8]) -> Result<T>,
-    lost: &str,
-) -> Result<Option<T>> {
-    let on_panic = |panic: &str| panicked_at_key(&core.path, key, "reading it", panic);
-    let table = open(core, txn, primary, primary_def)?;
-    let found = no_panic(
-        || {
-            Ok(table
-                .get(key.as_str())
-                .map_err(|e| redb_error("read a row", e).with_key(key))?
-                .map(|row| decode(key.clone(), row.value())))
-        },
-        on_panic,
-    )?;
-    if let Some(found) = found {
-        return found.map(Some);
+    /// Read `key`'s row in `primary` and decode it; if there is none, a row in the other
+    /// table means the key is damaged (`lost`), not missing.
+    fn lookup<T>(
+        &self,
+        primary: Table,
+        key: &Key,
+        decode: impl FnOnce(Key, &[u8]) -> Result<T>,
+        lost: &str,
+    ) -> Result<Option<T>> {
+        let on_panic = |panic: &str| self.core.damaged_at(key, "reading it", panic);
+        let found = no_panic(
+            || {
+                get_with(self.rows, primary, key.as_str(), |row| {
+                    decode(key.clone(), row)
+                })
+                .map_err(|e| e.with_key(key))
+            },
+            on_panic,
+        )?;
+        if let Some(found) = found {
+            return found.map(Some);
+        }
+        let other = match primary {
+            Table::Meta => Table::Values,
+            Table::Values => Table::Meta,
+        };
+        let has_other = no_panic(
+            || {
+                get_with(self.rows, other, key.as_str(), |_| ())
+                    .map(|found| found.is_some())
+                    .map_err(|e| e.with_key(key))
+            },
+            on_panic,
+        )?;
+        if has_other {
+            return Err(Error::corrupted(key, lost));
+        }
+        Ok(None)
     }
-    let table = open(core, txn, other, other_def)?;
-    if no_panic(|| has_row(table, key), on_panic)? {
-        return Err(Error::corrupted(key, lost));
-    }
-    Ok(None)
 }
 
 /// One `list` step.
@@ -170,41 +118,37 @@ pub(crate) fn list_chunk(
     };
     let scanned = no_panic(
         || {
-            let txn = core.begin_read()?;
-            let table = txn
-                .open_table(META)
-                .map_err(|e| redb_error("open meta", e))?;
-            let prefix = options.prefix.as_str();
-            let lower = match after {
-                Some(key) if key >= prefix => Bound::Excluded(key),
-                _ => Bound::Included(prefix),
-            };
-            let range = table
-                .range::<&str>((lower, Bound::Unbounded))
-                .map_err(|e| redb_error("list", e))?;
-            let mut scanned = 0;
-            for row in range {
-                if scanned >= max {
-                    break;
-                }
-                let (key, meta) = row.map_err(|e| redb_error("list", e))?;
-                let raw = key.value();
-                if !options.prefix.matches(raw) {
-                    return Ok(None);
-                }
-                scanned += 1;
-                chunk.last = Some(raw.to_owned());
-                chunk.items.push(match Key::new(raw) {
-                    Ok(key) => meta_from_row(key, meta.value()),
-                    Err(e) => Err(Error::corrupted(
-                        raw.escape_debug(),
-                        format!("stored key is invalid: {e}"),
-                    )),
-                });
-            }
-            Ok(Some(scanned))
+            core.read(|rows| {
+                let prefix = options.prefix.as_str();
+                let lower = match after {
+                    Some(key) if key >= prefix => Bound::Excluded(key),
+                    _ => Bound::Included(prefix),
+                };
+                let mut scanned = 0;
+                let mut past_prefix = false;
+                rows.scan(Table::Meta, lower, &mut |raw, meta| {
+                    if scanned >= max {
+                        return false;
+                    }
+                    if !options.prefix.matches(raw) {
+                        past_prefix = true;
+                        return false;
+                    }
+                    scanned += 1;
+                    chunk.last = Some(raw.to_owned());
+                    chunk.items.push(match Key::new(raw) {
+                        Ok(key) => meta_from_row(key, meta),
+                        Err(e) => Err(Error::corrupted(
+                            raw.escape_debug(),
+                            format!("stored key is invalid: {e}"),
+                        )),
+                    });
+                    true
+                })?;
+                Ok((!past_prefix).then_some(scanned))
+            })
         },
-        |panic| damaged(&core.path, "listing", panic),
+        |panic| core.damaged("listing", panic),
     );
     match scanned {
         Ok(Some(scanned)) => chunk.end = scanned < max,

@@ -1,11 +1,13 @@
-//! Opening and closing: one database per file per process.
+//! Opening and closing, for every engine: one database per path per process.
 //!
-//! redb's file lock keeps other *processes* out, but its byte-range locks do not exclude a
-//! second handle in the same process, and two handles writing one file would corrupt it. So
-//! every open goes through a process-wide map of canonical path → weak handle: a second
-//! open of the same file shares the first one's database (and fails clearly if it asks for
-//! different settings). The last handle closes the database while holding the map's lock,
-//! so a concurrent reopen never overlaps it.
+//! redb's file lock and LMDB's lock file keep other *processes* from writing behind our
+//! back (LMDB's through a lock of ours, see `lmdb/mod.rs`), but neither excludes a second
+//! handle in the same process: two redb handles writing one file would corrupt it, and
+//! LMDB forbids opening one environment twice in a process. So every open goes through a
+//! process-wide map of canonical path → weak handle: a second open of the same path shares
+//! the first one's database (and fails clearly if it asks for different settings). The
+//! last handle closes the database while holding the map's lock, so a concurrent reopen
+//! never overlaps it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -16,83 +18,126 @@ use store_core::{Error, ErrorKind, Result};
 use tokio::sync::mpsc;
 
 use crate::cache::ValueCache;
-use crate::config::{DEFAULT_VALUE_CACHE_SIZE, RedbConfig};
-use crate::create::{open_database, resolve};
-use crate::errors::{damaged, no_panic};
+use crate::config::{DEFAULT_VALUE_CACHE_SIZE, RedbDurability};
+use crate::core::Core;
+use crate::engine::Engine;
+use crate::errors::no_panic;
+#[cfg(feature = "lmdb")]
+use crate::lmdb::LmdbConfig;
 use crate::reads::MissQueue;
-use crate::schema::prepare;
-use crate::writer::{CHANNEL_CAPACITY, Core, Request, Writer};
+#[cfg(feature = "redb")]
+use crate::redb::RedbConfig;
+use crate::writer::{CHANNEL_CAPACITY, Request, Writer};
 
 static OPEN: LazyLock<Mutex<HashMap<PathBuf, Weak<Shared>>>> = LazyLock::new(Mutex::default);
 
-/// One open database, shared by every handle on its file in this process.
+/// The settings a database was opened with (path made canonical), per engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Settings {
+    #[cfg(feature = "redb")]
+    Redb(RedbConfig),
+    #[cfg(feature = "lmdb")]
+    Lmdb(LmdbConfig),
+}
+
+impl Settings {
+    /// The settings a second open must repeat to share the database: everything but the
+    /// path's spelling and whether a missing database may be created.
+    fn shareable(&self) -> Settings {
+        let mut s = self.clone();
+        match &mut s {
+            #[cfg(feature = "redb")]
+            Settings::Redb(c) => {
+                c.path = PathBuf::new();
+                c.create = None;
+            }
+            #[cfg(feature = "lmdb")]
+            Settings::Lmdb(c) => {
+                c.path = PathBuf::new();
+                c.create = None;
+            }
+        }
+        s
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            #[cfg(feature = "redb")]
+            Settings::Redb(c) => format!("redb: {}", c.describe()),
+            #[cfg(feature = "lmdb")]
+            Settings::Lmdb(c) => format!("lmdb: {}", c.describe()),
+        }
+    }
+}
+
+/// One open database, shared by every handle on its path in this process.
 pub(crate) struct Shared {
     pub core: Arc<Core>,
-    pub config: RedbConfig,
+    pub settings: Settings,
     pub tx: Option<mpsc::Sender<Request>>,
     writer: Option<std::thread::JoinHandle<()>>,
 }
 
-/// Open (or share) the database `config` names. Blocking: call it off the runtime.
-pub(crate) fn open_blocking(config: RedbConfig) -> Result<Arc<Shared>> {
-    let path = resolve(&config.path, config.creates())?;
-    let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(shared) = open.get(&path).and_then(Weak::upgrade) {
-        let mut wanted = config.clone();
-        wanted.path.clone_from(&shared.config.path);
-        // Whether a missing file may be created does not matter once it is open.
-        wanted.create = shared.config.create;
-        if wanted != shared.config {
+/// Open (or share) the `name` database at the canonical `path`; `open` opens the engine
+/// and returns it with its version counter. Blocking: call it off the runtime.
+pub(crate) fn open_shared(
+    name: &'static str,
+    path: PathBuf,
+    settings: Settings,
+    durability: RedbDurability,
+    value_cache_size: Option<u64>,
+    open: impl FnOnce() -> Result<(Box<dyn Engine>, u64)>,
+) -> Result<Arc<Shared>> {
+    let mut registry = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(shared) = registry.get(&path).and_then(Weak::upgrade) {
+        if settings.shareable() != shared.settings.shareable() {
             return Err(Error::new(
                 ErrorKind::Locked,
                 format!(
                     "`{}` is already open in this process with other settings ({}); \
                      open it with the same settings to share it",
                     path.display(),
-                    shared.config.describe()
+                    shared.settings.describe()
                 ),
             ));
         }
         return Ok(shared);
     }
-    let mut builder = redb::Database::builder();
-    if let Some(bytes) = config.cache_size {
-        builder.set_cache_size(usize::try_from(bytes).unwrap_or(usize::MAX));
-    }
-    // A damaged file can make redb panic while it opens (or repairs) it, or while the
-    // format is checked: that is `Corrupted`, naming the file.
-    let (db, counter) = no_panic(
-        || {
-            let db = open_database(&builder, &path, config.creates())?;
-            let counter = prepare(&db, &path)?;
-            Ok((db, counter))
-        },
-        |panic| damaged(&path, "opening it", panic),
-    )?;
+    // A damaged file can make the engine panic while it opens (or repairs) it, or while
+    // the format is checked: that is `Corrupted`, naming the file.
+    let (engine, counter) = no_panic(open, |panic| {
+        Error::new(
+            ErrorKind::Corrupted,
+            format!(
+                "the {name} database `{}` is damaged: {name} failed an internal check while \
+                 it was opening it ({panic})",
+                path.display()
+            ),
+        )
+    })?;
     let core = Arc::new(Core {
-        db: RwLock::new(Some(db)),
-        cache: ValueCache::new(config.value_cache_size.unwrap_or(DEFAULT_VALUE_CACHE_SIZE)),
+        engine: RwLock::new(Some(engine)),
+        name,
+        cache: ValueCache::new(value_cache_size.unwrap_or(DEFAULT_VALUE_CACHE_SIZE)),
         misses: MissQueue::default(),
         path: path.clone(),
-        durability: config.durability,
+        durability,
         commits: AtomicU64::new(0),
         writes: AtomicU64::new(0),
     });
     let writer = Writer::new(core.clone(), counter);
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
     let handle = std::thread::Builder::new()
-        .name("strata-redb-writer".into())
+        .name(format!("strata-{name}-writer"))
         .spawn(move || writer.run(rx))
-        .map_err(|e| Error::io("start the redb writer thread", e))?;
-    let mut config = config;
-    config.path.clone_from(&path);
+        .map_err(|e| Error::io(format!("start the {name} writer thread"), e))?;
     let shared = Arc::new(Shared {
         core,
-        config,
+        settings,
         tx: Some(tx),
         writer: Some(handle),
     });
-    open.insert(path, Arc::downgrade(&shared));
+    registry.insert(path, Arc::downgrade(&shared));
     Ok(shared)
 }
 
@@ -115,38 +160,36 @@ impl Drop for Shared {
 
 impl Shared {
     fn close(&mut self) {
-        let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+        let mut registry = OPEN.lock().unwrap_or_else(|p| p.into_inner());
         // Closing the channel ends the writer once it has served what is queued.
         self.tx.take();
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
         }
-        // Close the file now, under the map's lock, rather than when the last in-flight
-        // reader lets go of `core`.
-        let db = self
+        // Close the database now, under the map's lock, rather than when the last
+        // in-flight reader lets go of `core`.
+        let engine = self
             .core
-            .db
+            .engine
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .take();
-        // redb's drop may write (a damaged file can make that panic); this runs in `Drop`,
-        // where a panic would abort the process.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(db)));
-        if open
+        // An engine's drop may write (a damaged file can make that panic); this runs in
+        // `Drop`, where a panic would abort the process.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(engine)));
+        if registry
             .get(&self.core.path)
             .is_some_and(|weak| weak.strong_count() == 0)
         {
-            open.remove(&self.core.path);
+            registry.remove(&self.core.path);
         }
     }
 }
 
-/// Whether this process has the file open (for tests of sharing and closing).
+/// Whether this process has the canonical `path` open (for tests of sharing and closing).
 pub(crate) fn is_open(path: &Path) -> bool {
-    resolve(path, false).is_ok_and(|p| {
-        OPEN.lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&p)
-            .is_some_and(|w| w.strong_count() > 0)
-    })
+    OPEN.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(path)
+        .is_some_and(|w| w.strong_count() > 0)
 }

@@ -18,8 +18,9 @@ use store_core::{Entry, Error, Key, Result};
 use tokio::sync::oneshot;
 
 use crate::cache::Ticket;
+use crate::core::Core;
+use crate::errors::no_panic;
 use crate::lookup::Reader;
-use crate::writer::Core;
 
 /// At most this many blocking tasks serve misses at once.
 const MAX_DRAINERS: usize = 4;
@@ -120,29 +121,34 @@ impl Drop for Drainer {
         };
         for miss in pending {
             let _ = miss.reply.send(Err(Error::unavailable(
-                "the redb read task stopped (is the runtime shutting down?)",
+                "the read task stopped (is the runtime shutting down?)",
             )));
         }
     }
 }
 
-/// Serve one batch in one read transaction. A transaction failure fails the whole batch;
-/// a bad row fails only its own read.
-fn serve(core: &Core, batch: Vec<Miss>) {
-    let mut reader = match Reader::begin(core) {
-        Ok(reader) => reader,
-        Err(e) => {
-            for miss in batch {
-                let _ = miss.reply.send(Err(e.clone()));
-            }
-            return;
+/// Serve one batch in one read transaction. A transaction failure fails what is left of
+/// the batch; a bad row fails only its own read.
+fn serve(core: &Core, mut batch: Vec<Miss>) {
+    let served = no_panic(
+        || {
+            core.read(|rows| {
+                let reader = Reader::new(core, rows);
+                for miss in batch.drain(..) {
+                    let entry = reader.entry(&miss.key);
+                    if let Ok(Some(entry)) = &entry {
+                        core.cache.fill(miss.ticket, entry);
+                    }
+                    let _ = miss.reply.send(entry);
+                }
+                Ok(())
+            })
+        },
+        |panic| core.damaged("beginning a read", panic),
+    );
+    if let Err(e) = served {
+        for miss in batch {
+            let _ = miss.reply.send(Err(e.clone()));
         }
-    };
-    for miss in batch {
-        let entry = reader.entry(&miss.key);
-        if let Ok(Some(entry)) = &entry {
-            core.cache.fill(miss.ticket, entry);
-        }
-        let _ = miss.reply.send(entry);
     }
 }

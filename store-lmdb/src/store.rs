@@ -1,4 +1,6 @@
-//! `RedbStore`: the `Store` implementation.
+//! `EmbeddedStore`: the `Store` implementation every engine shares. The public types
+//! (`RedbStore`, `LmdbStore`) forward to it (`store_core::Layer`) and add what only their
+//! engine has (its config, compaction).
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -13,22 +15,24 @@ use store_core::{
 use tokio::sync::oneshot;
 
 use crate::codec::MAX_VALUE_SIZE;
-use crate::config::{RedbConfig, RedbDurability};
+use crate::config::RedbDurability;
+use crate::core::Core;
 use crate::lookup::{Reader, list_chunk};
-use crate::open::{Shared, open_blocking};
-use crate::writer::{Core, Request, writer_gone};
+use crate::open::Shared;
+use crate::writer::{Request, writer_gone};
 
 /// How many entries one `list` step reads, each step in its own read transaction.
 pub const LIST_CHUNK: usize = 512;
 
-/// A Strata store in one redb database file. See the [crate docs](crate) for the design.
+/// A Strata store in one embedded database, of any engine. See the [crate docs](crate).
 ///
-/// Clones (and other opens of the same file in this process) share one database, one writer
-/// thread and one value cache. The file is closed when the last handle (or `list` stream)
-/// is dropped; that drop waits for the writer to finish the writes already queued.
+/// Clones (and other opens of the same path in this process) share one database, one
+/// writer thread and one value cache. The database is closed when the last handle (or
+/// `list` stream) is dropped; that drop waits for the writer to finish the writes already
+/// queued.
 #[derive(Clone)]
-pub struct RedbStore {
-    shared: Arc<Shared>,
+pub(crate) struct EmbeddedStore {
+    pub(crate) shared: Arc<Shared>,
 }
 
 /// Counters of the writer thread since the database was opened in this process.
@@ -49,39 +53,36 @@ pub struct WriteHold {
     _store: Arc<Shared>,
 }
 
-impl RedbStore {
-    /// Open the database `config` names, creating it (atomically, see the crate docs) if it
-    /// is missing, unless [`RedbConfig::create`] is `Some(false)`: then a missing file is
-    /// `NotFound`. A second open of the same file in this process shares the first;
-    /// another process gets a `Locked` error.
-    pub async fn open(config: RedbConfig) -> Result<RedbStore> {
-        let shared = tokio::task::spawn_blocking(move || open_blocking(config))
+impl EmbeddedStore {
+    /// Open with `open` (an engine's blocking open) on the blocking pool.
+    pub(crate) async fn open(
+        what: &'static str,
+        open: impl FnOnce() -> Result<Arc<Shared>> + Send + 'static,
+    ) -> Result<EmbeddedStore> {
+        let shared = tokio::task::spawn_blocking(open)
             .await
-            .map_err(|e| Error::backend("open the redb store", e))??;
-        Ok(RedbStore { shared })
+            .map_err(|e| Error::backend(what, e))??;
+        Ok(EmbeddedStore { shared })
     }
 
-    /// The canonical path of the database file.
-    pub fn path(&self) -> &std::path::Path {
+    /// The canonical path of the database.
+    pub(crate) fn path(&self) -> &std::path::Path {
         &self.core().path
-    }
-
-    /// The settings this database was opened with (path made canonical).
-    pub fn config(&self) -> &RedbConfig {
-        &self.shared.config
     }
 
     /// Reclaim free space by compacting the file; `Ok(true)` if it shrank or could shrink
     /// further. Runs on the writer thread between write groups. Fails with a retryable
     /// `Unavailable` if reads keep transactions open for more than a few seconds.
-    pub async fn compact(&self) -> Result<bool> {
+    // Only redb compacts in place (the trait's default refuses).
+    #[cfg_attr(not(feature = "redb"), allow(dead_code))]
+    pub(crate) async fn compact(&self) -> Result<bool> {
         let (reply, done) = oneshot::channel();
         self.send(Request::Compact { reply }).await?;
         done.await.map_err(|_| writer_gone(self.core()))?
     }
 
     /// Stop the writer between groups until the returned guard is dropped.
-    pub async fn hold_writes(&self) -> Result<WriteHold> {
+    pub(crate) async fn hold_writes(&self) -> Result<WriteHold> {
         let (held, is_held) = oneshot::channel();
         let (release, wait) = std::sync::mpsc::channel();
         self.send(Request::Hold {
@@ -97,7 +98,7 @@ impl RedbStore {
     }
 
     /// How many writes are waiting for the writer.
-    pub fn queued(&self) -> usize {
+    pub(crate) fn queued(&self) -> usize {
         self.shared
             .tx
             .as_ref()
@@ -105,16 +106,11 @@ impl RedbStore {
     }
 
     /// Counters of group commit since the file was opened in this process.
-    pub fn stats(&self) -> WriterStats {
+    pub(crate) fn stats(&self) -> WriterStats {
         WriterStats {
             commits: self.core().commits.load(Ordering::Relaxed),
             writes: self.core().writes.load(Ordering::Relaxed),
         }
-    }
-
-    /// Whether this process has `path` open as a redb store.
-    pub fn is_open(path: impl AsRef<std::path::Path>) -> bool {
-        crate::open::is_open(path.as_ref())
     }
 
     fn core(&self) -> &Arc<Core> {
@@ -162,12 +158,12 @@ impl RedbStore {
         let core = self.core().clone();
         tokio::task::spawn_blocking(move || read(&core))
             .await
-            .map_err(|e| Error::backend("a redb read task failed", e))?
+            .map_err(|e| Error::backend("a read task failed", e))?
     }
 }
 
 #[async_trait]
-impl Store for RedbStore {
+impl Store for EmbeddedStore {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             durability: match self.core().durability {
@@ -200,7 +196,7 @@ impl Store for RedbStore {
             return slice_entry(entry, &range).map(Some);
         }
         let key = key.clone();
-        self.blocking(move |core| Reader::begin(core)?.range(&key, range))
+        self.blocking(move |core| core.read(|rows| Reader::new(core, rows).range(&key, range)))
             .await
     }
 
@@ -209,7 +205,7 @@ impl Store for RedbStore {
             return Ok(Some(meta));
         }
         let key = key.clone();
-        self.blocking(move |core| Reader::begin(core)?.meta(&key))
+        self.blocking(move |core| core.read(|rows| Reader::new(core, rows).meta(&key)))
             .await
     }
 
@@ -226,8 +222,8 @@ impl Store for RedbStore {
     }
 
     /// A damaged row is yielded as `Corrupted` naming its key and the listing goes on; a
-    /// failure that leaves no next key to resume from (redb failing on a damaged page)
-    /// ends it.
+    /// failure that leaves no next key to resume from (the engine failing on a damaged
+    /// page) ends it.
     fn list(&self, options: ListOptions) -> BoxStream<'static, Result<Meta>> {
         let store = self.clone();
         let limit = options.limit.unwrap_or(usize::MAX);
@@ -279,11 +275,11 @@ impl Store for RedbStore {
         let wanted: Vec<Key> = misses.iter().map(|(i, _)| keys[*i].clone()).collect();
         let found = self
             .blocking(move |core| {
-                let mut reader = Reader::begin(core)?;
-                let found = wanted
-                    .iter()
-                    .map(|key| reader.entry(key))
-                    .collect::<Result<Vec<_>>>()?;
+                let found = core.read(|rows| {
+                    let reader = Reader::new(core, rows);
+                    wanted.iter().map(|key| reader.entry(key)).collect()
+                })?;
+                let found: Vec<Option<Entry>> = found;
                 for ((_, ticket), entry) in misses.iter().zip(&found) {
                     if let Some(entry) = entry {
                         core.cache.fill(*ticket, entry);
@@ -313,13 +309,14 @@ impl Store for RedbStore {
         self.delete_keys(keys.to_vec()).await
     }
 
-    /// `redb:///canonical/path/file.redb` (percent-encoded as a file URL's path).
+    /// `redb:///canonical/path/file.redb` or `lmdb:///canonical/dir` (percent-encoded as a
+    /// file URL's path).
     fn locations(&self) -> Vec<String> {
         let path = &self.core().path;
         let encoded = url::Url::from_file_path(path)
             .map(|u| u.path().to_owned())
             .unwrap_or_else(|()| path.to_string_lossy().into_owned());
-        vec![format!("redb://{encoded}")]
+        vec![format!("{}://{encoded}", self.core().name)]
     }
 
     async fn flush(&self) -> Result<()> {
@@ -333,11 +330,57 @@ impl Store for RedbStore {
     }
 }
 
-impl std::fmt::Debug for RedbStore {
+impl std::fmt::Debug for EmbeddedStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedbStore")
+        f.debug_struct(self.core().name)
             .field("path", &self.core().path)
             .field("durability", &self.core().durability)
             .finish()
     }
 }
+
+/// What every engine's public handle (a struct with an `inner: EmbeddedStore` field and a
+/// `config()` method) shares: `path`, `hold_writes`, `queued`, `stats`, the [`Store`]
+/// methods (forwarded, as a `store_core::Layer`) and `Debug`. `$what` names the path
+/// ("database file", "environment directory").
+macro_rules! embedded_handle {
+    ($handle:ident, $what:literal) => {
+        impl $handle {
+            #[doc = concat!("The canonical path of the ", $what, ".")]
+            pub fn path(&self) -> &std::path::Path {
+                self.inner.path()
+            }
+
+            /// Stop the writer between groups until the returned guard is dropped.
+            pub async fn hold_writes(&self) -> store_core::Result<$crate::WriteHold> {
+                self.inner.hold_writes().await
+            }
+
+            /// How many writes are waiting for the writer.
+            pub fn queued(&self) -> usize {
+                self.inner.queued()
+            }
+
+            #[doc = concat!("Counters of group commit since the ", $what, " was opened in this process.")]
+            pub fn stats(&self) -> $crate::WriterStats {
+                self.inner.stats()
+            }
+        }
+
+        impl store_core::Layer for $handle {
+            fn inner(&self) -> &dyn store_core::Store {
+                &self.inner
+            }
+        }
+
+        impl std::fmt::Debug for $handle {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($handle))
+                    .field("path", &self.path())
+                    .field("durability", &self.config().durability)
+                    .finish()
+            }
+        }
+    };
+}
+pub(crate) use embedded_handle;

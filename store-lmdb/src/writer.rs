@@ -11,31 +11,30 @@
 //! The thread owns the work: a caller whose future is dropped only stops waiting for the
 //! acknowledgement, so cancellation can never leave a half-applied unit.
 //!
-//! The writer computes each row's checksum once, as it copies the value into redb's
-//! reserved space. If redb panics inside a group (a damaged page) or reports the file
+//! The writer computes each row's checksum once, as it copies the value into the engine's
+//! reserved space. If the engine panics inside a group (a damaged page) or reports the file
 //! corrupted, the group fails with `Corrupted` and the thread lives on, but it refuses
-//! every later write, flush and compaction of this handle with the same error: redb's
-//! in-memory state after such a failure is not trusted to commit. Reads go on.
+//! every later write, flush and compaction of this handle with the same error: the
+//! engine's in-memory state after such a failure is not trusted to commit. Reads go on.
+//! None of this knows the engine: it writes through `engine::WriteRows`.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::SystemTime;
 
 use bytes::Bytes;
-use redb::{Database, ReadableDatabase, ReadableTable, Table, WriteTransaction};
 use store_core::{Entry, Error, ErrorKind, Key, Meta, PutMode, PutOp, Result};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::cache::ValueCache;
 use crate::codec::{
     RowMeta, VALUE_HEADER_LEN, decode_meta, encode_counter, encode_meta, encode_value_into,
     to_meta, to_nanos,
 };
 use crate::config::RedbDurability;
-use crate::errors::{damaged, no_panic, redb_error};
-use crate::reads::MissQueue;
-use crate::schema::{FORMAT, META, VALUES, VERSION_COUNTER};
+use crate::core::Core;
+use crate::engine::{Table, VERSION_COUNTER, WriteRows, get_with};
+use crate::errors::no_panic;
 
 /// At most this many writes (puts and deletes) go into one transaction.
 pub const MAX_GROUP_OPS: usize = 4096;
@@ -44,45 +43,6 @@ pub const MAX_GROUP_OPS: usize = 4096;
 pub const MAX_GROUP_BYTES: usize = 64 * 1024 * 1024;
 /// Requests that may wait in the channel before senders wait for room.
 pub(crate) const CHANNEL_CAPACITY: usize = 4096;
-/// How long `compact` keeps retrying while read transactions are open.
-const COMPACT_PATIENCE: Duration = Duration::from_secs(5);
-
-/// What the writer and the readers share: the database, the value cache and counters.
-pub(crate) struct Core {
-    /// `None` once the store is closed. Readers hold the read lock only to begin a
-    /// transaction; `compact` takes the write lock (it needs `&mut Database`).
-    pub db: RwLock<Option<Database>>,
-    pub cache: ValueCache,
-    /// Point reads that missed the cache, waiting for the blocking pool.
-    pub misses: MissQueue,
-    pub path: std::path::PathBuf,
-    pub durability: RedbDurability,
-    pub commits: AtomicU64,
-    pub writes: AtomicU64,
-}
-
-impl Core {
-    pub(crate) fn begin_read(&self) -> Result<redb::ReadTransaction> {
-        let db = self.db.read().unwrap_or_else(|p| p.into_inner());
-        let db = db.as_ref().ok_or_else(|| self.closed())?;
-        db.begin_read()
-            .map_err(|e| redb_error("begin a read transaction", e))
-    }
-
-    fn begin_write(&self) -> Result<WriteTransaction> {
-        let db = self.db.read().unwrap_or_else(|p| p.into_inner());
-        let db = db.as_ref().ok_or_else(|| self.closed())?;
-        db.begin_write()
-            .map_err(|e| redb_error("begin a write transaction", e))
-    }
-
-    pub(crate) fn closed(&self) -> Error {
-        Error::closed(format!(
-            "the redb store `{}` is closed",
-            self.path.display()
-        ))
-    }
-}
 
 /// One request to the writer.
 pub(crate) enum Request {
@@ -99,6 +59,7 @@ pub(crate) enum Request {
     /// Commit durably (a no-op barrier when every commit already is).
     Flush { reply: oneshot::Sender<Result<()>> },
     /// Reclaim free space.
+    #[cfg_attr(not(feature = "redb"), allow(dead_code))]
     Compact {
         reply: oneshot::Sender<Result<bool>>,
     },
@@ -128,7 +89,7 @@ pub(crate) struct Writer {
     core: Arc<Core>,
     /// The last version handed out; persisted in every commit.
     counter: u64,
-    /// Set when redb panicked or found the file corrupted in a write: every later write
+    /// Set when the engine panicked or found the file corrupted in a write: every later write
     /// fails with it.
     damaged: Option<Error>,
 }
@@ -166,16 +127,16 @@ impl Writer {
         })
     }
 
-    /// Run `f` (a write transaction) so that a panic inside redb becomes `Corrupted`, and
+    /// Run `f` (a write transaction) so that a panic inside the engine becomes `Corrupted`, and
     /// remember that the database is damaged if it was.
     fn guarded<T>(&mut self, what: &str, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         if let Some(e) = self.refused() {
             return Err(e);
         }
-        let path = self.core.path.clone();
-        let result = no_panic(|| f(self), |panic| damaged(&path, what, panic));
+        let core = self.core.clone();
+        let result = no_panic(|| f(self), |panic| core.damaged(what, panic));
         // Only storage failures reach here (a unit's own failures are inner results), so a
-        // `Corrupted` one is redb's: the file is damaged.
+        // `Corrupted` one is the engine's: the file is damaged.
         if let Err(e) = &result
             && e.kind() == ErrorKind::Corrupted
         {
@@ -190,7 +151,7 @@ impl Writer {
         loop {
             let Some(first) = next.take().or_else(|| rx.blocking_recv()) else {
                 // Closing: with `none`, make what was acknowledged durable, as `flush` would.
-                // Nobody is left to tell if it fails; redb then keeps its last durable commit.
+                // Nobody is left to tell if it fails; the engine keeps its last durable commit.
                 let _ = self.guarded("committing durably", |w| w.durable_commit());
                 return;
             };
@@ -253,42 +214,24 @@ impl Writer {
     /// Run every unit in one transaction and commit. The outer error fails the whole group
     /// (storage or commit failure); the inner ones are per-unit condition failures.
     fn apply_group(&mut self, group: &[Request]) -> Result<Vec<Result<Applied>>> {
-        let mut txn = self.core.begin_write()?;
-        let durability = match self.core.durability {
-            RedbDurability::Immediate => redb::Durability::Immediate,
-            RedbDurability::None => redb::Durability::None,
-        };
-        txn.set_durability(durability)
-            .map_err(|e| redb_error("set durability", e))?;
         let now = to_nanos(SystemTime::now());
         let mut outcomes = Vec::with_capacity(group.len());
-        {
-            let mut tables = Tables {
-                meta: txn
-                    .open_table(META)
-                    .map_err(|e| redb_error("open meta", e))?,
-                values: txn
-                    .open_table(VALUES)
-                    .map_err(|e| redb_error("open values", e))?,
-            };
-            for request in group {
-                let outcome = match request {
-                    Request::Put { ops, .. } => tables.put_unit(ops, &mut self.counter, now)?,
-                    Request::Delete { keys, .. } => tables.delete_unit(keys)?,
-                    _ => unreachable!("only writes are grouped"),
-                };
-                outcomes.push(outcome);
-            }
-            let mut format = txn
-                .open_table(FORMAT)
-                .map_err(|e| redb_error("open the format table", e))?;
-            let counter = encode_counter(VERSION_COUNTER, self.counter);
-            format
-                .insert(VERSION_COUNTER, counter.as_slice())
-                .map_err(|e| redb_error("store the version counter", e))?;
-        }
-        txn.commit()
-            .map_err(|e| redb_error("commit a write group", e))?;
+        let counter = &mut self.counter;
+        self.core.with_engine(|engine| {
+            engine.write(&mut |rows| {
+                outcomes.clear();
+                for request in group {
+                    let outcome = match request {
+                        Request::Put { ops, .. } => put_unit(rows, ops, counter, now)?,
+                        Request::Delete { keys, .. } => delete_unit(rows, keys)?,
+                        _ => unreachable!("only writes are grouped"),
+                    };
+                    outcomes.push(outcome);
+                }
+                let row = encode_counter(VERSION_COUNTER, *counter);
+                rows.put_counter(VERSION_COUNTER, &row)
+            })
+        })?;
         Ok(outcomes)
     }
 
@@ -332,124 +275,95 @@ impl Writer {
         if self.core.durability == RedbDurability::Immediate {
             return Ok(());
         }
-        let mut txn = self.core.begin_write()?;
-        txn.set_durability(redb::Durability::Immediate)
-            .map_err(|e| redb_error("set durability", e))?;
-        txn.commit().map_err(|e| redb_error("durable commit", e))
+        self.core.with_engine(|engine| engine.sync())
     }
 
     fn compact(&self) -> Result<bool> {
         // Leave nothing non-durable behind: compaction rewrites the file.
         self.durable_commit()?;
-        let deadline = std::time::Instant::now() + COMPACT_PATIENCE;
-        loop {
-            let result = {
-                let mut db = self.core.db.write().unwrap_or_else(|p| p.into_inner());
-                let db = db.as_mut().ok_or_else(|| self.core.closed())?;
-                db.compact()
-            };
-            match result {
-                Ok(done) => return Ok(done),
-                Err(redb::CompactionError::TransactionInProgress)
-                    if std::time::Instant::now() < deadline =>
-                {
-                    // Let the readers finish: the write lock was released above.
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                Err(redb::CompactionError::TransactionInProgress) => {
-                    return Err(Error::unavailable(
-                        "compact: read transactions stayed open (long lists or reads); try again",
-                    ));
-                }
-                Err(e) => return Err(redb_error("compact", e)),
-            }
-        }
+        // The write lock waits out every read transaction (each holds the read lock).
+        let mut engine = self.core.engine.write().unwrap_or_else(|p| p.into_inner());
+        engine.as_mut().ok_or_else(|| self.core.closed())?.compact()
     }
 }
 
-struct Tables<'txn> {
-    meta: Table<'txn, &'static str, &'static [u8]>,
-    values: Table<'txn, &'static str, &'static [u8]>,
+/// The key's current version. The outer error fails the group (storage); the inner one,
+/// a metadata row failing its checksum, fails only the unit that asked.
+fn current_version(rows: &dyn WriteRows, key: &Key) -> Result<Result<Option<u64>>> {
+    let row = get_with(rows, Table::Meta, key.as_str(), |row| {
+        decode_meta(key.as_str(), row)
+    })
+    .map_err(|e| e.with_key(key))?;
+    Ok(match row {
+        None => Ok(None),
+        Some(decoded) => decoded
+            .map(|m| Some(m.version))
+            .map_err(|why| Error::corrupted(key, why)),
+    })
 }
 
-impl Tables<'_> {
-    /// The key's current version. The outer error fails the group (storage); the inner one,
-    /// a metadata row failing its checksum, fails only the unit that asked.
-    fn current_version(&self, key: &Key) -> Result<Result<Option<u64>>> {
-        let row = self
-            .meta
-            .get(key.as_str())
-            .map_err(|e| redb_error("read a version", e))?;
-        Ok(match row {
-            None => Ok(None),
-            Some(row) => decode_meta(key.as_str(), row.value())
-                .map(|m| Some(m.version))
-                .map_err(|why| Error::corrupted(key, why)),
+/// Check every condition (seeing earlier ops of the same unit), then write them all.
+fn put_unit(
+    rows: &mut dyn WriteRows,
+    ops: &[PutOp],
+    counter: &mut u64,
+    now: u64,
+) -> Result<Result<Applied>> {
+    let mut pending: HashMap<&Key, u64> = HashMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        // An overwrite needs no current version, so it also replaces a damaged row.
+        if op.mode != PutMode::Overwrite {
+            let current = match pending.get(&op.key) {
+                Some(v) => Some(*v),
+                None => match current_version(rows, &op.key)? {
+                    Ok(v) => v,
+                    Err(e) => return Ok(Err(e)),
+                },
+            };
+            if let Err(e) = op.mode.check_counter(&op.key, current) {
+                return Ok(Err(e));
+            }
+        }
+        pending.insert(&op.key, *counter + 1 + i as u64);
+    }
+    let mut written = Vec::with_capacity(ops.len());
+    for op in ops {
+        *counter += 1;
+        let version = *counter;
+        let size = op.value.len();
+        let row_meta = RowMeta {
+            version,
+            mtime: now,
+            size: size as u64,
+        };
+        let key = op.key.as_str();
+        let meta_row = encode_meta(key, row_meta);
+        rows.put(Table::Meta, key, meta_row.len(), &mut |out| {
+            out.copy_from_slice(&meta_row)
         })
+        .map_err(|e| e.with_key(&op.key))?;
+        rows.put(Table::Values, key, VALUE_HEADER_LEN + size, &mut |out| {
+            encode_value_into(out, key, version, now, &op.value)
+        })
+        .map_err(|e| e.with_key(&op.key))?;
+        let meta = to_meta(op.key.clone(), row_meta);
+        let entry = Entry {
+            value: Bytes::clone(&op.value),
+            meta: meta.clone(),
+        };
+        written.push((entry, meta));
     }
+    Ok(Ok(Applied::Put(written)))
+}
 
-    /// Check every condition (seeing earlier ops of the same unit), then write them all.
-    fn put_unit(&mut self, ops: &[PutOp], counter: &mut u64, now: u64) -> Result<Result<Applied>> {
-        let mut pending: HashMap<&Key, u64> = HashMap::new();
-        for (i, op) in ops.iter().enumerate() {
-            // An overwrite needs no current version, so it also replaces a damaged row.
-            if op.mode != PutMode::Overwrite {
-                let current = match pending.get(&op.key) {
-                    Some(v) => Some(*v),
-                    None => match self.current_version(&op.key)? {
-                        Ok(v) => v,
-                        Err(e) => return Ok(Err(e)),
-                    },
-                };
-                if let Err(e) = op.mode.check_counter(&op.key, current) {
-                    return Ok(Err(e));
-                }
-            }
-            pending.insert(&op.key, *counter + 1 + i as u64);
-        }
-        let mut written = Vec::with_capacity(ops.len());
-        for op in ops {
-            *counter += 1;
-            let version = *counter;
-            let size = op.value.len();
-            let row_meta = RowMeta {
-                version,
-                mtime: now,
-                size: size as u64,
-            };
-            self.meta
-                .insert(
-                    op.key.as_str(),
-                    encode_meta(op.key.as_str(), row_meta).as_slice(),
-                )
-                .map_err(|e| redb_error("write metadata", e).with_key(&op.key))?;
-            let mut row = self
-                .values
-                .insert_reserve(op.key.as_str(), VALUE_HEADER_LEN + size)
-                .map_err(|e| redb_error("write a value", e).with_key(&op.key))?;
-            encode_value_into(row.as_mut(), op.key.as_str(), version, now, &op.value);
-            drop(row);
-            let meta = to_meta(op.key.clone(), row_meta);
-            let entry = Entry {
-                value: Bytes::clone(&op.value),
-                meta: meta.clone(),
-            };
-            written.push((entry, meta));
-        }
-        Ok(Ok(Applied::Put(written)))
+fn delete_unit(rows: &mut dyn WriteRows, keys: &[Key]) -> Result<Result<Applied>> {
+    for key in keys {
+        rows.delete(Table::Meta, key.as_str())
+            .map_err(|e| e.with_key(key))?;
+        rows.delete(Table::Values, key.as_str())
+            .map_err(|e| e.with_key(key))?;
     }
-
-    fn delete_unit(&mut self, keys: &[Key]) -> Result<Result<Applied>> {
-        for key in keys {
-            self.meta
-                .remove(key.as_str())
-                .map_err(|e| redb_error("delete metadata", e).with_key(key))?;
-            self.values
-                .remove(key.as_str())
-                .map_err(|e| redb_error("delete a value", e).with_key(key))?;
-        }
-        Ok(Ok(Applied::Delete(keys.to_vec())))
-    }
+    Ok(Ok(Applied::Delete(keys.to_vec())))
 }
 
 /// Turn a failure of the request channel into the error a caller sees.
@@ -457,7 +371,8 @@ pub(crate) fn writer_gone(core: &Core) -> Error {
     Error::new(
         ErrorKind::Closed,
         format!(
-            "the writer of the redb store `{}` has stopped",
+            "the writer of the {} store `{}` has stopped",
+            core.name,
             core.path.display()
         ),
     )

@@ -77,7 +77,7 @@ pub fn parse() -> Cli {
 /// embedded default (redb at ./strata-data/strata.redb).
 #[derive(Debug, Args, Clone)]
 pub struct Target {
-    /// Store URI, e.g. memory:, file:///data, redb:///data/db.redb, s3://bucket/prefix?endpoint=...
+    /// Store URI, e.g. memory:, file:///data, redb:///data/db.redb, lmdb:///data/env, s3://bucket/prefix?endpoint=...
     #[arg(long, global = true, conflicts_with = "config")]
     pub store: Option<String>,
     /// Store config file (.toml or .json; ${VAR} is replaced from the environment).

@@ -18,7 +18,7 @@
 //! serde_json = "1"                # only for `strata::open` with a JSON config
 //! ```
 //!
-//! Open a store from a URI (`memory:`, `file:///abs/dir`, `redb:///abs/file.redb`,
+//! Open a store from a URI (`memory:`, `file:///abs/dir`, `redb:///abs/file.redb`, `lmdb:///abs/dir`,
 //! `s3://bucket/prefix?region=...`), write and read a value, list keys a page at a time,
 //! and `flush` before relying on the writes being durable:
 //!
@@ -102,10 +102,14 @@
 //! | `cache:?max_bytes=N` | `max_bytes` | bytes (≥ 1) | 67108864 (64 MiB) | Capacity in bytes; values are evicted (TinyLFU admission, LRU eviction) to stay under it. |
 //! | `file:///abs/dir` | `sync` | `always` \| `batch` \| `never` | `always` | `always`: fsync each put; `batch`: concurrent puts share fsyncs; `never`: survives a process crash only. |
 //! | | `create` | bool | registry's setting (true; read-only CLI commands: false) | Create a missing root directory. |
-//! | `redb:///abs/file.redb` (type `redb` or `lmdb`) | `durability` | `immediate` \| `none` | `immediate` | `none`: commits not fsynced until `flush`. |
+//! | `redb:///abs/file.redb` (type `redb`) | `durability` | `immediate` \| `none` | `immediate` | `none`: commits not fsynced until `flush`. |
 //! | | `cache_size` | bytes | redb's (1 GiB, filled lazily) | redb's page cache. |
 //! | | `value_cache_size` | bytes | 67108864 (64 MiB) | Cache of hot values; 0 disables it. |
 //! | | `create` | bool | registry's setting | Create a missing database file and its directories. |
+//! | `lmdb:///abs/dir` (type `lmdb`) | `durability` | `immediate` \| `none` | `immediate` | `none`: LMDB's `MDB_NOSYNC`, commits not fsynced until `flush`. |
+//! | | `map_size` | bytes | 1099511627776 (1 TiB) | LMDB's memory map, the most the environment holds; a write past it is `Unsupported` naming `map_size`. |
+//! | | `value_cache_size` | bytes | 67108864 (64 MiB) | Cache of hot values; 0 disables it. |
+//! | | `create` | bool | registry's setting | Create a missing environment directory. |
 //! | `s3://bucket/prefix` | `region` | string | `AWS_REGION`, `AWS_DEFAULT_REGION`, else `us-east-1` | The bucket's region. |
 //! | | `endpoint` | URL (percent-encoded) | `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, `AWS_ENDPOINT`, else AWS | S3-compatible server. |
 //! | | `access_key_id` | string | the AWS credential chain | Access key; needs `secret_access_key` (an option, not in the query). |
@@ -159,6 +163,8 @@ pub mod stats;
 
 pub use config_file::{STORE_ENV, config_dir, default_config, load_config_file};
 
+#[cfg(feature = "lmdb")]
+pub use store_lmdb::{LmdbConfig, LmdbDurability, LmdbFactory, LmdbStore};
 #[cfg(feature = "redb")]
 pub use store_lmdb::{RedbConfig, RedbDurability, RedbFactory, RedbStore};
 #[cfg(feature = "memory")]
@@ -205,6 +211,8 @@ pub fn registry() -> Registry {
     registry.register(TieredFactory);
     #[cfg(feature = "redb")]
     registry.register(RedbFactory);
+    #[cfg(feature = "lmdb")]
+    registry.register(LmdbFactory);
     #[cfg(feature = "s3")]
     registry.register(S3Factory);
     #[cfg(feature = "azure")]

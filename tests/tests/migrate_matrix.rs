@@ -1,4 +1,4 @@
-//! `strata::migrate` between every pair of backends this build has (memory, redb, a
+//! `strata::migrate` between every pair of backends this build has (memory, redb, LMDB, a
 //! tier, files, and S3 and Azure when a server is configured): each pair copies a
 //! mix of small, empty and 1 MiB values, verifies them by content hash, and the
 //! destination then lists exactly the source's keys with the same bytes.
@@ -18,6 +18,10 @@ fn backends(dir: &std::path::Path, tag: &str) -> Vec<(&'static str, ConfigMap)> 
         (
             "redb",
             map(json!({"type": "redb", "path": dir.join(format!("{tag}.redb"))})),
+        ),
+        (
+            "lmdb",
+            map(json!({"type": "lmdb", "path": dir.join(format!("{tag}-env"))})),
         ),
         (
             "tiered",

@@ -283,7 +283,7 @@ fn second_process_gets_a_clear_locked_error() {
 /// Config maps go through the registry: unknown fields are named, `lmdb` is an alias,
 /// `redb:///abs/path` URIs work.
 #[test]
-fn config_is_checked_and_aliases_work() {
+fn config_is_checked_and_lmdb_is_no_alias() {
     runtime().block_on(async {
         let (dir, path) = temp_store_path();
         let mut map = config_map(&path, "immediate");
@@ -296,10 +296,14 @@ fn config_is_checked_and_aliases_work() {
         let err = strata::open(&map).await.expect_err("bad durability");
         assert!(err.to_string().contains("durability"), "{err}");
 
+        // `lmdb` was an alias of redb; it now opens an LMDB environment (a directory).
+        let env = dir.path().join("env");
         map.insert("type".into(), json!("lmdb"));
+        map.insert("path".into(), json!(env));
         map.insert("durability".into(), json!("none"));
-        let store = strata::open(&map).await.expect("lmdb alias");
+        let store = strata::open(&map).await.expect("lmdb");
         assert_eq!(store.capabilities().durability, Durability::None);
+        assert!(env.join("data.mdb").is_file(), "an LMDB environment");
         store
             .put(&key("k"), Bytes::from_static(b"v"), PutMode::Create)
             .await

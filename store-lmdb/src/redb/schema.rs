@@ -21,11 +21,12 @@ use std::path::Path;
 use redb::{Database, ReadableTable, TableDefinition, TableHandle, WriteTransaction};
 use store_core::{Error, ErrorKind, Result};
 
+use super::errors::redb_error;
 use crate::codec::{
     FORMAT_VERSION, VALUE_HEADER_LEN, decode_counter, decode_value_v0, encode_counter, encode_meta,
     encode_value_into,
 };
-use crate::errors::redb_error;
+use crate::engine::{FORMAT_ROW, VERSION_COUNTER};
 
 /// Metadata rows.
 pub(crate) const META: TableDefinition<'static, &str, &[u8]> = TableDefinition::new("strata_meta");
@@ -35,10 +36,6 @@ pub(crate) const VALUES: TableDefinition<'static, &str, &[u8]> =
 /// Counter rows: [`FORMAT_ROW`] and [`VERSION_COUNTER`].
 pub(crate) const FORMAT: TableDefinition<'static, &str, &[u8]> =
     TableDefinition::new("strata_format");
-/// The row of [`FORMAT`] holding the format version.
-pub(crate) const FORMAT_ROW: &str = "format";
-/// The row of [`FORMAT`] holding the last version handed out.
-pub(crate) const VERSION_COUNTER: &str = "version_counter";
 
 /// Format 0's metadata table.
 const META_V0: TableDefinition<'static, &str, (u64, u64, u64)> =

@@ -32,8 +32,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use redb::Database;
 use store_core::{Error, ErrorKind, Result};
 
-use crate::errors::redb_error;
-use crate::schema::initialise;
+use super::errors::redb_error;
+use super::schema::initialise;
+use crate::dirs::{create_dirs, sync_dir};
 
 /// redb's magic number, the first bytes of every initialised database file.
 const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
@@ -87,31 +88,6 @@ pub(crate) fn resolve(path: &Path, create: bool) -> Result<PathBuf> {
         return Err(bad("is a directory; give the database file's path"));
     }
     Ok(file)
-}
-
-/// Create `dir` and its missing ancestors, fsyncing each new entry into its parent.
-fn create_dirs(dir: &Path) -> io::Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    create_dirs(parent)?;
-    match fs::create_dir(dir) {
-        Ok(()) => sync_dir(parent),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    File::open(dir)?.sync_all()?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
 }
 
 /// What one round of [`open_database`] achieved.
