@@ -183,6 +183,36 @@ fn copies_the_prefix_and_verifies() {
     });
 }
 
+/// `migrate` (verified) and `copy_all` at default options from `from` into a fresh store
+/// made by `limited` each: every key arrives, in batches the store takes.
+async fn both_copies_fit(from: Arc<MemoryStore>, limited: impl Fn() -> Arc<dyn Store>) {
+    let keys = contents(from.as_ref(), "").await.len() as u64;
+    let to = limited();
+    let options = MigrateOptions {
+        verify: true,
+        ..Default::default()
+    };
+    let report = migrate(from.clone(), to.clone(), &options, &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!((report.copied, report.verified), (keys, keys));
+    assert_eq!(
+        contents(to.as_ref(), "").await,
+        contents(from.as_ref(), "").await
+    );
+
+    let copied = limited();
+    let copy = from
+        .copy_all(copied.as_ref(), &Prefix::empty())
+        .await
+        .unwrap();
+    assert_eq!(copy.keys, keys);
+    assert_eq!(
+        contents(copied.as_ref(), "").await,
+        contents(from.as_ref(), "").await
+    );
+}
+
 /// At default options, into a store that takes 10 writes per batch (as DynamoDB takes
 /// 100): batches are capped at the destination's `max_batch_writes`, not refused.
 #[test]
@@ -190,30 +220,10 @@ fn default_batches_fit_a_destination_with_a_small_max_batch_writes() {
     runtime().block_on(async {
         let from = Arc::new(MemoryStore::new());
         fill(from.as_ref(), 300).await;
-        let to: Arc<dyn Store> = Arc::new(BatchLimit::new(Arc::new(MemoryStore::new()), 10));
-        let options = MigrateOptions {
-            verify: true,
-            ..Default::default()
-        };
-        let report = migrate(from.clone(), to.clone(), &options, &|_, _| {})
-            .await
-            .unwrap();
-        assert_eq!((report.copied, report.verified), (301, 301));
-        assert_eq!(
-            contents(to.as_ref(), "").await,
-            contents(from.as_ref(), "").await
-        );
-
-        let copied: Arc<dyn Store> = Arc::new(BatchLimit::new(Arc::new(MemoryStore::new()), 10));
-        let copy = from
-            .copy_all(copied.as_ref(), &Prefix::empty())
-            .await
-            .unwrap();
-        assert_eq!(copy.keys, 301);
-        assert_eq!(
-            contents(copied.as_ref(), "").await,
-            contents(from.as_ref(), "").await
-        );
+        both_copies_fit(from, || {
+            Arc::new(BatchLimit::new(Arc::new(MemoryStore::new()), 10))
+        })
+        .await;
     });
 }
 
@@ -230,33 +240,10 @@ fn default_batches_fit_a_destination_with_a_small_max_batch_bytes() {
                 .await
                 .unwrap();
         }
-        let limited = || -> Arc<dyn Store> {
+        both_copies_fit(from, || {
             Arc::new(BatchLimit::new(Arc::new(MemoryStore::new()), 100).bytes(8 * 1024))
-        };
-        let to = limited();
-        let options = MigrateOptions {
-            verify: true,
-            ..Default::default()
-        };
-        let report = migrate(from.clone(), to.clone(), &options, &|_, _| {})
-            .await
-            .unwrap();
-        assert_eq!((report.copied, report.verified), (120, 120));
-        assert_eq!(
-            contents(to.as_ref(), "").await,
-            contents(from.as_ref(), "").await
-        );
-
-        let copied = limited();
-        let copy = from
-            .copy_all(copied.as_ref(), &Prefix::empty())
-            .await
-            .unwrap();
-        assert_eq!(copy.keys, 120);
-        assert_eq!(
-            contents(copied.as_ref(), "").await,
-            contents(from.as_ref(), "").await
-        );
+        })
+        .await;
     });
 }
 
