@@ -14,8 +14,8 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use store_core::{Key, PutMode, PutOp, Store};
-use store_dynamodb::{DynamoConfig, DynamoStore, MAX_TRANSACTION_ITEMS};
+use store_core::Key;
+use store_dynamodb::{DynamoConfig, DynamoStore};
 use strata_tests::bench::{Bench, Report};
 use strata_tests::dynamoenv::{DynamoEnv, dynamodb_env, random_namespace};
 
@@ -71,25 +71,7 @@ async fn compare(env: &DynamoEnv, endpoint: &str) {
     let (store, keys, value) = (&store, &keys, &value);
 
     let put = Bench::new(format!("put: {N} keys (puts/s)"))
-        .system(SEQ, || async move {
-            for k in keys {
-                store
-                    .put(k, value.clone(), PutMode::Overwrite)
-                    .await
-                    .unwrap();
-            }
-            N as u64
-        })
-        .system(BATCH, || async move {
-            for chunk in keys.chunks(MAX_TRANSACTION_ITEMS) {
-                let ops = chunk
-                    .iter()
-                    .map(|k| PutOp::overwrite(k.clone(), value.clone()))
-                    .collect();
-                store.put_many(ops).await.unwrap();
-            }
-            N as u64
-        })
+        .puts((SEQ, BATCH), store, (keys, keys), value)
         .run()
         .await;
     summary(&put);

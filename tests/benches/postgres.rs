@@ -15,7 +15,7 @@
 //! (scripts/postgres-server.sh's `pg_server_start` sets it).
 
 use bytes::Bytes;
-use store_core::{Key, PutMode, PutOp, Store};
+use store_core::{Key, Store};
 use store_postgres::{PostgresConfig, PostgresStore};
 use strata_tests::bench::{Bench, Report};
 
@@ -122,23 +122,7 @@ async fn run(url: String) {
             tx.commit().await.unwrap();
             N as u64
         })
-        .system(OURS_SEQ, || async move {
-            for k in ours {
-                store
-                    .put(k, value.clone(), PutMode::Overwrite)
-                    .await
-                    .unwrap();
-            }
-            N as u64
-        })
-        .system(OURS_BATCH, || async move {
-            let ops = ours
-                .iter()
-                .map(|k| PutOp::overwrite(k.clone(), value.clone()))
-                .collect();
-            store.put_many(ops).await.unwrap();
-            N as u64
-        })
+        .puts((OURS_SEQ, OURS_BATCH), store, (ours, ours), value)
         .run()
         .await;
     summary(&put);

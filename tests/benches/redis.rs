@@ -13,7 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use redis::Script;
 use redis::aio::ConnectionManager;
-use store_core::{Key, PutMode, PutOp, Store};
+use store_core::Key;
 use store_redis::{RedisConfig, RedisStore};
 use strata_tests::bench::{Bench, Report};
 use strata_tests::redisenv::random_namespace;
@@ -130,23 +130,7 @@ async fn compare(url: &str) {
             pipe.query_async::<Vec<Vec<i64>>>(&mut c).await.unwrap();
             N as u64
         })
-        .system(OURS_SEQ, || async move {
-            for k in keys {
-                store
-                    .put(k, value.clone(), PutMode::Overwrite)
-                    .await
-                    .unwrap();
-            }
-            N as u64
-        })
-        .system(OURS_BATCH, || async move {
-            let ops = keys
-                .iter()
-                .map(|k| PutOp::overwrite(k.clone(), value.clone()))
-                .collect();
-            store.put_many(ops).await.unwrap();
-            N as u64
-        })
+        .puts((OURS_SEQ, OURS_BATCH), store, (keys, keys), value)
         .run()
         .await;
     summary(&put);

@@ -21,7 +21,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream};
 use s3_support::{OwnServer, closed_port, random_prefix, settings};
-use store_core::{Key, PutMode, PutOp, Secret, Store};
+use store_core::{Key, Secret};
 use store_s3::object_store::memory::InMemory;
 use store_s3::object_store::path::Path;
 use store_s3::object_store::throttle::{ThrottleConfig, ThrottledStore};
@@ -139,23 +139,7 @@ async fn compare(client: Arc<dyn ObjectStore>, config: &S3Config, sequential: us
             .unwrap();
         N as u64
     })
-    .system(OURS_SEQ, || async move {
-        for k in seq_keys {
-            store
-                .put(k, value.clone(), PutMode::Overwrite)
-                .await
-                .unwrap();
-        }
-        sequential as u64
-    })
-    .system(OURS_BATCH, || async move {
-        let ops = keys
-            .iter()
-            .map(|k| PutOp::overwrite(k.clone(), value.clone()))
-            .collect();
-        store.put_many(ops).await.unwrap();
-        N as u64
-    })
+    .puts((OURS_SEQ, OURS_BATCH), store, (seq_keys, keys), value)
     .run()
     .await;
     summary(&put);

@@ -37,7 +37,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use futures::future::LocalBoxFuture;
-use store_core::{Key, Store};
+use store_core::{Bytes, Key, PutMode, PutOp, Store};
 
 /// Rounds per comparison unless `STRATA_BENCH_ROUNDS` says otherwise.
 pub const DEFAULT_ROUNDS: usize = 7;
@@ -103,6 +103,39 @@ impl<'a> Bench<'a> {
                 let ops = work.await;
                 (ops, start.elapsed())
             }
+        })
+    }
+
+    /// Add the two write systems every backend's batch bench compares: `seq` overwrites
+    /// `seq_keys` with one `put` each, `batch` writes `value` to all `keys` with
+    /// `put_many`, in as few batches as the store takes
+    /// ([`Capabilities::put_batches`](store_core::Capabilities::put_batches)). Each round
+    /// counts the keys it wrote.
+    pub fn puts<S: Store + ?Sized>(
+        self,
+        (seq, batch): (&str, &str),
+        store: &'a S,
+        (seq_keys, keys): (&'a [Key], &'a [Key]),
+        value: &'a Bytes,
+    ) -> Self {
+        self.system(seq, move || async move {
+            for k in seq_keys {
+                store
+                    .put(k, value.clone(), PutMode::Overwrite)
+                    .await
+                    .unwrap();
+            }
+            seq_keys.len() as u64
+        })
+        .system(batch, move || async move {
+            let ops: Vec<PutOp> = keys
+                .iter()
+                .map(|k| PutOp::overwrite(k.clone(), value.clone()))
+                .collect();
+            for ops in store.capabilities().put_batches(ops, keys.len()) {
+                store.put_many(ops).await.unwrap();
+            }
+            keys.len() as u64
         })
     }
 
