@@ -42,7 +42,7 @@ export STRATA_DYNAMODB_ENDPOINT="$STRATA_S3_ENDPOINT"
 export STRATA_DYNAMODB_ACCESS_KEY_ID="$STRATA_S3_ACCESS_KEY_ID" STRATA_DYNAMODB_SECRET_ACCESS_KEY="$STRATA_S3_SECRET_ACCESS_KEY"
 
 benches=("$@")
-[ ${#benches[@]} -gt 0 ] || benches=(stats tiered redb file s3 vector postgres redis dynamodb layers gc)
+[ ${#benches[@]} -gt 0 ] || benches=(stats tiered redb lmdb file s3 vector postgres redis dynamodb layers gc)
 for bench in "${benches[@]}"; do
   printf '\n==> cargo bench -p strata-tests --bench %s\n' "$bench"
   cargo bench -p strata-tests --bench "$bench"
