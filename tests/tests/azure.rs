@@ -340,33 +340,11 @@ fn lost_response_to_a_conditional_put_is_resolved() {
     runtime().block_on(async {
         let store = open(&through).await;
         let direct = open(&config).await;
-        let bound = std::time::Duration::from_secs(60);
         let k = key("ambiguous/create");
-        proxy.drop_next_response();
-        let meta = tokio::time::timeout(bound, store.put(&k, "first".into(), PutMode::Create))
-            .await
-            .expect("bounded")
-            .expect("the create landed, so it must be reported as a success");
-        assert_eq!(proxy.dropped(), 1, "the proxy must have dropped a response");
-        let seen = direct.get(&k).await.unwrap().expect("stored");
-        assert_eq!(seen.value, Bytes::from("first"));
-        assert_eq!(seen.meta.version, meta.version);
-
-        proxy.drop_next_response();
-        let updated = tokio::time::timeout(
-            bound,
-            store.put(&k, "second".into(), PutMode::Update(meta.version.clone())),
-        )
-        .await
-        .expect("bounded")
-        .expect("the update landed, so it must be reported as a success");
-        assert_eq!(proxy.dropped(), 2);
-        let seen = direct.get(&k).await.unwrap().expect("stored");
-        assert_eq!(seen.value, Bytes::from("second"));
-        assert_eq!(seen.meta.version, updated.version);
+        let first = s3_support::lost_responses_resolve(&*store, &*direct, &proxy, 0, &k).await;
         // A stale version still fails, after the read-back finds the write is not ours.
         let err = store
-            .put(&k, "third".into(), PutMode::Update(meta.version))
+            .put(&k, "third".into(), PutMode::Update(first))
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::VersionMismatch, "{err}");

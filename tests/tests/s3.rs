@@ -15,7 +15,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::TryStreamExt;
 use s3_support::{
-    OwnServer, Proxy, block_on, capture_one_request, closed_port, config, random_prefix, settings,
+    OwnServer, Proxy, block_on, capture_one_request, closed_port, config, lost_responses_resolve,
+    random_prefix, settings,
 };
 use store_core::{ErrorKind, Key, ListOptions, Prefix, PutMode, PutOp, Secret, Store};
 use store_s3::{S3Config, S3Store};
@@ -214,31 +215,10 @@ fn lost_response_to_a_conditional_put_is_resolved() {
         let direct = S3Store::connect(direct_config).unwrap();
         let bound = Duration::from_secs(60);
 
-        // Create: landed, response lost → success with the version that landed.
+        // Create and update: landed, responses lost → successes with the versions that
+        // landed.
         let k = key("ambiguous/create");
-        proxy.drop_next_response();
-        let meta = tokio::time::timeout(bound, store.put(&k, "first".into(), PutMode::Create))
-            .await
-            .expect("bounded")
-            .expect("the create landed, so it must be reported as a success");
-        assert_eq!(proxy.dropped(), 1, "the proxy must have dropped a response");
-        let seen = direct.get(&k).await.unwrap().expect("stored");
-        assert_eq!(seen.value, Bytes::from("first"));
-        assert_eq!(seen.meta.version, meta.version);
-
-        // Update: the same, through If-Match.
-        proxy.drop_next_response();
-        let updated = tokio::time::timeout(
-            bound,
-            store.put(&k, "second".into(), PutMode::Update(meta.version.clone())),
-        )
-        .await
-        .expect("bounded")
-        .expect("the update landed, so it must be reported as a success");
-        assert_eq!(proxy.dropped(), 2);
-        let seen = direct.get(&k).await.unwrap().expect("stored");
-        assert_eq!(seen.value, Bytes::from("second"));
-        assert_eq!(seen.meta.version, updated.version);
+        let first = lost_responses_resolve(&store, &direct, &proxy, 0, &k).await;
 
         // Without object_store's own retry the lost response surfaces as a transport
         // error; the store must still find out that the write landed.
@@ -276,7 +256,7 @@ fn lost_response_to_a_conditional_put_is_resolved() {
         assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
         // A stale update too.
         let err = store
-            .put(&k, "fourth".into(), PutMode::Update(meta.version))
+            .put(&k, "fourth".into(), PutMode::Update(first))
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::VersionMismatch, "{err}");

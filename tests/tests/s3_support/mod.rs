@@ -334,3 +334,46 @@ pub fn capture_one_request() -> (u16, thread::JoinHandle<String>) {
     });
     (port, handle)
 }
+
+/// Through `proxy`, which has dropped `dropped` responses so far: a create and then an
+/// update of `k` whose responses are lost must still be reported as the successes they
+/// were, with the versions that landed (read back from `direct`, which bypasses the
+/// proxy). Returns the create's version.
+pub async fn lost_responses_resolve(
+    store: &dyn store_core::Store,
+    direct: &dyn store_core::Store,
+    proxy: &Proxy,
+    dropped: usize,
+    k: &store_core::Key,
+) -> store_core::Version {
+    use store_core::PutMode;
+    let bound = std::time::Duration::from_secs(60);
+    proxy.drop_next_response();
+    let meta = tokio::time::timeout(bound, store.put(k, "first".into(), PutMode::Create))
+        .await
+        .expect("bounded")
+        .expect("the create landed, so it must be reported as a success");
+    assert_eq!(
+        proxy.dropped(),
+        dropped + 1,
+        "the proxy must have dropped a response"
+    );
+    let seen = direct.get(k).await.unwrap().expect("stored");
+    assert_eq!(seen.value, bytes::Bytes::from("first"));
+    assert_eq!(seen.meta.version, meta.version);
+
+    // The same through the update's If-Match.
+    proxy.drop_next_response();
+    let updated = tokio::time::timeout(
+        bound,
+        store.put(k, "second".into(), PutMode::Update(meta.version.clone())),
+    )
+    .await
+    .expect("bounded")
+    .expect("the update landed, so it must be reported as a success");
+    assert_eq!(proxy.dropped(), dropped + 2);
+    let seen = direct.get(k).await.unwrap().expect("stored");
+    assert_eq!(seen.value, bytes::Bytes::from("second"));
+    assert_eq!(seen.meta.version, updated.version);
+    meta.version
+}
