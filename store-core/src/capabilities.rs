@@ -92,7 +92,7 @@ impl Capabilities {
         let mut batches: Vec<Vec<PutOp>> = Vec::new();
         let mut used = 0u64;
         for op in ops {
-            let size = op_bytes(&op);
+            let size = op.batch_bytes();
             match batches.last_mut() {
                 Some(batch) if batch.len() < count && used.saturating_add(size) <= bytes => {
                     used += size;
@@ -106,11 +106,6 @@ impl Capabilities {
         }
         batches
     }
-}
-
-/// What an op counts against [`Capabilities::max_batch_bytes`]: its key and value bytes.
-fn op_bytes(op: &PutOp) -> u64 {
-    (op.key.as_str().len() + op.value.len()) as u64
 }
 
 #[cfg(test)]

@@ -184,6 +184,12 @@ impl PutOp {
             mode,
         }
     }
+
+    /// What this op counts against a store's
+    /// [`max_batch_bytes`](crate::Capabilities::max_batch_bytes): its key and value bytes.
+    pub fn batch_bytes(&self) -> u64 {
+        (self.key.as_str().len() + self.value.len()) as u64
+    }
 }
 
 /// Options for `list`. The default lists every key.

@@ -129,10 +129,7 @@ fn check_batch<'a>(what: &str, keys: impl ExactSizeIterator<Item = &'a Key>) -> 
 
 pub(crate) async fn put_many(inner: &Inner, ops: Vec<PutOp>) -> Result<Vec<Meta>> {
     check_batch("put_many", ops.iter().map(|op| &op.key))?;
-    let bytes: u64 = ops
-        .iter()
-        .map(|op| (op.key.as_str().len() + op.value.len()) as u64)
-        .sum();
+    let bytes: u64 = ops.iter().map(PutOp::batch_bytes).sum();
     let most = max_batch_bytes(inner.namespace.len());
     if bytes > most {
         return Err(Error::invalid_input(format!(

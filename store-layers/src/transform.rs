@@ -170,10 +170,7 @@ impl<T: ValueTransform> Layer for Transformed<T> {
         // The declared byte limit is what this layer promises, whatever the inner store
         // would take once the values are encoded.
         if let Some(max) = Layer::capabilities(self).max_batch_bytes {
-            let bytes: u64 = ops
-                .iter()
-                .map(|op| (op.key.as_str().len() + op.value.len()) as u64)
-                .sum();
+            let bytes: u64 = ops.iter().map(PutOp::batch_bytes).sum();
             if bytes > max {
                 return Err(Error::invalid_input(format!(
                     "put_many of {bytes} bytes of keys and values: this store takes at most \

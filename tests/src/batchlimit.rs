@@ -60,10 +60,7 @@ impl Layer for BatchLimit {
 
     async fn put_many(&self, ops: Vec<PutOp>) -> Result<Vec<Meta>> {
         self.check("put_many", ops.len())?;
-        let bytes: u64 = ops
-            .iter()
-            .map(|op| (op.key.as_str().len() + op.value.len()) as u64)
-            .sum();
+        let bytes: u64 = ops.iter().map(PutOp::batch_bytes).sum();
         if let Some(max) = self.bytes
             && bytes > max
         {

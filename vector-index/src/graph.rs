@@ -103,6 +103,7 @@ fn prefetch_links(links0: &[u32], base: usize, level: usize) {
 }
 
 /// The HNSW graph and everything stored per node.
+#[derive(Clone)]
 pub(crate) struct Graph {
     pub config: IndexConfig,
     pub m0: usize,
@@ -147,19 +148,8 @@ impl Graph {
         let pages = self.slots().div_ceil(config.nodes_per_page) as u32;
         Graph {
             config,
-            m0: self.m0,
-            kernels: self.kernels,
-            vectors: self.vectors.clone(),
-            links0: self.links0.clone(),
-            upper: self.upper.clone(),
-            levels: self.levels.clone(),
-            deleted: self.deleted.clone(),
-            ids: self.ids.clone(),
-            metadata: self.metadata.clone(),
-            slot_of: self.slot_of.clone(),
-            entry: self.entry,
-            max_level: self.max_level,
             dirty: (0..pages).collect(),
+            ..self.clone()
         }
     }
 

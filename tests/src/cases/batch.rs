@@ -207,10 +207,7 @@ pub async fn put_many_up_to_max_batch_bytes(store: Arc<dyn Store>) -> Outcome {
             .collect()
     };
     let full = ops("full", 0);
-    let bytes: u64 = full
-        .iter()
-        .map(|op| (op.key.as_str().len() + op.value.len()) as u64)
-        .sum();
+    let bytes: u64 = full.iter().map(PutOp::batch_bytes).sum();
     assert_eq!(bytes, max, "the case's own arithmetic");
     let metas = store.put_many(full).await.unwrap();
     assert_eq!(metas.len(), count);
